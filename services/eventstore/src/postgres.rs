@@ -1,0 +1,284 @@
+//! PostgreSQL backend.
+//!
+//! Ordering: every append locks the single `log_head` row (`SELECT … FOR UPDATE`) after its
+//! version checks and holds it until commit. Positions are therefore assigned, chained and
+//! committed strictly in order, and a reader that has seen position N can never later find an
+//! event at a position ≤ N. Versions are guarded by the `(stream_type, stream_id, version)`
+//! primary key: a writer whose check raced another's gets a unique violation, reported as
+//! [`StoreError::Conflict`].
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::{Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::seal::{EVENT_COLUMNS, seal};
+use crate::store::AppendAttempt;
+use crate::types::{Actor, LogHead, RecordedEvent, StreamAppend, StreamId, truncate_to_micros};
+
+/// The channel `pg_notify` announces new head positions on.
+pub(crate) const NOTIFY_CHANNEL: &str = "styr_events";
+
+pub(crate) async fn append(
+    pool: &PgPool,
+    batch: &[StreamAppend],
+) -> Result<AppendAttempt, StoreError> {
+    let ids: Vec<Uuid> = batch
+        .iter()
+        .flat_map(|s| s.events.iter().map(|e| e.event_id))
+        .collect();
+    let mut tx = pool.begin().await?;
+
+    let known: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE event_id = ANY($1)")
+        .bind(&ids)
+        .fetch_one(&mut *tx)
+        .await?;
+    if known > 0 {
+        return Ok(AppendAttempt::AlreadyStored);
+    }
+
+    for s in batch {
+        let actual = current_version(&mut tx, &s.stream).await?;
+        if actual != s.expected.0 {
+            return Err(StoreError::Conflict {
+                stream: s.stream.clone(),
+                expected: s.expected.0,
+                actual,
+            });
+        }
+    }
+
+    let head_row = sqlx::query("SELECT position, hash FROM log_head WHERE id = 1 FOR UPDATE")
+        .fetch_one(&mut *tx)
+        .await?;
+    let head = LogHead {
+        position: to_u64(head_row.try_get::<i64, _>("position")?),
+        hash: head_row.try_get("hash")?,
+    };
+    // Taken under the head lock, so recorded_at never decreases along the log.
+    let recorded_at = truncate_to_micros(Utc::now());
+    let sealed = seal(batch, &head, recorded_at);
+
+    let mut insert =
+        QueryBuilder::<Postgres>::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
+    insert.push_values(&sealed, |mut row, e| {
+        row.push_bind(to_i64(e.position))
+            .push_bind(e.event_id)
+            .push_bind(e.stream.stream_type())
+            .push_bind(e.stream.id())
+            .push_bind(to_i64(e.version))
+            .push_bind(&e.event_type)
+            .push_bind(e.schema_version as i32)
+            .push_bind(&e.payload_text)
+            .push_bind(&e.actor.subject)
+            .push_bind(&e.actor.display_name)
+            .push_bind(&e.actor.role)
+            .push_bind(&e.actor.organisation)
+            .push_bind(&e.reason)
+            .push_bind(e.correlation_id)
+            .push_bind(e.causation_id)
+            .push_bind(e.recorded_at)
+            .push_bind(e.effective_at)
+            .push_bind(&e.prev_hash)
+            .push_bind(&e.hash);
+    });
+    if let Err(err) = insert.build().execute(&mut *tx).await {
+        return classify_insert_error(err);
+    }
+
+    let last = sealed.last().expect("validated: at least one event");
+    sqlx::query("UPDATE log_head SET position = $1, hash = $2 WHERE id = 1")
+        .bind(to_i64(last.position))
+        .bind(&last.hash)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(NOTIFY_CHANNEL)
+        .bind(last.position.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(AppendAttempt::Written(sealed))
+}
+
+/// A unique violation on insert means a concurrent writer got there first: on the primary key
+/// it took our version (a conflict), on `event_id` it stored our events (a repeat).
+fn classify_insert_error(err: sqlx::Error) -> Result<AppendAttempt, StoreError> {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            if db.constraint() == Some("events_event_id_key") {
+                Ok(AppendAttempt::AlreadyStored)
+            } else {
+                Ok(AppendAttempt::VersionRace)
+            }
+        }
+        _ => Err(err.into()),
+    }
+}
+
+async fn current_version(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    stream: &StreamId,
+) -> Result<u64, StoreError> {
+    let v: Option<i64> = sqlx::query_scalar(
+        "SELECT max(version) FROM events WHERE stream_type = $1 AND stream_id = $2",
+    )
+    .bind(stream.stream_type())
+    .bind(stream.id())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(v.map(to_u64).unwrap_or(0))
+}
+
+pub(crate) async fn stream_version(pool: &PgPool, stream: &StreamId) -> Result<u64, StoreError> {
+    let v: Option<i64> = sqlx::query_scalar(
+        "SELECT max(version) FROM events WHERE stream_type = $1 AND stream_id = $2",
+    )
+    .bind(stream.stream_type())
+    .bind(stream.id())
+    .fetch_one(pool)
+    .await?;
+    Ok(v.map(to_u64).unwrap_or(0))
+}
+
+pub(crate) async fn events_by_id(
+    pool: &PgPool,
+    ids: &[Uuid],
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let sql =
+        format!("SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ANY($1) ORDER BY position");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(ids)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+pub(crate) async fn read_stream(
+    pool: &PgPool,
+    stream: &StreamId,
+    after_version: u64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE stream_type = $1 AND stream_id = $2 \
+         AND version > $3 ORDER BY version"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(stream.stream_type())
+        .bind(stream.id())
+        .bind(to_i64(after_version))
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+pub(crate) async fn read_all(
+    pool: &PgPool,
+    after_position: u64,
+    limit: u32,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(to_i64(after_position))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+pub(crate) async fn head(pool: &PgPool) -> Result<LogHead, StoreError> {
+    let row = sqlx::query("SELECT position, hash FROM log_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
+    Ok(LogHead {
+        position: to_u64(row.try_get::<i64, _>("position")?),
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// The hash of the event at `position`, and each stream's last version before it; the state a
+/// verification starting at `position` continues from.
+pub(crate) async fn chain_state_before(
+    pool: &PgPool,
+    position: u64,
+) -> Result<(Option<String>, HashMap<StreamId, u64>), StoreError> {
+    let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM events WHERE position = $1")
+        .bind(to_i64(position.saturating_sub(1)))
+        .fetch_optional(pool)
+        .await?;
+    let rows = sqlx::query(
+        "SELECT stream_type, stream_id, max(version) AS version FROM events \
+         WHERE position < $1 GROUP BY stream_type, stream_id",
+    )
+    .bind(to_i64(position))
+    .fetch_all(pool)
+    .await?;
+    let mut versions = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let stream = StreamId::new(r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        versions.insert(stream, to_u64(r.try_get::<i64, _>(2)?));
+    }
+    Ok((prev, versions))
+}
+
+pub(crate) async fn applied_migrations(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+fn decode(row: &PgRow) -> Result<RecordedEvent, StoreError> {
+    let corrupt = |e: String| StoreError::Corrupt(e);
+    let payload_text: String = row.try_get("payload")?;
+    let payload = serde_json::from_str(&payload_text)
+        .map_err(|e| corrupt(format!("payload is not JSON: {e}")))?;
+    Ok(RecordedEvent {
+        position: to_u64(row.try_get("position")?),
+        event_id: row.try_get("event_id")?,
+        stream: StreamId::new(
+            row.try_get::<String, _>("stream_type")?,
+            row.try_get::<String, _>("stream_id")?,
+        )
+        .map_err(|e| corrupt(e.to_string()))?,
+        version: to_u64(row.try_get("version")?),
+        event_type: row.try_get("event_type")?,
+        schema_version: row.try_get::<i32, _>("schema_version")? as u32,
+        payload,
+        payload_text,
+        actor: Actor {
+            subject: row.try_get("actor_subject")?,
+            display_name: row.try_get("actor_name")?,
+            role: row.try_get("actor_role")?,
+            organisation: row.try_get("actor_org")?,
+        },
+        reason: row.try_get("reason")?,
+        correlation_id: row.try_get("correlation_id")?,
+        causation_id: row.try_get("causation_id")?,
+        recorded_at: row.try_get::<DateTime<Utc>, _>("recorded_at")?,
+        effective_at: row.try_get::<DateTime<Utc>, _>("effective_at")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}

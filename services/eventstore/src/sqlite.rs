@@ -1,0 +1,304 @@
+//! SQLite backend (the embedded default).
+//!
+//! Ordering: every append runs in a `BEGIN IMMEDIATE` transaction, which takes SQLite's single
+//! write lock before the first read, so checks, position assignment, chaining and commit happen
+//! for one writer at a time, also across processes sharing the file. WAL mode lets readers go
+//! on meanwhile; `synchronous = FULL` makes a commit durable before it is acknowledged.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::seal::{EVENT_COLUMNS, seal};
+use crate::store::AppendAttempt;
+use crate::types::{
+    Actor, LogHead, RecordedEvent, StreamAppend, StreamId, format_timestamp, parse_timestamp,
+    truncate_to_micros,
+};
+
+pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::InvalidArgument(format!("bad SQLite URL: {e}")))?;
+    let path = options.get_filename().to_path_buf();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create directory {}: {e}", dir.display()))
+        })?;
+    }
+    let options = options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(30))
+        .foreign_keys(true);
+    Ok(SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options)
+        .await?)
+}
+
+pub(crate) async fn append(
+    pool: &SqlitePool,
+    batch: &[StreamAppend],
+) -> Result<AppendAttempt, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+
+    let mut known = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM events WHERE event_id IN (");
+    let mut ids = known.separated(", ");
+    for e in batch.iter().flat_map(|s| &s.events) {
+        ids.push_bind(e.event_id.to_string());
+    }
+    known.push(")");
+    let known: i64 = known.build_query_scalar().fetch_one(&mut *tx).await?;
+    if known > 0 {
+        return Ok(AppendAttempt::AlreadyStored);
+    }
+
+    for s in batch {
+        let actual = version_of(&mut *tx, &s.stream).await?;
+        if actual != s.expected.0 {
+            return Err(StoreError::Conflict {
+                stream: s.stream.clone(),
+                expected: s.expected.0,
+                actual,
+            });
+        }
+    }
+
+    let head = head_of(&mut *tx).await?;
+    let recorded_at = truncate_to_micros(chrono::Utc::now());
+    let sealed = seal(batch, &head, recorded_at);
+
+    // SQLite allows 32766 bound parameters per statement; 19 per row.
+    for chunk in sealed.chunks(1000) {
+        let mut insert =
+            QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
+        insert.push_values(chunk, |mut row, e| {
+            row.push_bind(e.position as i64)
+                .push_bind(e.event_id.to_string())
+                .push_bind(e.stream.stream_type().to_owned())
+                .push_bind(e.stream.id().to_owned())
+                .push_bind(e.version as i64)
+                .push_bind(e.event_type.clone())
+                .push_bind(i64::from(e.schema_version))
+                .push_bind(e.payload_text.clone())
+                .push_bind(e.actor.subject.clone())
+                .push_bind(e.actor.display_name.clone())
+                .push_bind(e.actor.role.clone())
+                .push_bind(e.actor.organisation.clone())
+                .push_bind(e.reason.clone())
+                .push_bind(e.correlation_id.to_string())
+                .push_bind(e.causation_id.map(|c| c.to_string()))
+                .push_bind(format_timestamp(&e.recorded_at))
+                .push_bind(format_timestamp(&e.effective_at))
+                .push_bind(e.prev_hash.clone())
+                .push_bind(e.hash.clone());
+        });
+        if let Err(err) = insert.build().execute(&mut *tx).await {
+            return classify_insert_error(err);
+        }
+    }
+
+    let last = sealed.last().expect("validated: at least one event");
+    sqlx::query("UPDATE log_head SET position = ?, hash = ? WHERE id = 1")
+        .bind(last.position as i64)
+        .bind(&last.hash)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(AppendAttempt::Written(sealed))
+}
+
+/// With the write lock held these cannot race, but a second process on the same file, or a
+/// bug, must still surface as the right error rather than a generic one.
+fn classify_insert_error(err: sqlx::Error) -> Result<AppendAttempt, StoreError> {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            if db.message().contains("events.event_id") {
+                Ok(AppendAttempt::AlreadyStored)
+            } else {
+                Ok(AppendAttempt::VersionRace)
+            }
+        }
+        _ => Err(err.into()),
+    }
+}
+
+async fn version_of<'c, E>(executor: E, stream: &StreamId) -> Result<u64, StoreError>
+where
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    let v: Option<i64> = sqlx::query_scalar(
+        "SELECT max(version) FROM events WHERE stream_type = ? AND stream_id = ?",
+    )
+    .bind(stream.stream_type())
+    .bind(stream.id())
+    .fetch_one(executor)
+    .await?;
+    Ok(v.unwrap_or(0) as u64)
+}
+
+async fn head_of<'c, E>(executor: E) -> Result<LogHead, StoreError>
+where
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    let row = sqlx::query("SELECT position, hash FROM log_head WHERE id = 1")
+        .fetch_one(executor)
+        .await?;
+    Ok(LogHead {
+        position: row.try_get::<i64, _>("position")? as u64,
+        hash: row.try_get("hash")?,
+    })
+}
+
+pub(crate) async fn stream_version(
+    pool: &SqlitePool,
+    stream: &StreamId,
+) -> Result<u64, StoreError> {
+    version_of(pool, stream).await
+}
+
+pub(crate) async fn head(pool: &SqlitePool) -> Result<LogHead, StoreError> {
+    head_of(pool).await
+}
+
+pub(crate) async fn events_by_id(
+    pool: &SqlitePool,
+    ids: &[Uuid],
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE event_id IN ("
+    ));
+    let mut sep = q.separated(", ");
+    for id in ids {
+        sep.push_bind(id.to_string());
+    }
+    q.push(") ORDER BY position");
+    q.build()
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+pub(crate) async fn read_stream(
+    pool: &SqlitePool,
+    stream: &StreamId,
+    after_version: u64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE stream_type = ? AND stream_id = ? \
+         AND version > ? ORDER BY version"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(stream.stream_type())
+        .bind(stream.id())
+        .bind(after_version as i64)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+pub(crate) async fn read_all(
+    pool: &SqlitePool,
+    after_position: u64,
+    limit: u32,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let sql =
+        format!("SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(after_position as i64)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+pub(crate) async fn chain_state_before(
+    pool: &SqlitePool,
+    position: u64,
+) -> Result<(Option<String>, HashMap<StreamId, u64>), StoreError> {
+    let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM events WHERE position = ?")
+        .bind(position.saturating_sub(1) as i64)
+        .fetch_optional(pool)
+        .await?;
+    let rows = sqlx::query(
+        "SELECT stream_type, stream_id, max(version) AS version FROM events \
+         WHERE position < ? GROUP BY stream_type, stream_id",
+    )
+    .bind(position as i64)
+    .fetch_all(pool)
+    .await?;
+    let mut versions = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let stream = StreamId::new(r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        versions.insert(stream, r.try_get::<i64, _>(2)? as u64);
+    }
+    Ok((prev, versions))
+}
+
+pub(crate) async fn applied_migrations(pool: &SqlitePool) -> Result<Vec<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+fn decode(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::Corrupt(format!("{what} does not parse: {e}"))
+    };
+    let uuid = |col: &str| -> Result<Uuid, StoreError> {
+        let s: String = row.try_get(col)?;
+        Uuid::parse_str(&s).map_err(|e| corrupt(col, &e))
+    };
+    let payload_text: String = row.try_get("payload")?;
+    let payload = serde_json::from_str(&payload_text).map_err(|e| corrupt("payload", &e))?;
+    let causation_id = row
+        .try_get::<Option<String>, _>("causation_id")?
+        .map(|s| Uuid::parse_str(&s).map_err(|e| corrupt("causation_id", &e)))
+        .transpose()?;
+    Ok(RecordedEvent {
+        position: row.try_get::<i64, _>("position")? as u64,
+        event_id: uuid("event_id")?,
+        stream: StreamId::new(
+            row.try_get::<String, _>("stream_type")?,
+            row.try_get::<String, _>("stream_id")?,
+        )
+        .map_err(|e| corrupt("stream", &e))?,
+        version: row.try_get::<i64, _>("version")? as u64,
+        event_type: row.try_get("event_type")?,
+        schema_version: row.try_get::<i64, _>("schema_version")? as u32,
+        payload,
+        payload_text,
+        actor: Actor {
+            subject: row.try_get("actor_subject")?,
+            display_name: row.try_get("actor_name")?,
+            role: row.try_get("actor_role")?,
+            organisation: row.try_get("actor_org")?,
+        },
+        reason: row.try_get("reason")?,
+        correlation_id: uuid("correlation_id")?,
+        causation_id,
+        recorded_at: parse_timestamp(&row.try_get::<String, _>("recorded_at")?)?,
+        effective_at: parse_timestamp(&row.try_get::<String, _>("effective_at")?)?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}

@@ -1,0 +1,602 @@
+//! [`EventStore`]: one API over both backends, the live feed and chain verification.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use sqlx::sqlite::SqlitePool;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::chain::{ChainBreak, ChainFault, ChainReport, ChainVerifier};
+use crate::error::StoreError;
+use crate::types::{
+    AppendOutcome, GENESIS_HASH, LogHead, RecordedEvent, StreamAppend, StreamId, validate_batch,
+};
+use crate::{postgres, sqlite};
+
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// How a backend's append attempt ended, before the store resolves repeats and races.
+pub(crate) enum AppendAttempt {
+    Written(Vec<RecordedEvent>),
+    /// Some event ids are stored already: a repeat of an earlier append, or a misuse.
+    AlreadyStored,
+    /// A concurrent writer took a version this append expected to write.
+    VersionRace,
+}
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Postgres,
+    Sqlite,
+}
+
+impl BackendKind {
+    /// Chooses the backend from the URL scheme: `sqlite:` or `postgres://` / `postgresql://`.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(BackendKind::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(BackendKind::Postgres)
+        } else {
+            Err(StoreError::InvalidArgument(format!(
+                "database URL {} must start with sqlite: or postgres://",
+                redact_url(url)
+            )))
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Postgres => "postgres",
+            BackendKind::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// How an append ended, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendResult {
+    Written,
+    AlreadyStored,
+    Conflict,
+    Failed,
+}
+
+impl AppendResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppendResult::Written => "written",
+            AppendResult::AlreadyStored => "already_stored",
+            AppendResult::Conflict => "conflict",
+            AppendResult::Failed => "failed",
+        }
+    }
+}
+
+/// Told about every append; the server turns this into metrics. The store knows no metrics
+/// library.
+pub trait StoreObserver: Send + Sync + 'static {
+    fn append_finished(
+        &self,
+        backend: BackendKind,
+        events: usize,
+        elapsed: Duration,
+        result: AppendResult,
+    );
+}
+
+/// Tuning knobs; the defaults suit the service.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// How long a waiting subscriber sleeps before it polls even without a wake-up.
+    pub poll_interval: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Backend {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+struct Inner {
+    backend: Backend,
+    /// The highest position known to be committed; woken on every commit.
+    head_tx: watch::Sender<u64>,
+    options: StoreOptions,
+    observer: std::sync::RwLock<Option<Arc<dyn StoreObserver>>>,
+    listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = self.listener.lock().ok().and_then(|mut l| l.take()) {
+            task.abort();
+        }
+    }
+}
+
+/// The append-only, hash-chained event log. Cheap to clone; clones share one pool.
+#[derive(Clone)]
+pub struct EventStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for EventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStore")
+            .field("backend", &self.backend_kind())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStore {
+    /// Connects, applies pending migrations, and starts the live feed.
+    pub async fn connect(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
+        let store = Self::connect_without_migrating(url, options).await?;
+        store.migrate().await?;
+        store.start_feed().await?;
+        Ok(store)
+    }
+
+    /// Connects without touching the schema (for `readyz` checks and tools).
+    pub async fn connect_without_migrating(
+        url: &str,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let backend = match BackendKind::from_url(url)? {
+            BackendKind::Postgres => Backend::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect(url)
+                    .await?,
+            ),
+            BackendKind::Sqlite => {
+                Backend::Sqlite(sqlite::connect(url, options.max_connections).await?)
+            }
+        };
+        let (head_tx, _) = watch::channel(0);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                backend,
+                head_tx,
+                options,
+                observer: std::sync::RwLock::new(None),
+                listener: std::sync::Mutex::new(None),
+            }),
+        })
+    }
+
+    pub fn backend_kind(&self) -> BackendKind {
+        match self.inner.backend {
+            Backend::Postgres(_) => BackendKind::Postgres,
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+        }
+    }
+
+    pub fn set_observer(&self, observer: Arc<dyn StoreObserver>) {
+        if let Ok(mut o) = self.inner.observer.write() {
+            *o = Some(observer);
+        }
+    }
+
+    /// Applies the embedded migrations for this backend (idempotent).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.inner.backend {
+            Backend::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
+            Backend::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Ready means: the database answers and every embedded migration is applied.
+    pub async fn readiness(&self) -> Result<(), StoreError> {
+        let (applied, migrator) = match &self.inner.backend {
+            Backend::Postgres(p) => (postgres::applied_migrations(p).await?, &POSTGRES_MIGRATOR),
+            Backend::Sqlite(p) => (sqlite::applied_migrations(p).await?, &SQLITE_MIGRATOR),
+        };
+        let missing: Vec<i64> = migrator
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "migrations not applied: {missing:?}"
+            )))
+        }
+    }
+
+    /// Appends events to one or more streams in one transaction: all of them or none.
+    ///
+    /// Each stream must be at its expected version, else [`StoreError::Conflict`] and nothing is
+    /// written. If every event id is stored already, this is a repeat: the events as first
+    /// recorded are returned with `already_stored = true` and nothing is written.
+    pub async fn append(&self, batch: Vec<StreamAppend>) -> Result<AppendOutcome, StoreError> {
+        let started = Instant::now();
+        let count = batch.iter().map(|s| s.events.len()).sum();
+        let result = self.append_inner(&batch).await;
+        let kind = match &result {
+            Ok(o) if o.already_stored => AppendResult::AlreadyStored,
+            Ok(_) => AppendResult::Written,
+            Err(StoreError::Conflict { .. }) => AppendResult::Conflict,
+            Err(_) => AppendResult::Failed,
+        };
+        let observer = self.inner.observer.read().ok().and_then(|o| o.clone());
+        if let Some(o) = observer {
+            o.append_finished(self.backend_kind(), count, started.elapsed(), kind);
+        }
+        result
+    }
+
+    async fn append_inner(&self, batch: &[StreamAppend]) -> Result<AppendOutcome, StoreError> {
+        validate_batch(batch)?;
+        let attempt = match &self.inner.backend {
+            Backend::Postgres(p) => postgres::append(p, batch).await?,
+            Backend::Sqlite(p) => sqlite::append(p, batch).await?,
+        };
+        match attempt {
+            AppendAttempt::Written(events) => {
+                let last = events.last().map(|e| e.position).unwrap_or(0);
+                advance(&self.inner.head_tx, last);
+                Ok(AppendOutcome {
+                    events,
+                    already_stored: false,
+                })
+            }
+            AppendAttempt::AlreadyStored => self.resolve_repeat(batch).await,
+            AppendAttempt::VersionRace => Err(self.resolve_race(batch).await),
+        }
+    }
+
+    /// A repeat is accepted only if it is the same append: every id stored, each in the stream
+    /// the batch names.
+    async fn resolve_repeat(&self, batch: &[StreamAppend]) -> Result<AppendOutcome, StoreError> {
+        let ids: Vec<Uuid> = batch
+            .iter()
+            .flat_map(|s| s.events.iter().map(|e| e.event_id))
+            .collect();
+        let stored = self.events_by_id(&ids).await?;
+        let same_streams = batch.iter().all(|s| {
+            s.events.iter().all(|e| {
+                stored
+                    .iter()
+                    .any(|r| r.event_id == e.event_id && r.stream == s.stream)
+            })
+        });
+        if stored.len() == ids.len() && same_streams {
+            Ok(AppendOutcome {
+                events: stored,
+                already_stored: true,
+            })
+        } else {
+            Err(StoreError::IdempotencyMismatch(format!(
+                "{} of {} event ids are stored, not all in the streams named",
+                stored.len(),
+                ids.len()
+            )))
+        }
+    }
+
+    async fn resolve_race(&self, batch: &[StreamAppend]) -> StoreError {
+        for s in batch {
+            match self.stream_version(&s.stream).await {
+                Ok(actual) if actual != s.expected.0 => {
+                    return StoreError::Conflict {
+                        stream: s.stream.clone(),
+                        expected: s.expected.0,
+                        actual,
+                    };
+                }
+                Ok(_) => {}
+                Err(e) => return e,
+            }
+        }
+        let s = &batch[0];
+        StoreError::Conflict {
+            stream: s.stream.clone(),
+            expected: s.expected.0,
+            actual: s.expected.0,
+        }
+    }
+
+    async fn events_by_id(&self, ids: &[Uuid]) -> Result<Vec<RecordedEvent>, StoreError> {
+        match &self.inner.backend {
+            Backend::Postgres(p) => postgres::events_by_id(p, ids).await,
+            Backend::Sqlite(p) => sqlite::events_by_id(p, ids).await,
+        }
+    }
+
+    /// The current version of a stream; 0 if it has no events.
+    pub async fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
+        match &self.inner.backend {
+            Backend::Postgres(p) => postgres::stream_version(p, stream).await,
+            Backend::Sqlite(p) => sqlite::stream_version(p, stream).await,
+        }
+    }
+
+    /// A stream's events with a version above `after_version`, in version order.
+    pub async fn read_stream(
+        &self,
+        stream: &StreamId,
+        after_version: u64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        match &self.inner.backend {
+            Backend::Postgres(p) => postgres::read_stream(p, stream, after_version).await,
+            Backend::Sqlite(p) => sqlite::read_stream(p, stream, after_version).await,
+        }
+    }
+
+    /// Up to `limit` events of the global log after `after_position`, in position order.
+    /// Gap-free: once a position has been returned, no event at a lower one appears later.
+    pub async fn read_all(
+        &self,
+        after_position: u64,
+        limit: u32,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        match &self.inner.backend {
+            Backend::Postgres(p) => postgres::read_all(p, after_position, limit).await,
+            Backend::Sqlite(p) => sqlite::read_all(p, after_position, limit).await,
+        }
+    }
+
+    /// The tip of the chain: the last position and its hash (0 and the genesis hash when empty).
+    pub async fn head(&self) -> Result<LogHead, StoreError> {
+        match &self.inner.backend {
+            Backend::Postgres(p) => postgres::head(p).await,
+            Backend::Sqlite(p) => sqlite::head(p).await,
+        }
+    }
+
+    /// The highest committed position this process knows of; changes on every commit here, and
+    /// on commits elsewhere as notifications or polls arrive.
+    pub fn watch_head(&self) -> watch::Receiver<u64> {
+        self.inner.head_tx.subscribe()
+    }
+
+    /// A catch-up subscription to the global log starting after `after_position`.
+    pub fn subscribe(&self, after_position: u64) -> crate::feed::Subscription {
+        crate::feed::Subscription::new(
+            self.clone(),
+            after_position,
+            self.inner.options.poll_interval,
+        )
+    }
+
+    /// Seeds the head watch and, on PostgreSQL, listens for commits of other processes.
+    async fn start_feed(&self) -> Result<(), StoreError> {
+        let head = self.head().await?;
+        self.inner.head_tx.send_replace(head.position);
+        if let Backend::Postgres(pool) = &self.inner.backend {
+            let mut listener = PgListener::connect_with(pool).await?;
+            listener.listen(postgres::NOTIFY_CHANNEL).await?;
+            let weak = Arc::downgrade(&self.inner);
+            let task = tokio::spawn(async move {
+                loop {
+                    let note = listener.try_recv().await;
+                    let Some(inner) = weak.upgrade() else { return };
+                    let position = match note {
+                        Ok(Some(n)) => n.payload().parse::<u64>().ok(),
+                        // The connection dropped and notifications may be lost: re-read the head.
+                        Ok(None) | Err(_) => {
+                            let store = EventStore { inner };
+                            let head = store.head().await.ok().map(|h| h.position);
+                            if head.is_none() {
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
+                            if let Some(p) = head {
+                                advance(&store.inner.head_tx, p);
+                            }
+                            continue;
+                        }
+                    };
+                    if let Some(p) = position {
+                        advance(&inner.head_tx, p);
+                    }
+                }
+            });
+            if let Ok(mut l) = self.inner.listener.lock() {
+                *l = Some(task);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the hash chain and stream versions from `from` (1 = the whole log) to the head.
+    /// `progress(checked, total)` is called after every page. Reading failures other than
+    /// damaged rows are returned as errors; damage is reported in the [`ChainReport`].
+    pub async fn verify_chain(
+        &self,
+        from: u64,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<ChainReport, StoreError> {
+        const PAGE: u32 = 5000;
+        let from = from.max(1);
+        let head = self.head().await?;
+        let report = |verifier: &ChainVerifier, first_break| ChainReport {
+            from,
+            verified_to: verifier.last_position(),
+            events_checked: verifier.checked(),
+            first_break,
+        };
+        let mut verifier = if from == 1 {
+            ChainVerifier::new(1, GENESIS_HASH.to_owned(), Default::default())
+        } else {
+            let (prev, versions) = match &self.inner.backend {
+                Backend::Postgres(p) => postgres::chain_state_before(p, from).await?,
+                Backend::Sqlite(p) => sqlite::chain_state_before(p, from).await?,
+            };
+            let Some(prev) = prev else {
+                let v = ChainVerifier::new(from, String::new(), versions);
+                return Ok(report(
+                    &v,
+                    Some(ChainBreak {
+                        position: from - 1,
+                        fault: ChainFault::PositionGap {
+                            expected: from - 1,
+                            found: 0,
+                        },
+                    }),
+                ));
+            };
+            ChainVerifier::new(from, prev, versions)
+        };
+        let total = head.position.saturating_sub(from - 1);
+        loop {
+            let after = verifier.last_position();
+            if after >= head.position {
+                break;
+            }
+            let page = match self.read_all(after, PAGE).await {
+                Ok(page) => page,
+                Err(StoreError::Corrupt(msg)) => {
+                    let position = after + 1;
+                    return Ok(report(
+                        &verifier,
+                        Some(ChainBreak {
+                            position,
+                            fault: ChainFault::Unreadable(msg),
+                        }),
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
+            if page.is_empty() {
+                break;
+            }
+            for e in page.iter().take_while(|e| e.position <= head.position) {
+                if let Err(b) = verifier.check(e) {
+                    return Ok(report(&verifier, Some(b)));
+                }
+            }
+            progress(verifier.checked(), total);
+            if page.last().is_some_and(|e| e.position >= head.position) {
+                break;
+            }
+        }
+        // Rows past the head, or a head past the rows, mean the tail was cut or forged.
+        let tail = self.read_all(head.position, 1).await;
+        let extra = match tail {
+            Ok(rows) => rows.first().map(|e| (e.position, e.hash.clone())),
+            Err(StoreError::Corrupt(_)) => Some((head.position + 1, String::new())),
+            Err(e) => return Err(e),
+        };
+        let current_head = self.head().await?;
+        let forged_tail = extra.filter(|(p, _)| *p > current_head.position);
+        if verifier.last_position() != head.position
+            || verifier.last_hash() != head.hash
+            || forged_tail.is_some()
+        {
+            let (last_position, last_hash) = forged_tail
+                .unwrap_or_else(|| (verifier.last_position(), verifier.last_hash().to_owned()));
+            return Ok(report(
+                &verifier,
+                Some(ChainBreak {
+                    position: last_position.max(head.position),
+                    fault: ChainFault::HeadMismatch {
+                        head_position: head.position,
+                        head_hash: head.hash,
+                        last_position,
+                        last_hash,
+                    },
+                }),
+            ));
+        }
+        Ok(report(&verifier, None))
+    }
+
+    /// Closes the pool; in-flight queries finish first.
+    pub async fn close(&self) {
+        match &self.inner.backend {
+            Backend::Postgres(p) => p.close().await,
+            Backend::Sqlite(p) => p.close().await,
+        }
+    }
+}
+
+/// Moves the known head forward (never back) and wakes subscribers if it moved.
+fn advance(head_tx: &watch::Sender<u64>, position: u64) {
+    head_tx.send_if_modified(|h| {
+        let newer = position > *h;
+        if newer {
+            *h = position;
+        }
+        newer
+    });
+}
+
+/// Masks the password in a database URL, for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority[..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}://{}:***@{}",
+                    &url[..scheme_end],
+                    &userinfo[..colon],
+                    &rest[at + 1..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact_url("postgres://styr:s3cret@db:5432/styr"),
+            "postgres://styr:***@db:5432/styr"
+        );
+        assert_eq!(
+            redact_url("postgres://styr@db/styr"),
+            "postgres://styr@db/styr"
+        );
+        assert_eq!(
+            redact_url("sqlite://./data/styr.db"),
+            "sqlite://./data/styr.db"
+        );
+    }
+
+    #[test]
+    fn backend_follows_url_scheme() {
+        assert_eq!(
+            BackendKind::from_url("sqlite://x.db").unwrap(),
+            BackendKind::Sqlite
+        );
+        assert_eq!(
+            BackendKind::from_url("postgresql://h/db").unwrap(),
+            BackendKind::Postgres
+        );
+        assert!(BackendKind::from_url("mysql://h/db").is_err());
+    }
+}

@@ -1,0 +1,150 @@
+//! Fresh, throw-away databases for tests: one per test, so tests run in parallel without
+//! sharing state. PostgreSQL tests never skip: if the server cannot be reached they fail with
+//! a message saying which URL was tried.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+
+use crate::store::BackendKind;
+
+/// Where the test PostgreSQL server is; a maintenance database on it is used to create and drop
+/// the per-test databases.
+pub const POSTGRES_ADMIN_URL_VAR: &str = "STYR_TEST_POSTGRES_URL";
+const DEFAULT_POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Databases left behind by crashed test runs are dropped once they are this old.
+const STALE_AFTER_SECS: u64 = 2 * 60 * 60;
+
+/// A database that exists for the lifetime of this value.
+pub struct TestDatabase {
+    url: String,
+    kind: BackendKind,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Directory(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub async fn new(kind: BackendKind) -> Self {
+        match kind {
+            BackendKind::Sqlite => Self::sqlite(),
+            BackendKind::Postgres => Self::postgres().await,
+        }
+    }
+
+    /// A new SQLite file in its own temporary directory.
+    pub fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(format!("styr-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("create a temporary directory for a test database");
+        Self {
+            url: format!("sqlite://{}", dir.join("styr.db").display()),
+            kind: BackendKind::Sqlite,
+            cleanup: Cleanup::Directory(dir),
+        }
+    }
+
+    /// A new, empty PostgreSQL database on the test server.
+    pub async fn postgres() -> Self {
+        let admin_url = admin_url();
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL tests need a server: cannot connect to {admin_url} ({e}). \
+                 Start PostgreSQL or set {POSTGRES_ADMIN_URL_VAR}."
+            )
+        });
+        drop_stale_databases(&mut admin).await;
+        let now = unix_now();
+        let name = format!("styr_t_{now}_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("create test database {name}: {e}"));
+        let _ = admin.close().await;
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(base, _)| base)
+            .unwrap_or(&admin_url);
+        Self {
+            url: format!("{base}/{name}"),
+            kind: BackendKind::Postgres,
+            cleanup: Cleanup::Postgres { admin_url, name },
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        self.kind
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Directory(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime; a separate thread with its own runtime
+                // can block on the DROP without stalling it.
+                let dropper = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    if let Ok(rt) = rt {
+                        rt.block_on(async {
+                            if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
+                                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                                let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                                    .execute(&mut admin)
+                                    .await;
+                            }
+                        });
+                    }
+                });
+                let _ = dropper.join();
+            }
+        }
+    }
+}
+
+fn admin_url() -> String {
+    std::env::var(POSTGRES_ADMIN_URL_VAR).unwrap_or_else(|_| DEFAULT_POSTGRES_ADMIN_URL.to_owned())
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+async fn drop_stale_databases(admin: &mut PgConnection) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'styr\\_t\\_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    let cutoff = unix_now().saturating_sub(STALE_AFTER_SECS);
+    for name in names {
+        let created = name
+            .split('_')
+            .nth(2)
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or(u64::MAX);
+        if created < cutoff {
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *admin)
+                .await;
+        }
+    }
+}

@@ -1,0 +1,663 @@
+//! The store's contract, run against both backends: every test below exists once as
+//! `sqlite::<name>` and once as `postgres::<name>`, each on its own fresh database.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use styr_eventstore::testing::TestDatabase;
+use styr_eventstore::{
+    ChainFault, EventStore, ExpectedVersion, StoreError, StoreOptions, StreamAppend, StreamId,
+};
+
+use common::{event, exec_raw, open, stream, with_reason};
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(styr_eventstore::testing::TestDatabase::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(styr_eventstore::testing::TestDatabase::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    appended_events_read_back_with_their_metadata,
+    stale_expected_version_conflicts_and_writes_nothing,
+    concurrent_writers_on_one_stream_get_contiguous_versions,
+    reappending_stored_event_ids_returns_the_original_and_writes_nothing,
+    partially_stored_event_ids_are_refused,
+    multi_stream_append_is_all_or_nothing,
+    reader_racing_sixteen_writers_sees_every_event_once_in_order,
+    invalid_appends_are_refused_before_writing,
+    the_log_refuses_updates_and_deletes,
+    intact_chain_verifies_from_any_position,
+    changed_payload_is_detected,
+    changed_metadata_is_detected,
+    deleted_row_is_detected,
+    inserted_row_is_detected,
+    swapped_rows_are_detected,
+    cut_tail_is_detected,
+    forged_row_after_the_head_is_detected,
+    subscription_is_woken_by_a_commit,
+    subscription_sees_commits_of_another_process,
+    migrations_are_idempotent_and_readiness_reports_them,
+);
+
+async fn appended_events_read_back_with_their_metadata(db: TestDatabase) {
+    let store = open(&db).await;
+    let s = stream("assignment", "HOD:DMP:2024:TB2024-12");
+    let effective = chrono::DateTime::parse_from_rfc3339("2024-04-30T10:00:00.123456789Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let mut late = with_reason(
+        event("StatusReported", json!({"light": "green"})),
+        "late registration",
+    );
+    late.metadata.effective_at = Some(effective);
+    let outcome = store
+        .append(vec![StreamAppend {
+            stream: s.clone(),
+            expected: ExpectedVersion::NO_STREAM,
+            events: vec![
+                event(
+                    "AssignmentIssued",
+                    json!({"title": "Tobakk", "parts": ["a", "b"]}),
+                ),
+                late.clone(),
+            ],
+        }])
+        .await
+        .unwrap();
+    assert!(!outcome.already_stored);
+    assert_eq!(outcome.stream_version(&s), Some(2));
+
+    let read = store.read_stream(&s, 0).await.unwrap();
+    assert_eq!(read.len(), 2);
+    assert_eq!(read, outcome.events, "what was returned is what is stored");
+    assert_eq!(
+        read.iter().map(|e| e.version).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(
+        read.iter().map(|e| e.position).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(
+        read[0].effective_at, read[0].recorded_at,
+        "effective defaults to recorded"
+    );
+    assert_eq!(
+        read[1].effective_at,
+        styr_eventstore::truncate_to_micros(effective)
+    );
+    assert_eq!(read[1].reason.as_deref(), Some("late registration"));
+    assert_eq!(read[1].actor, late.metadata.actor);
+    assert_eq!(read[1].correlation_id, late.metadata.correlation_id);
+    assert_eq!(read[1].payload, json!({"light": "green"}));
+    assert_eq!(read[1].prev_hash, read[0].hash);
+    assert_eq!(store.read_stream(&s, 1).await.unwrap().len(), 1);
+    assert_eq!(store.stream_version(&s).await.unwrap(), 2);
+    assert_eq!(store.head().await.unwrap().hash, read[1].hash);
+}
+
+async fn stale_expected_version_conflicts_and_writes_nothing(db: TestDatabase) {
+    let store = open(&db).await;
+    let s = stream("assignment", "a1");
+    common::append_one(&store, &s, 0).await.unwrap();
+    let err = common::append_one(&store, &s, 0).await.unwrap_err();
+    match err {
+        StoreError::Conflict {
+            expected, actual, ..
+        } => assert_eq!((expected, actual), (0, 1)),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let err = common::append_one(&store, &s, 5).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                expected: 5,
+                actual: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(store.head().await.unwrap().position, 1);
+}
+
+async fn concurrent_writers_on_one_stream_get_contiguous_versions(db: TestDatabase) {
+    const TASKS: usize = 32;
+    const APPENDS_EACH: usize = 4;
+    let store = open(&db).await;
+    let s = stream("assignment", "contended");
+    let mut handles = Vec::new();
+    for _ in 0..TASKS {
+        let (store, s) = (store.clone(), s.clone());
+        handles.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for _ in 0..APPENDS_EACH {
+                loop {
+                    let version = store.stream_version(&s).await.unwrap();
+                    let e = event("StatusReported", json!({}));
+                    let id = e.event_id;
+                    match store
+                        .append(vec![StreamAppend {
+                            stream: s.clone(),
+                            expected: ExpectedVersion(version),
+                            events: vec![e],
+                        }])
+                        .await
+                    {
+                        Ok(_) => {
+                            ids.push(id);
+                            break;
+                        }
+                        Err(StoreError::Conflict { .. }) => tokio::task::yield_now().await,
+                        Err(other) => panic!("unexpected error under contention: {other:?}"),
+                    }
+                }
+            }
+            ids
+        }));
+    }
+    let mut written = HashSet::new();
+    for h in handles {
+        written.extend(h.await.unwrap());
+    }
+    let events = store.read_stream(&s, 0).await.unwrap();
+    let n = (TASKS * APPENDS_EACH) as u64;
+    assert_eq!(
+        events.iter().map(|e| e.version).collect::<Vec<_>>(),
+        (1..=n).collect::<Vec<_>>()
+    );
+    let stored: HashSet<_> = events.iter().map(|e| e.event_id).collect();
+    assert_eq!(
+        stored, written,
+        "every acknowledged append is stored, nothing else"
+    );
+    assert!(store.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
+}
+
+async fn reappending_stored_event_ids_returns_the_original_and_writes_nothing(db: TestDatabase) {
+    let store = open(&db).await;
+    let (a, b) = (stream("assignment", "a"), stream("deadline", "d"));
+    let batch = vec![
+        StreamAppend {
+            stream: a.clone(),
+            expected: ExpectedVersion::NO_STREAM,
+            events: vec![event("X", json!({"n": 1}))],
+        },
+        StreamAppend {
+            stream: b.clone(),
+            expected: ExpectedVersion::NO_STREAM,
+            events: vec![event("Y", json!({"n": 2}))],
+        },
+    ];
+    let first = store.append(batch.clone()).await.unwrap();
+    // The retry arrives after the streams moved on: still recognised as a repeat.
+    common::append_one(&store, &a, 1).await.unwrap();
+    let head = store.head().await.unwrap();
+    let again = store.append(batch).await.unwrap();
+    assert!(again.already_stored);
+    assert_eq!(again.events, first.events);
+    assert_eq!(store.head().await.unwrap(), head, "nothing was written");
+}
+
+async fn partially_stored_event_ids_are_refused(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = stream("assignment", "a");
+    let first = event("X", json!({}));
+    store
+        .append(vec![StreamAppend {
+            stream: a.clone(),
+            expected: ExpectedVersion::NO_STREAM,
+            events: vec![first.clone()],
+        }])
+        .await
+        .unwrap();
+    let err = store
+        .append(vec![StreamAppend {
+            stream: a.clone(),
+            expected: ExpectedVersion(1),
+            events: vec![first, event("Y", json!({}))],
+        }])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::IdempotencyMismatch(_)), "{err:?}");
+    // The same id in another stream is not a repeat either.
+    let stored = store.read_stream(&a, 0).await.unwrap();
+    let mut elsewhere = event("X", json!({}));
+    elsewhere.event_id = stored[0].event_id;
+    let err = store
+        .append(vec![StreamAppend {
+            stream: stream("assignment", "b"),
+            expected: ExpectedVersion::NO_STREAM,
+            events: vec![elsewhere],
+        }])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::IdempotencyMismatch(_)), "{err:?}");
+    assert_eq!(store.head().await.unwrap().position, 1);
+}
+
+async fn multi_stream_append_is_all_or_nothing(db: TestDatabase) {
+    let store = open(&db).await;
+    let (letter, a1, a2) = (
+        stream("supplement", "s1"),
+        stream("assignment", "a1"),
+        stream("assignment", "a2"),
+    );
+    common::append_one(&store, &a2, 0).await.unwrap();
+    let head = store.head().await.unwrap();
+    let err = store
+        .append(vec![
+            StreamAppend {
+                stream: letter.clone(),
+                expected: ExpectedVersion::NO_STREAM,
+                events: vec![event("SupplementIssued", json!({}))],
+            },
+            StreamAppend {
+                stream: a1.clone(),
+                expected: ExpectedVersion::NO_STREAM,
+                events: vec![event("AssignmentIssued", json!({}))],
+            },
+            // Stale: a2 is at version 1.
+            StreamAppend {
+                stream: a2.clone(),
+                expected: ExpectedVersion::NO_STREAM,
+                events: vec![event("AssignmentAmended", json!({}))],
+            },
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict { stream, .. } if *stream == a2),
+        "{err:?}"
+    );
+    assert_eq!(store.head().await.unwrap(), head);
+    assert!(store.read_stream(&letter, 0).await.unwrap().is_empty());
+    assert!(store.read_stream(&a1, 0).await.unwrap().is_empty());
+
+    let ok = store
+        .append(vec![
+            StreamAppend {
+                stream: letter.clone(),
+                expected: ExpectedVersion::NO_STREAM,
+                events: vec![event("SupplementIssued", json!({}))],
+            },
+            StreamAppend {
+                stream: a1.clone(),
+                expected: ExpectedVersion::NO_STREAM,
+                events: vec![event("AssignmentIssued", json!({}))],
+            },
+            StreamAppend {
+                stream: a2.clone(),
+                expected: ExpectedVersion(1),
+                events: vec![event("AssignmentAmended", json!({}))],
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        ok.events.iter().map(|e| e.position).collect::<Vec<_>>(),
+        vec![2, 3, 4]
+    );
+    assert_eq!(ok.stream_version(&a2), Some(2));
+}
+
+async fn reader_racing_sixteen_writers_sees_every_event_once_in_order(db: TestDatabase) {
+    const WRITERS: usize = 16;
+    const APPENDS_EACH: usize = 20;
+    let store = open(&db).await;
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (store, done) = (store.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let mut after = 0;
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                let page = store.read_all(after, 7).await.unwrap();
+                for e in &page {
+                    seen.push((e.position, e.event_id));
+                    after = e.position;
+                }
+                if page.is_empty() {
+                    if finished {
+                        return seen;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            }
+        })
+    };
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let store = store.clone();
+        writers.push(tokio::spawn(async move {
+            let s = stream("assignment", &format!("w{w}"));
+            let mut ids = Vec::new();
+            for i in 0..APPENDS_EACH {
+                let events: Vec<_> = (0..=(i % 3))
+                    .map(|_| event("E", json!({"w": w, "i": i})))
+                    .collect();
+                ids.extend(events.iter().map(|e| e.event_id));
+                let version = store.stream_version(&s).await.unwrap();
+                store
+                    .append(vec![StreamAppend {
+                        stream: s.clone(),
+                        expected: ExpectedVersion(version),
+                        events,
+                    }])
+                    .await
+                    .unwrap();
+            }
+            ids
+        }));
+    }
+    let mut written = HashSet::new();
+    for w in writers {
+        written.extend(w.await.unwrap());
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = reader.await.unwrap();
+    let positions: Vec<u64> = seen.iter().map(|(p, _)| *p).collect();
+    assert_eq!(
+        positions,
+        (1..=written.len() as u64).collect::<Vec<_>>(),
+        "in order, no gaps, no repeats"
+    );
+    let ids: HashSet<_> = seen.iter().map(|(_, id)| *id).collect();
+    assert_eq!(ids, written);
+}
+
+async fn invalid_appends_are_refused_before_writing(db: TestDatabase) {
+    let store = open(&db).await;
+    assert!(matches!(
+        store.append(vec![]).await,
+        Err(StoreError::InvalidArgument(_))
+    ));
+    let s = stream("assignment", "a");
+    let dup = event("X", json!({}));
+    let cases = vec![
+        vec![StreamAppend {
+            stream: s.clone(),
+            expected: ExpectedVersion::NO_STREAM,
+            events: vec![],
+        }],
+        vec![StreamAppend {
+            stream: s.clone(),
+            expected: ExpectedVersion::NO_STREAM,
+            events: vec![dup.clone(), dup.clone()],
+        }],
+        vec![
+            StreamAppend {
+                stream: s.clone(),
+                expected: ExpectedVersion::NO_STREAM,
+                events: vec![event("X", json!({}))],
+            },
+            StreamAppend {
+                stream: s.clone(),
+                expected: ExpectedVersion::NO_STREAM,
+                events: vec![event("X", json!({}))],
+            },
+        ],
+        vec![StreamAppend {
+            stream: s.clone(),
+            expected: ExpectedVersion::NO_STREAM,
+            events: vec![event("bad type!", json!({}))],
+        }],
+    ];
+    for batch in cases {
+        let err = store.append(batch).await.unwrap_err();
+        assert!(matches!(err, StoreError::InvalidArgument(_)), "{err:?}");
+    }
+    assert!(StreamId::new("Assignment", "x").is_err());
+    assert!(StreamId::new("assignment", "").is_err());
+    assert!(StreamId::new("assignment", "a\nb").is_err());
+    assert_eq!(store.head().await.unwrap().position, 0);
+}
+
+async fn the_log_refuses_updates_and_deletes(db: TestDatabase) {
+    let store = open(&db).await;
+    common::append_one(&store, &stream("assignment", "a"), 0)
+        .await
+        .unwrap();
+    let update = exec_raw(&db, "UPDATE events SET reason = 'x' WHERE position = 1").await;
+    assert!(update.unwrap_err().contains("append-only"));
+    let delete = exec_raw(&db, "DELETE FROM events WHERE position = 1").await;
+    assert!(delete.unwrap_err().contains("append-only"));
+    assert!(store.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
+}
+
+async fn intact_chain_verifies_from_any_position(db: TestDatabase) {
+    let store = open(&db).await;
+    let empty = store.verify_chain(1, |_, _| {}).await.unwrap();
+    assert!(empty.is_intact());
+    assert_eq!(empty.events_checked, 0);
+    common::fill(&store, 25).await;
+    let mut calls = 0;
+    let all = store.verify_chain(1, |_, _| calls += 1).await.unwrap();
+    assert!(all.is_intact(), "{:?}", all.first_break);
+    assert_eq!((all.events_checked, all.verified_to), (25, 25));
+    assert!(calls >= 1, "progress is reported");
+    let tail = store.verify_chain(20, |_, _| {}).await.unwrap();
+    assert!(tail.is_intact(), "{:?}", tail.first_break);
+    assert_eq!(tail.events_checked, 6);
+}
+
+async fn changed_payload_is_detected(db: TestDatabase) {
+    let store = tampered(
+        &db,
+        &["UPDATE events SET payload = '{\"amount\":1}' WHERE position = 3"],
+    )
+    .await;
+    expect_break(&store, 3, |f| matches!(f, ChainFault::HashMismatch { .. })).await;
+}
+
+async fn changed_metadata_is_detected(db: TestDatabase) {
+    let store = tampered(
+        &db,
+        &["UPDATE events SET actor_org = 'HOD', reason = 'forged' WHERE position = 4"],
+    )
+    .await;
+    expect_break(&store, 4, |f| matches!(f, ChainFault::HashMismatch { .. })).await;
+}
+
+async fn deleted_row_is_detected(db: TestDatabase) {
+    let store = tampered(&db, &["DELETE FROM events WHERE position = 3"]).await;
+    expect_break(&store, 3, |f| {
+        matches!(
+            f,
+            ChainFault::PositionGap {
+                expected: 3,
+                found: 4
+            }
+        )
+    })
+    .await;
+}
+
+async fn inserted_row_is_detected(db: TestDatabase) {
+    // Make room after position 2 and insert a copy of event 2 there, in another stream.
+    let store = tampered(
+        &db,
+        &[
+            "UPDATE events SET position = position + 1000000 WHERE position > 2",
+            "UPDATE events SET position = position - 999999 WHERE position > 1000000",
+            "INSERT INTO events SELECT 'assignment', 'forged', 1, 3, correlation_id, event_type, \
+             schema_version, payload, actor_subject, actor_name, actor_role, actor_org, reason, \
+             correlation_id, causation_id, recorded_at, effective_at, hash, hash \
+             FROM events WHERE position = 2",
+            "UPDATE log_head SET position = position + 1",
+        ],
+    )
+    .await;
+    expect_break(&store, 3, |f| matches!(f, ChainFault::HashMismatch { .. })).await;
+}
+
+async fn swapped_rows_are_detected(db: TestDatabase) {
+    let store = tampered(
+        &db,
+        &[
+            "UPDATE events SET position = 1000000 WHERE position = 2",
+            "UPDATE events SET position = 2 WHERE position = 3",
+            "UPDATE events SET position = 3 WHERE position = 1000000",
+        ],
+    )
+    .await;
+    expect_break(&store, 2, |f| matches!(f, ChainFault::BrokenLink { .. })).await;
+}
+
+async fn cut_tail_is_detected(db: TestDatabase) {
+    let store = tampered(&db, &["DELETE FROM events WHERE position = 5"]).await;
+    expect_break(&store, 5, |f| {
+        matches!(
+            f,
+            ChainFault::HeadMismatch {
+                head_position: 5,
+                last_position: 4,
+                ..
+            }
+        )
+    })
+    .await;
+}
+
+async fn forged_row_after_the_head_is_detected(db: TestDatabase) {
+    let store = tampered(
+        &db,
+        &[
+            "INSERT INTO events SELECT stream_type, stream_id, version + 1, 6, correlation_id, \
+           event_type, schema_version, payload, actor_subject, actor_name, actor_role, actor_org, \
+           reason, correlation_id, causation_id, recorded_at, effective_at, hash, hash \
+           FROM events WHERE position = 5",
+        ],
+    )
+    .await;
+    expect_break(&store, 6, |f| {
+        matches!(
+            f,
+            ChainFault::HeadMismatch {
+                head_position: 5,
+                last_position: 6,
+                ..
+            }
+        )
+    })
+    .await;
+}
+
+async fn subscription_is_woken_by_a_commit(db: TestDatabase) {
+    let store = EventStore::connect(
+        db.url(),
+        StoreOptions {
+            poll_interval: Duration::from_secs(60),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    common::append_one(&store, &stream("assignment", "a"), 0)
+        .await
+        .unwrap();
+    let mut sub = store.subscribe(0);
+    assert_eq!(
+        sub.next_batch().await.unwrap().len(),
+        1,
+        "catches up on what is there"
+    );
+    let writer = store.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        common::append_one(&writer, &stream("assignment", "a"), 1)
+            .await
+            .unwrap();
+    });
+    // The poll interval is a minute: only a wake-up can deliver this in time.
+    let next = tokio::time::timeout(Duration::from_secs(10), sub.next_batch()).await;
+    let batch = next.expect("woken by the commit, not by polling").unwrap();
+    assert_eq!(batch[0].position, 2);
+    assert_eq!(sub.position(), 2);
+}
+
+async fn subscription_sees_commits_of_another_process(db: TestDatabase) {
+    // Two stores on one database stand in for two server processes.
+    let options = StoreOptions {
+        poll_interval: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let reader = EventStore::connect(db.url(), options.clone())
+        .await
+        .unwrap();
+    let writer = EventStore::connect(db.url(), options).await.unwrap();
+    let mut sub = reader.subscribe(0);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        common::append_one(&writer, &stream("assignment", "a"), 0)
+            .await
+            .unwrap();
+    });
+    let batch = tokio::time::timeout(Duration::from_secs(10), sub.next_batch())
+        .await
+        .expect("the other process's commit arrives")
+        .unwrap();
+    assert_eq!(batch.len(), 1);
+}
+
+async fn migrations_are_idempotent_and_readiness_reports_them(db: TestDatabase) {
+    let store = open(&db).await;
+    store.migrate().await.unwrap();
+    store.readiness().await.unwrap();
+    let bare = EventStore::connect_without_migrating(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    bare.readiness().await.unwrap();
+    exec_raw(&db, "DELETE FROM _sqlx_migrations").await.unwrap();
+    assert!(matches!(
+        bare.readiness().await,
+        Err(StoreError::Unavailable(_))
+    ));
+}
+
+/// Five events in two streams, then raw SQL with the append-only triggers out of the way.
+async fn tampered(db: &TestDatabase, statements: &[&str]) -> EventStore {
+    let store = open(db).await;
+    common::fill(&store, 5).await;
+    assert!(store.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
+    common::disable_append_only(db).await;
+    for sql in statements {
+        exec_raw(db, sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    store
+}
+
+async fn expect_break(store: &EventStore, position: u64, fault: impl Fn(&ChainFault) -> bool) {
+    let report = store.verify_chain(1, |_, _| {}).await.unwrap();
+    let b = report.first_break.expect("tampering must be detected");
+    assert_eq!(b.position, position, "first broken position ({b})");
+    assert!(fault(&b.fault), "unexpected fault: {b}");
+    assert_eq!(
+        report.verified_to,
+        position.min(5) - 1 + u64::from(position > 5)
+    );
+}
