@@ -1,1 +1,83 @@
-//! placeholder
+//! The GraphQL API: schema, resolvers and their limits. Knows neither HTTP nor SQL; the server
+//! crate mounts [`StyrSchema`] and passes the authenticated caller in as request data.
+
+use async_graphql::{
+    Context, EmptyMutation, ErrorExtensions, Object, Schema, SimpleObject, Subscription,
+};
+use futures_util::Stream;
+use styr_workflow::Workflow;
+
+pub type StyrSchema = Schema<Query, EmptyMutation, SubscriptionRoot>;
+
+/// Builds the schema with the service facade in its context.
+pub fn build_schema(workflow: Workflow) -> StyrSchema {
+    Schema::build(Query, EmptyMutation, SubscriptionRoot)
+        .data(workflow)
+        .limit_depth(16)
+        .limit_complexity(2_000)
+        .finish()
+}
+
+/// The SDL of the schema, for documentation and clients.
+pub fn sdl() -> String {
+    Schema::build(Query, EmptyMutation, SubscriptionRoot)
+        .finish()
+        .sdl()
+}
+
+pub struct Query;
+
+/// Liveness of the service as GraphQL clients see it.
+#[derive(SimpleObject)]
+pub struct Health {
+    /// `ok` when the database answers and its schema is current, else `degraded`.
+    status: String,
+    /// The global position of the last event in the log.
+    log_position: Option<u64>,
+}
+
+#[Object]
+impl Query {
+    /// Whether the service and its database are usable.
+    async fn health(&self, ctx: &Context<'_>) -> Health {
+        let workflow = ctx.data_unchecked::<Workflow>();
+        let ready = workflow.readiness().await.is_ok();
+        let position = workflow.log_head().await.ok().map(|h| h.position);
+        Health {
+            status: if ready { "ok" } else { "degraded" }.to_owned(),
+            log_position: position,
+        }
+    }
+
+    /// The server's version.
+    async fn version(&self) -> &'static str {
+        env!("CARGO_PKG_VERSION")
+    }
+}
+
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// The global log position: the current one at once, then each time events commit.
+    async fn log_position(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = u64>> {
+        let workflow = ctx.data::<Workflow>().map_err(|_| {
+            async_graphql::Error::new("service unavailable")
+                .extend_with(|_, e| e.set("code", "INTERNAL"))
+        })?;
+        let rx = workflow.watch_log_head();
+        Ok(futures_util::stream::unfold(
+            (rx, true),
+            |(mut rx, first)| async move {
+                if !first && rx.changed().await.is_err() {
+                    return None;
+                }
+                let position = *rx.borrow_and_update();
+                Some((position, (rx, false)))
+            },
+        ))
+    }
+}

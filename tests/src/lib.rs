@@ -1,1 +1,142 @@
-//! placeholder
+//! Test support for end-to-end tests: [`spawn_app`] starts the real server on a random port
+//! with its own fresh database (SQLite file or PostgreSQL database), and [`TestApp`] speaks
+//! HTTP to it.
+
+use std::collections::BTreeMap;
+
+use actix_web::dev::ServerHandle;
+use serde_json::{Value, json};
+use styr::Settings;
+use styr_eventstore::BackendKind;
+use styr_eventstore::testing::TestDatabase;
+
+pub const JWT_SECRET: &str = "end-to-end-test-secret-0123456789abcdef";
+
+/// Runs each listed test once per backend: `sqlite::<name>` and `postgres::<name>`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::spawn_app(styr_eventstore::BackendKind::Sqlite).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::spawn_app(styr_eventstore::BackendKind::Postgres).await).await;
+                }
+            )*
+        }
+    };
+}
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub db: TestDatabase,
+    pub client: awc::Client,
+    handle: ServerHandle,
+}
+
+/// Starts the server on 127.0.0.1 with a random port and a fresh database of `kind`.
+pub async fn spawn_app(kind: BackendKind) -> TestApp {
+    spawn_app_with(kind, &[]).await
+}
+
+/// As [`spawn_app`], with extra `STYR_*` settings.
+pub async fn spawn_app_with(kind: BackendKind, extra: &[(&str, &str)]) -> TestApp {
+    let db = TestDatabase::new(kind).await;
+    let mut env = BTreeMap::from([
+        ("STYR_DATABASE_URL".to_owned(), db.url().to_owned()),
+        ("STYR_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+        ("STYR_JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
+        ("STYR_SHUTDOWN_TIMEOUT_SECS".to_owned(), "5".to_owned()),
+        // A named file that is absent would be an error; point at none.
+        (
+            "STYR_DATABASE_CONNECT_TIMEOUT_SECS".to_owned(),
+            "5".to_owned(),
+        ),
+    ]);
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let settings = Settings::from_sources(&env).expect("test settings are valid");
+    let app = styr::Application::build(&settings)
+        .await
+        .expect("the server starts");
+    let port = app.port();
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        db,
+        client: awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish(),
+        handle,
+    }
+}
+
+impl TestApp {
+    /// POSTs a GraphQL query and returns the JSON body.
+    pub async fn graphql(&self, query: &str, token: Option<&str>) -> Value {
+        self.graphql_with(json!({ "query": query }), token).await
+    }
+
+    pub async fn graphql_with(&self, body: Value, token: Option<&str>) -> Value {
+        let mut req = self.client.post(format!("{}/graphql", self.address));
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        let mut res = req.send_json(&body).await.expect("POST /graphql");
+        assert!(res.status().is_success(), "status {}", res.status());
+        res.json::<Value>()
+            .limit(10 << 20)
+            .await
+            .expect("a JSON body")
+    }
+
+    /// GETs a path and returns the status and body text.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let mut res = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let body = res.body().limit(10 << 20).await.expect("a body");
+        (
+            res.status().as_u16(),
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    /// A development token signed with the test secret.
+    pub fn token(&self, role: &str, org: &str) -> String {
+        let keys = styr::auth::TokenKeys::from_source(&styr::settings::JwtSecretSource::Value(
+            JWT_SECRET.to_owned().into(),
+        ))
+        .expect("keys");
+        keys.issue(&styr::auth::TokenRequest {
+            role: role.into(),
+            org: org.into(),
+            sub: None,
+            name: None,
+            dept: None,
+            ttl: std::time::Duration::from_secs(600),
+        })
+        .expect("a token")
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}

@@ -380,41 +380,55 @@ impl EventStore {
         )
     }
 
-    /// Seeds the head watch and, on PostgreSQL, listens for commits of other processes.
+    /// Seeds the head watch and keeps it current with commits of other processes: on
+    /// PostgreSQL by LISTEN/NOTIFY (re-reading the head whenever the listener reconnects), on
+    /// SQLite by polling the head row every poll interval.
     async fn start_feed(&self) -> Result<(), StoreError> {
         let head = self.head().await?;
         self.inner.head_tx.send_replace(head.position);
-        if let Backend::Postgres(pool) = &self.inner.backend {
-            let mut listener = PgListener::connect_with(pool).await?;
-            listener.listen(postgres::NOTIFY_CHANNEL).await?;
-            let weak = Arc::downgrade(&self.inner);
-            let task = tokio::spawn(async move {
-                loop {
-                    let note = listener.try_recv().await;
-                    let Some(inner) = weak.upgrade() else { return };
-                    let position = match note {
-                        Ok(Some(n)) => n.payload().parse::<u64>().ok(),
-                        // The connection dropped and notifications may be lost: re-read the head.
-                        Ok(None) | Err(_) => {
-                            let store = EventStore { inner };
-                            let head = store.head().await.ok().map(|h| h.position);
-                            if head.is_none() {
-                                tokio::time::sleep(Duration::from_secs(1)).await;
+        let weak = Arc::downgrade(&self.inner);
+        let task = match &self.inner.backend {
+            Backend::Postgres(pool) => {
+                let mut listener = PgListener::connect_with(pool).await?;
+                listener.listen(postgres::NOTIFY_CHANNEL).await?;
+                tokio::spawn(async move {
+                    loop {
+                        let note = listener.try_recv().await;
+                        let Some(inner) = weak.upgrade() else { return };
+                        match note {
+                            Ok(Some(n)) => {
+                                if let Ok(p) = n.payload().parse::<u64>() {
+                                    advance(&inner.head_tx, p);
+                                }
                             }
-                            if let Some(p) = head {
-                                advance(&store.inner.head_tx, p);
+                            // The connection dropped and notifications may be lost.
+                            Ok(None) | Err(_) => {
+                                let store = EventStore { inner };
+                                match store.head().await {
+                                    Ok(h) => advance(&store.inner.head_tx, h.position),
+                                    Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+                                }
                             }
-                            continue;
                         }
-                    };
-                    if let Some(p) = position {
-                        advance(&inner.head_tx, p);
                     }
-                }
-            });
-            if let Ok(mut l) = self.inner.listener.lock() {
-                *l = Some(task);
+                })
             }
+            Backend::Sqlite(_) => {
+                let interval = self.inner.options.poll_interval;
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(interval).await;
+                        let Some(inner) = weak.upgrade() else { return };
+                        let store = EventStore { inner };
+                        if let Ok(h) = store.head().await {
+                            advance(&store.inner.head_tx, h.position);
+                        }
+                    }
+                })
+            }
+        };
+        if let Ok(mut l) = self.inner.listener.lock() {
+            *l = Some(task);
         }
         Ok(())
     }
@@ -522,8 +536,13 @@ impl EventStore {
         Ok(report(&verifier, None))
     }
 
-    /// Closes the pool; in-flight queries finish first.
+    /// Stops the live feed and closes the pool; in-flight queries finish first.
     pub async fn close(&self) {
+        // The PostgreSQL listener holds a pooled connection; closing waits for it otherwise.
+        if let Some(task) = self.inner.listener.lock().ok().and_then(|mut l| l.take()) {
+            task.abort();
+            let _ = task.await;
+        }
         match &self.inner.backend {
             Backend::Postgres(p) => p.close().await,
             Backend::Sqlite(p) => p.close().await,

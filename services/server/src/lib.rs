@@ -1,1 +1,12 @@
-//! placeholder
+//! The `styr` server and command-line tool: settings, authentication, HTTP (actix-web),
+//! metrics and logging. Protocol edges live here; rules live in the domain and workflow crates.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod metrics;
+pub mod settings;
+pub mod telemetry;
+
+pub use app::Application;
+pub use settings::Settings;

@@ -1,1 +1,5 @@
-fn main() {}
+//! `styr`: see `styr --help`.
+
+fn main() -> std::process::ExitCode {
+    styr::cli::main()
+}

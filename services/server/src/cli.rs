@@ -1,0 +1,201 @@
+//! The command line: `styr serve | migrate | token | audit verify`. Every failure ends in one
+//! line on stderr and a non-zero exit code: 2 for bad settings or arguments, 1 otherwise.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use styr_eventstore::{EventStore, StoreOptions};
+
+use crate::auth::{TokenKeys, TokenRequest, parse_ttl};
+use crate::settings::Settings;
+use crate::telemetry::{self, LogTarget};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "styr",
+    version,
+    about = "Styringsdialog: the steering dialogue between a ministry and its agencies"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (GraphQL at /graphql, health at /healthz and /readyz, metrics at /metrics).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print a signed development token for the given identity.
+    Token {
+        /// ministry, agency, auditor or admin.
+        #[arg(long)]
+        role: String,
+        /// Organisation code, e.g. HOD, DMP, RR.
+        #[arg(long)]
+        org: String,
+        /// Subject (user id); defaults to role-org.
+        #[arg(long)]
+        sub: Option<String>,
+        /// Display name; defaults to the subject.
+        #[arg(long)]
+        name: Option<String>,
+        /// Ministry department code, e.g. SHA.
+        #[arg(long)]
+        dept: Option<String>,
+        /// Lifetime, e.g. 30m, 8h, 7d.
+        #[arg(long, default_value = "8h", value_parser = parse_ttl)]
+        ttl: Duration,
+    },
+    /// Audit tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain and stream versions; exit 0 when intact, 1 at the first break.
+    Verify {
+        /// First position to check (default: the whole log).
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+    },
+}
+
+/// Runs the command line and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli.command, settings));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => {
+            telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stdout);
+            serve(settings).await
+        }
+        Command::Migrate => {
+            telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stderr);
+            let store = EventStore::connect_without_migrating(
+                &settings.database_url,
+                store_options(&settings),
+            )
+            .await?;
+            store.migrate().await?;
+            store.close().await;
+            eprintln!("migrations applied to {}", settings.database_url_redacted());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            role,
+            org,
+            sub,
+            name,
+            dept,
+            ttl,
+        } => {
+            let keys = TokenKeys::from_source(&settings.jwt_secret)?;
+            match keys.issue(&TokenRequest {
+                role,
+                org,
+                sub,
+                name,
+                dept,
+                ttl,
+            }) {
+                Ok(token) => {
+                    println!("{token}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { from },
+        } => {
+            telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stderr);
+            verify(settings, from).await
+        }
+    }
+}
+
+fn store_options(settings: &Settings) -> StoreOptions {
+    StoreOptions {
+        max_connections: settings.database_max_connections,
+        ..StoreOptions::default()
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    let app = crate::Application::build(&settings).await?;
+    tracing::info!(
+        "Styringsdialog {} listening on http://{}:{} with database {}",
+        env!("CARGO_PKG_VERSION"),
+        settings.listen.ip(),
+        app.port(),
+        settings.database_url_redacted()
+    );
+    app.run_until_stopped().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify(settings: Settings, from: u64) -> anyhow::Result<ExitCode> {
+    let store =
+        EventStore::connect_without_migrating(&settings.database_url, store_options(&settings))
+            .await?;
+    store.readiness().await?;
+    let mut last_report = std::time::Instant::now();
+    let report = store
+        .verify_chain(from, |checked, total| {
+            if last_report.elapsed() >= Duration::from_secs(1) {
+                eprintln!("verified {checked} of {total} events");
+                last_report = std::time::Instant::now();
+            }
+        })
+        .await?;
+    store.close().await;
+    match report.first_break {
+        None => {
+            println!(
+                "chain intact: {} events verified, positions {}..={}",
+                report.events_checked, report.from, report.verified_to
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(b) => {
+            println!("{b}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! Typed settings: built-in defaults < optional `styr.toml` < `STYR_*` environment variables.
+//! Every value is parsed here, once; a bad one is reported naming the setting and the variable
+//! that sets it. Secrets are held in [`SecretString`] and never printed.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use styr_eventstore::{BackendKind, redact_url};
+
+/// One setting: its key in `styr.toml`, the environment variable and the default.
+struct Key {
+    name: &'static str,
+    env: &'static str,
+    default: Option<&'static str>,
+}
+
+const KEYS: &[Key] = &[
+    Key {
+        name: "database_url",
+        env: "STYR_DATABASE_URL",
+        default: Some("sqlite://./data/styr.db"),
+    },
+    Key {
+        name: "database_max_connections",
+        env: "STYR_DATABASE_MAX_CONNECTIONS",
+        default: Some("10"),
+    },
+    Key {
+        name: "database_connect_timeout_secs",
+        env: "STYR_DATABASE_CONNECT_TIMEOUT_SECS",
+        default: Some("30"),
+    },
+    Key {
+        name: "listen",
+        env: "STYR_LISTEN",
+        default: Some("127.0.0.1:8080"),
+    },
+    Key {
+        name: "jwt_secret",
+        env: "STYR_JWT_SECRET",
+        default: None,
+    },
+    Key {
+        name: "jwt_secret_file",
+        env: "STYR_JWT_SECRET_FILE",
+        default: Some("./data/jwt.secret"),
+    },
+    Key {
+        name: "log_format",
+        env: "STYR_LOG_FORMAT",
+        default: Some("pretty"),
+    },
+    Key {
+        name: "log_level",
+        env: "STYR_LOG_LEVEL",
+        default: Some("info"),
+    },
+    Key {
+        name: "dev",
+        env: "STYR_DEV",
+        default: Some("false"),
+    },
+    Key {
+        name: "shutdown_timeout_secs",
+        env: "STYR_SHUTDOWN_TIMEOUT_SECS",
+        default: Some("30"),
+    },
+];
+
+/// The variable naming an alternative settings file (default `./styr.toml`, optional).
+pub const CONFIG_FILE_VAR: &str = "STYR_CONFIG";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Where the HS256 signing secret for tokens comes from.
+#[derive(Debug, Clone)]
+pub enum JwtSecretSource {
+    /// Given directly (`STYR_JWT_SECRET`).
+    Value(SecretString),
+    /// Read from a file, created with a random secret on first use.
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// May contain a password: log [`Settings::database_url_redacted`] instead.
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub database_connect_timeout: Duration,
+    pub listen: SocketAddr,
+    pub jwt_secret: JwtSecretSource,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    /// Development conveniences: GraphiQL at `GET /graphql`.
+    pub dev: bool,
+    pub shutdown_timeout: Duration,
+}
+
+/// A bad setting: which one, where it came from, and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {setting} ({env}): {message}")]
+pub struct SettingsError {
+    pub setting: String,
+    pub env: String,
+    pub message: String,
+}
+
+impl SettingsError {
+    fn new(key: &Key, message: impl Into<String>) -> Self {
+        Self {
+            setting: key.name.to_owned(),
+            env: key.env.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn file(path: &Path, message: impl std::fmt::Display) -> Self {
+        Self {
+            setting: "config file".to_owned(),
+            env: CONFIG_FILE_VAR.to_owned(),
+            message: format!("{}: {message}", path.display()),
+        }
+    }
+}
+
+/// The file's shape: every key optional, unknown keys refused so a typo is not ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    database_url: Option<String>,
+    database_max_connections: Option<u32>,
+    database_connect_timeout_secs: Option<u64>,
+    listen: Option<String>,
+    jwt_secret: Option<String>,
+    jwt_secret_file: Option<String>,
+    log_format: Option<String>,
+    log_level: Option<String>,
+    dev: Option<bool>,
+    shutdown_timeout_secs: Option<u64>,
+}
+
+impl Settings {
+    /// Loads from the process environment and the settings file it points to.
+    pub fn load() -> Result<Self, SettingsError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        Self::from_sources(&env)
+    }
+
+    /// Loads from the given environment (tests pass their own).
+    pub fn from_sources(env: &BTreeMap<String, String>) -> Result<Self, SettingsError> {
+        let (path, required) = match env.get(CONFIG_FILE_VAR) {
+            Some(p) => (PathBuf::from(p), true),
+            None => (PathBuf::from("styr.toml"), false),
+        };
+        let file = read_file(&path, required)?;
+        let file_values = file_values(&file);
+        let value = |key: &Key| -> Option<String> {
+            env.get(key.env)
+                .cloned()
+                .or_else(|| file_values.get(key.name).cloned())
+                .or_else(|| key.default.map(str::to_owned))
+        };
+        let key = |name: &str| KEYS.iter().find(|k| k.name == name).expect("known key");
+        let required_value = |name: &str| value(key(name)).unwrap_or_default();
+
+        let database_url = required_value("database_url");
+        BackendKind::from_url(&database_url).map_err(|_| {
+            SettingsError::new(
+                key("database_url"),
+                format!(
+                    "{} must start with sqlite:// or postgres://",
+                    redact_url(&database_url)
+                ),
+            )
+        })?;
+        let listen_raw = required_value("listen");
+        let listen = listen_raw.parse::<SocketAddr>().map_err(|_| {
+            SettingsError::new(
+                key("listen"),
+                format!("{listen_raw:?} is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+        let log_format = match required_value("log_format").as_str() {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(SettingsError::new(
+                    key("log_format"),
+                    format!("{other:?} is not one of json, pretty"),
+                ));
+            }
+        };
+        let jwt_secret = match value(key("jwt_secret")) {
+            Some(s) if s.len() < 32 => {
+                return Err(SettingsError::new(
+                    key("jwt_secret"),
+                    format!("must be at least 32 characters, it has {}", s.len()),
+                ));
+            }
+            Some(s) => JwtSecretSource::Value(SecretString::from(s)),
+            None => JwtSecretSource::File(PathBuf::from(required_value("jwt_secret_file"))),
+        };
+        Ok(Settings {
+            database_url,
+            database_max_connections: parse_number(
+                key("database_max_connections"),
+                &required_value("database_max_connections"),
+                1,
+                1000,
+            )?,
+            database_connect_timeout: Duration::from_secs(parse_number(
+                key("database_connect_timeout_secs"),
+                &required_value("database_connect_timeout_secs"),
+                0,
+                3600,
+            )?),
+            listen,
+            jwt_secret,
+            log_format,
+            log_level: required_value("log_level"),
+            dev: parse_bool(key("dev"), &required_value("dev"))?,
+            shutdown_timeout: Duration::from_secs(parse_number(
+                key("shutdown_timeout_secs"),
+                &required_value("shutdown_timeout_secs"),
+                0,
+                3600,
+            )?),
+        })
+    }
+
+    pub fn database_url_redacted(&self) -> String {
+        redact_url(&self.database_url)
+    }
+}
+
+fn read_file(path: &Path, required: bool) -> Result<FileSettings, SettingsError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            return Ok(FileSettings::default());
+        }
+        Err(e) => return Err(SettingsError::file(path, e)),
+    };
+    toml::from_str::<FileSettings>(&text).map_err(|e| SettingsError::file(path, e.message()))
+}
+
+fn file_values(f: &FileSettings) -> BTreeMap<&'static str, String> {
+    let mut m = BTreeMap::new();
+    let mut put = |k: &'static str, v: Option<String>| {
+        if let Some(v) = v {
+            m.insert(k, v);
+        }
+    };
+    put("database_url", f.database_url.clone());
+    put(
+        "database_max_connections",
+        f.database_max_connections.map(|v| v.to_string()),
+    );
+    put(
+        "database_connect_timeout_secs",
+        f.database_connect_timeout_secs.map(|v| v.to_string()),
+    );
+    put("listen", f.listen.clone());
+    put("jwt_secret", f.jwt_secret.clone());
+    put("jwt_secret_file", f.jwt_secret_file.clone());
+    put("log_format", f.log_format.clone());
+    put("log_level", f.log_level.clone());
+    put("dev", f.dev.map(|v| v.to_string()));
+    put(
+        "shutdown_timeout_secs",
+        f.shutdown_timeout_secs.map(|v| v.to_string()),
+    );
+    m
+}
+
+fn parse_number<T>(key: &Key, raw: &str, min: T, max: T) -> Result<T, SettingsError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match raw.trim().parse::<T>() {
+        Ok(v) if v >= min && v <= max => Ok(v),
+        _ => Err(SettingsError::new(
+            key,
+            format!("{raw:?} is not a whole number from {min} to {max}"),
+        )),
+    }
+}
+
+fn parse_bool(key: &Key, raw: &str) -> Result<bool, SettingsError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        other => Err(SettingsError::new(
+            key,
+            format!("{other:?} is not true or false"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_run_on_embedded_sqlite() {
+        let s = Settings::from_sources(&env(&[])).unwrap();
+        assert_eq!(s.database_url, "sqlite://./data/styr.db");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert!(!s.dev);
+        assert!(matches!(s.jwt_secret, JwtSecretSource::File(_)));
+    }
+
+    #[test]
+    fn environment_overrides_file_overrides_defaults() {
+        let dir = std::env::temp_dir().join(format!("styr-settings-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("styr.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\ndev = true\ndatabase_max_connections = 4\n",
+        )
+        .unwrap();
+        let path = file.to_str().unwrap();
+        let s = Settings::from_sources(&env(&[(CONFIG_FILE_VAR, path)])).unwrap();
+        assert_eq!(s.listen.to_string(), "0.0.0.0:9000");
+        assert!(s.dev);
+        assert_eq!(s.database_max_connections, 4);
+        let s = Settings::from_sources(&env(&[
+            (CONFIG_FILE_VAR, path),
+            ("STYR_LISTEN", "127.0.0.1:1"),
+        ]))
+        .unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:1");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let cases = [
+            ("STYR_LISTEN", "nowhere", "listen"),
+            ("STYR_DATABASE_URL", "mysql://u:pw@h/db", "database_url"),
+            ("STYR_LOG_FORMAT", "xml", "log_format"),
+            ("STYR_DEV", "maybe", "dev"),
+            (
+                "STYR_DATABASE_MAX_CONNECTIONS",
+                "0",
+                "database_max_connections",
+            ),
+            ("STYR_JWT_SECRET", "short", "jwt_secret"),
+        ];
+        for (var, value, setting) in cases {
+            let err = Settings::from_sources(&env(&[(var, value)])).unwrap_err();
+            assert_eq!(err.setting, setting);
+            assert_eq!(err.env, var);
+            let text = err.to_string();
+            assert!(!text.contains("pw@"), "passwords are masked: {text}");
+        }
+    }
+
+    #[test]
+    fn a_typo_in_the_file_is_refused() {
+        let dir = std::env::temp_dir().join(format!("styr-settings-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("styr.toml");
+        std::fs::write(&file, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        let err =
+            Settings::from_sources(&env(&[(CONFIG_FILE_VAR, file.to_str().unwrap())])).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+        let missing = Settings::from_sources(&env(&[(CONFIG_FILE_VAR, "/nonexistent/styr.toml")]));
+        assert!(missing.is_err(), "a named file must exist");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
