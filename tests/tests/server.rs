@@ -209,3 +209,54 @@ async fn append_events(app: &TestApp, n: u64) {
         .unwrap();
     store.close().await;
 }
+
+/// The database going away and coming back, as an orchestrator's readiness probe sees it.
+#[actix_web::test]
+async fn readiness_follows_the_database_on_postgres() {
+    use sqlx::Connection;
+    let app = styr_tests::spawn_app(styr_eventstore::BackendKind::Postgres).await;
+    assert_eq!(app.get("/readyz").await.0, 200);
+    let name = app.db.postgres_name().unwrap().to_owned();
+    let mut admin = sqlx::PgConnection::connect(&styr_eventstore::testing::admin_url())
+        .await
+        .unwrap();
+    let run = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql));
+    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    run(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    wait_for_readyz(&app, 503).await;
+    assert_eq!(
+        app.get("/healthz").await.0,
+        200,
+        "the process itself stays alive"
+    );
+    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    wait_for_readyz(&app, 200).await;
+    let body = app.graphql("{ __typename }", None).await;
+    assert_eq!(body["data"]["__typename"], "Query");
+}
+
+async fn wait_for_readyz(app: &TestApp, status: u16) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (got, body) = app.get("/readyz").await;
+        if got == status {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "readyz stayed {got} ({body}), expected {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

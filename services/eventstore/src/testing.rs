@@ -83,6 +83,14 @@ impl TestDatabase {
     pub fn kind(&self) -> BackendKind {
         self.kind
     }
+
+    /// The PostgreSQL database's name; `None` for SQLite.
+    pub fn postgres_name(&self) -> Option<&str> {
+        match &self.cleanup {
+            Cleanup::Postgres { name, .. } => Some(name),
+            Cleanup::Directory(_) => None,
+        }
+    }
 }
 
 impl Drop for TestDatabase {
@@ -116,7 +124,8 @@ impl Drop for TestDatabase {
     }
 }
 
-fn admin_url() -> String {
+/// The maintenance database URL of the test PostgreSQL server.
+pub fn admin_url() -> String {
     std::env::var(POSTGRES_ADMIN_URL_VAR).unwrap_or_else(|_| DEFAULT_POSTGRES_ADMIN_URL.to_owned())
 }
 

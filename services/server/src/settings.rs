@@ -373,6 +373,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_in_infra_is_valid() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/styr.example.toml");
+        let s = Settings::from_sources(&env(&[(CONFIG_FILE_VAR, path)])).unwrap();
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert!(matches!(s.jwt_secret, JwtSecretSource::File(_)));
+    }
+
+    #[test]
     fn a_typo_in_the_file_is_refused() {
         let dir = std::env::temp_dir().join(format!("styr-settings-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();

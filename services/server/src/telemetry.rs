@@ -1,6 +1,8 @@
 //! Logging: `tracing` to stdout (the service) or stderr (one-shot commands), as human-readable
 //! lines or as JSON (`STYR_LOG_FORMAT=json`). `RUST_LOG` overrides the configured level.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::settings::LogFormat;
@@ -32,7 +34,12 @@ pub fn init(format: LogFormat, level: &str, target: LogTarget) {
             .with_span_list(false)
             .with_writer(std::io::stderr)
             .try_init(),
-        (LogFormat::Pretty, LogTarget::Stdout) => builder.try_init(),
-        (LogFormat::Pretty, LogTarget::Stderr) => builder.with_writer(std::io::stderr).try_init(),
+        (LogFormat::Pretty, LogTarget::Stdout) => builder
+            .with_ansi(std::io::stdout().is_terminal())
+            .try_init(),
+        (LogFormat::Pretty, LogTarget::Stderr) => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .try_init(),
     };
 }

@@ -1,0 +1,317 @@
+//! The `styr` binary as an operator uses it: settings errors, tokens, migrations, chain
+//! verification, and `serve` on both backends with a graceful stop on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sqlx::Connection;
+use styr_eventstore::testing::TestDatabase;
+use styr_eventstore::{
+    Actor, BackendKind, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreOptions,
+    StreamAppend, StreamId,
+};
+
+const SECRET: &str = "cli-test-secret-0123456789abcdefghijkl";
+
+/// `styr` with a clean environment: only what the test sets, in a scratch working directory.
+fn styr(db: Option<&TestDatabase>, workdir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_styr"));
+    cmd.current_dir(workdir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("STYR_JWT_SECRET", SECRET)
+        .stdin(Stdio::null());
+    if let Some(db) = db {
+        cmd.env("STYR_DATABASE_URL", db.url());
+    }
+    cmd
+}
+
+fn scratch_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("styr-cli-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn bad_settings_fail_with_one_line_naming_the_setting() {
+    let dir = scratch_dir();
+    for (var, value) in [
+        ("STYR_LISTEN", "nowhere"),
+        ("STYR_DATABASE_URL", "mysql://u:hunter2@h/db"),
+    ] {
+        let out = styr(None, &dir)
+            .env(var, value)
+            .arg("serve")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{var}");
+        let err = stderr_of(&out);
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(err.contains(var), "{err}");
+        assert!(!err.contains("hunter2"), "secrets never printed: {err}");
+    }
+}
+
+#[test]
+fn token_prints_a_jwt_and_refuses_bad_roles() {
+    let dir = scratch_dir();
+    let out = styr(None, &dir)
+        .args([
+            "token", "--role", "ministry", "--org", "HOD", "--dept", "SHA", "--ttl", "1h",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(token.trim().split('.').count(), 3, "{token}");
+
+    let out = styr(None, &dir)
+        .args(["token", "--role", "boss", "--org", "HOD"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("boss"));
+    let out = styr(None, &dir)
+        .args(["token", "--role", "agency", "--org", "DMP", "--ttl", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn token_without_a_configured_secret_uses_a_generated_secret_file() {
+    let dir = scratch_dir();
+    let out = Command::new(env!("CARGO_BIN_EXE_styr"))
+        .current_dir(&dir)
+        .env_clear()
+        .args(["token", "--role", "auditor", "--org", "RR"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(dir.join("data/jwt.secret").exists());
+}
+
+#[tokio::test]
+async fn migrate_then_verify_an_empty_log_on_sqlite() {
+    migrate_then_verify(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test]
+async fn migrate_then_verify_an_empty_log_on_postgres() {
+    migrate_then_verify(TestDatabase::postgres().await).await;
+}
+
+async fn migrate_then_verify(db: TestDatabase) {
+    let dir = scratch_dir();
+    let out = styr(Some(&db), &dir).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = styr(Some(&db), &dir)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("chain intact: 0 events"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_verify_reports_the_first_broken_position_on_sqlite() {
+    audit_verify_reports_tampering(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_verify_reports_the_first_broken_position_on_postgres() {
+    audit_verify_reports_tampering(TestDatabase::postgres().await).await;
+}
+
+async fn audit_verify_reports_tampering(db: TestDatabase) {
+    let store = EventStore::connect(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    let stream = StreamId::new("assignment", "a").unwrap();
+    for v in 0..4 {
+        store
+            .append(vec![StreamAppend {
+                stream: stream.clone(),
+                expected: ExpectedVersion(v),
+                events: vec![event()],
+            }])
+            .await
+            .unwrap();
+    }
+    store.close().await;
+    let dir = scratch_dir();
+    let out = styr(Some(&db), &dir)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4 events verified"));
+
+    let statements: &[&str] = match db.kind() {
+        BackendKind::Postgres => &[
+            "ALTER TABLE events DISABLE TRIGGER USER",
+            "UPDATE events SET reason = 'rewritten' WHERE position = 3",
+        ],
+        BackendKind::Sqlite => &[
+            "DROP TRIGGER events_no_update",
+            "UPDATE events SET reason = 'rewritten' WHERE position = 3",
+        ],
+    };
+    raw(&db, statements).await;
+    let out = styr(Some(&db), &dir)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("chain broken at position 3"), "{stdout}");
+    let out = styr(Some(&db), &dir)
+        .args(["audit", "verify", "--from", "4"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "verifying after the damage finds none: {}",
+        stderr_of(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_answers_graphql_and_stops_on_sigterm_on_sqlite() {
+    serve_and_stop(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_answers_graphql_and_stops_on_sigterm_on_postgres() {
+    serve_and_stop(TestDatabase::postgres().await).await;
+}
+
+async fn serve_and_stop(db: TestDatabase) {
+    let dir = scratch_dir();
+    let mut child = styr(Some(&db), &dir)
+        .env("STYR_LISTEN", "127.0.0.1:0")
+        .env("STYR_LOG_FORMAT", "json")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = loop {
+        let line = lines.next().expect("serve logs where it listens").unwrap();
+        if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            assert!(line.contains("with database"), "{line}");
+            break digits.parse::<u16>().unwrap();
+        }
+    };
+    let response = http_post(
+        port,
+        "/graphql",
+        &json!({ "query": "{ __typename }" }).to_string(),
+    );
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.contains(r#"{"data":{"__typename":"Query"}}"#),
+        "{response}"
+    );
+
+    sigterm(&child);
+    let status = wait_with_timeout(&mut child, Duration::from_secs(20));
+    assert!(
+        status.success(),
+        "a SIGTERM stop is a clean exit: {status:?}"
+    );
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
+}
+
+fn http_post(port: u16, path: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            panic!("the server did not stop within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn event() -> NewEvent {
+    NewEvent {
+        event_id: uuid::Uuid::now_v7(),
+        event_type: "StatusReported".into(),
+        schema_version: 1,
+        payload: json!({ "light": "green" }),
+        metadata: EventMetadata {
+            actor: Actor {
+                subject: "kari".into(),
+                display_name: "Kari".into(),
+                role: "agency".into(),
+                organisation: "DMP".into(),
+            },
+            reason: Some("tertial report".into()),
+            correlation_id: uuid::Uuid::now_v7(),
+            causation_id: None,
+            effective_at: None,
+        },
+    }
+}
+
+async fn raw(db: &TestDatabase, statements: &[&str]) {
+    match db.kind() {
+        BackendKind::Postgres => {
+            let mut c = sqlx::PgConnection::connect(db.url()).await.unwrap();
+            for s in statements {
+                sqlx::query(sqlx::AssertSqlSafe(*s))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+        }
+        BackendKind::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(db.url()).await.unwrap();
+            for s in statements {
+                sqlx::query(sqlx::AssertSqlSafe(*s))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
