@@ -159,6 +159,33 @@ pub(crate) async fn events_by_id(
         .collect()
 }
 
+pub(crate) async fn read_by_causation(
+    pool: &PgPool,
+    causation_id: Uuid,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let sql =
+        format!("SELECT {EVENT_COLUMNS} FROM events WHERE causation_id = $1 ORDER BY position");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(causation_id)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+pub(crate) async fn stream_ids(
+    pool: &PgPool,
+    stream_type: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT stream_id FROM events WHERE stream_type = $1 ORDER BY stream_id",
+    )
+    .bind(stream_type)
+    .fetch_all(pool)
+    .await?)
+}
+
 pub(crate) async fn read_stream(
     pool: &PgPool,
     stream: &StreamId,

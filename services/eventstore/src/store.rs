@@ -344,6 +344,25 @@ impl EventStore {
         }
     }
 
+    /// Every event written by one command (its id is their causation id), in position order.
+    pub async fn read_by_causation(
+        &self,
+        causation_id: Uuid,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        match &self.inner.backend {
+            Backend::Postgres(p) => postgres::read_by_causation(p, causation_id).await,
+            Backend::Sqlite(p) => sqlite::read_by_causation(p, causation_id).await,
+        }
+    }
+
+    /// The ids of every stream of a type, sorted.
+    pub async fn stream_ids(&self, stream_type: &str) -> Result<Vec<String>, StoreError> {
+        match &self.inner.backend {
+            Backend::Postgres(p) => postgres::stream_ids(p, stream_type).await,
+            Backend::Sqlite(p) => sqlite::stream_ids(p, stream_type).await,
+        }
+    }
+
     /// Up to `limit` events of the global log after `after_position`, in position order.
     /// Gap-free: once a position has been returned, no event at a lower one appears later.
     pub async fn read_all(

@@ -57,7 +57,57 @@ on_both_backends!(
     subscription_is_woken_by_a_commit,
     subscription_sees_commits_of_another_process,
     migrations_are_idempotent_and_readiness_reports_them,
+    events_are_found_by_their_command_and_streams_by_type,
 );
+
+async fn events_are_found_by_their_command_and_streams_by_type(db: TestDatabase) {
+    let store = open(&db).await;
+    let command = uuid::Uuid::now_v7();
+    let caused = |t: &str| {
+        let mut e = event(t, json!({}));
+        e.metadata.causation_id = Some(command);
+        e
+    };
+    common::append_one(&store, &stream("assignment", "b"), 0)
+        .await
+        .unwrap();
+    store
+        .append(vec![
+            StreamAppend {
+                stream: stream("assignment", "a"),
+                expected: ExpectedVersion::NO_STREAM,
+                events: vec![caused("AssignmentIssued")],
+            },
+            StreamAppend {
+                stream: stream("deadline", "d"),
+                expected: ExpectedVersion::NO_STREAM,
+                events: vec![caused("DeadlineSet")],
+            },
+        ])
+        .await
+        .unwrap();
+    common::append_one(&store, &stream("assignment", "a"), 1)
+        .await
+        .unwrap();
+    let found = store.read_by_causation(command).await.unwrap();
+    assert_eq!(
+        found.iter().map(|e| e.position).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    assert!(
+        store
+            .read_by_causation(uuid::Uuid::now_v7())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.stream_ids("assignment").await.unwrap(),
+        vec!["a", "b"]
+    );
+    assert_eq!(store.stream_ids("deadline").await.unwrap(), vec!["d"]);
+    assert!(store.stream_ids("supplement").await.unwrap().is_empty());
+}
 
 async fn appended_events_read_back_with_their_metadata(db: TestDatabase) {
     let store = open(&db).await;

@@ -1,24 +1,48 @@
 //! The application layer: loads aggregates from the event store, lets the pure domain decide,
-//! and appends the resulting events. Everything above it (GraphQL, HTTP) talks to [`Workflow`]
-//! and never to the store directly.
+//! and appends the resulting events — with optimistic-concurrency retries, safe command
+//! retries by command id, and follow-up events on other streams in the same atomic append.
+//! Everything above it (GraphQL, HTTP, CLI) talks to [`Workflow`], never to SQL.
 
+mod clock;
+mod error;
+mod handler;
+mod monitor;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use styr_eventstore::{EventStore, LogHead, StoreError};
 use tokio::sync::watch;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::WorkflowError;
+pub use handler::{CommandMeta, CommandOutcome, FollowUps, MAX_ATTEMPTS, role_name};
+pub use monitor::{MONITOR_SUBJECT, MonitorReport};
+pub use styr_domain as domain;
 
 /// The service facade shared by every request. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Workflow {
     store: EventStore,
+    clock: Arc<dyn Clock>,
 }
 
 impl Workflow {
     pub fn new(store: EventStore) -> Self {
-        Self { store }
+        Self::with_clock(store, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(store: EventStore, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
     }
 
     /// The underlying store, for the server's operational commands (verify, metrics).
     pub fn store(&self) -> &EventStore {
         &self.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// Ready when the database answers and the schema is current.

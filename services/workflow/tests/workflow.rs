@@ -1,0 +1,368 @@
+//! Command handling against the real store, once on SQLite and once on PostgreSQL:
+//! load → decide → append, follow-ups in the same append, races, retries and refusals.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use styr_domain::assignment::{
+    Assignment, AssignmentCommand, AssignmentSource, IssueAssignment, PartSpec, ReportStatus,
+};
+use styr_domain::deadline::Deadline;
+use styr_domain::values::{
+    AssignmentId, AssignmentReference, DeadlineTerm, DepartmentCode, OrgCode, PartLabel, Period,
+    TrafficLight, Year,
+};
+use styr_domain::{Actor, DomainError, Role};
+use styr_eventstore::testing::TestDatabase;
+use styr_eventstore::{EventStore, StoreOptions, StreamId};
+use styr_workflow::{CommandMeta, ManualClock, Workflow, WorkflowError};
+use uuid::Uuid;
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(styr_eventstore::testing::TestDatabase::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(styr_eventstore::testing::TestDatabase::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    issuing_an_assignment_sets_its_deadlines_in_the_same_append,
+    sixteen_concurrent_status_reports_land_with_contiguous_versions,
+    a_retried_command_id_acts_once,
+    racing_deliveries_of_one_command_act_once,
+    refusals_write_nothing,
+    the_deadline_monitor_marks_a_missed_deadline_once,
+    every_event_records_who_when_and_why,
+);
+
+fn org(code: &str) -> OrgCode {
+    OrgCode::parse(code).unwrap()
+}
+
+fn desk_officer() -> Actor {
+    Actor::new(
+        "ola",
+        "Ola Nordmann",
+        Role::Ministry,
+        org("HOD"),
+        Some(DepartmentCode::parse("SHA").unwrap()),
+    )
+}
+
+fn coordinator() -> Actor {
+    Actor::new("kari", "Kari Nordmann", Role::Agency, org("DMP"), None)
+}
+
+fn march(day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 3, day).unwrap()
+}
+
+async fn setup(db: &TestDatabase) -> (Workflow, Arc<ManualClock>) {
+    let store = EventStore::connect(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2024, 2, 5, 9, 0, 0).unwrap(),
+    ));
+    (Workflow::with_clock(store, clock.clone()), clock)
+}
+
+/// Issues TB2024-12 with part a due 1 March and part b to be agreed; returns its stream id.
+async fn issue(wf: &Workflow) -> String {
+    let id = AssignmentId(Uuid::now_v7());
+    let command = AssignmentCommand::Issue(Box::new(IssueAssignment {
+        assignment_id: id,
+        reference: Some(AssignmentReference::parse("TB2024-12").unwrap()),
+        ministry: org("HOD"),
+        agency: org("DMP"),
+        year: Year::new(2024).unwrap(),
+        department: Some(DepartmentCode::parse("SHA").unwrap()),
+        title: "Oppfølging av nasjonal tobakksstrategi".into(),
+        description: "Utrede regulering av e-sigaretter".into(),
+        goal: Some("2.2".into()),
+        source: AssignmentSource::Letter,
+        parts: vec![
+            PartSpec {
+                label: Some(PartLabel::parse("a").unwrap()),
+                title: None,
+                deadline: DeadlineTerm::Date(march(1)),
+            },
+            PartSpec {
+                label: Some(PartLabel::parse("b").unwrap()),
+                title: None,
+                deadline: DeadlineTerm::ToBeAgreed,
+            },
+        ],
+        collaborators: vec![org("HDIR")],
+        carried_over_from: None,
+    }));
+    let stream_id = id.to_string();
+    wf.execute::<Assignment>(
+        &stream_id,
+        command,
+        &CommandMeta::new(desk_officer()).with_reason("tildelingsbrev 2024"),
+    )
+    .await
+    .unwrap();
+    stream_id
+}
+
+fn green_report(n: usize) -> AssignmentCommand {
+    AssignmentCommand::ReportStatus(Box::new(ReportStatus {
+        period: Period::Tertial1,
+        light: TrafficLight::Green,
+        progress: format!("report {n}: on track"),
+        cause_and_consequence: None,
+        corrective_action: None,
+        year_end_phrase: None,
+        normalised: None,
+    }))
+}
+
+fn deliver_a() -> AssignmentCommand {
+    AssignmentCommand::Deliver {
+        part: Some(PartLabel::parse("a").unwrap()),
+        summary: "Utredning levert".into(),
+        document_ref: Some("24/1234-5".into()),
+        also_answers: vec![],
+    }
+}
+
+async fn issuing_an_assignment_sets_its_deadlines_in_the_same_append(db: TestDatabase) {
+    let (wf, _) = setup(&db).await;
+    let id = issue(&wf).await;
+    let log = wf.store().read_all(0, 100).await.unwrap();
+    let types: Vec<_> = log
+        .iter()
+        .map(|e| (e.stream.stream_type().to_owned(), e.event_type.clone()))
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            ("assignment".into(), "AssignmentIssued".into()),
+            ("deadline".into(), "DeadlineSet".into())
+        ],
+        "one dated part, one deadline stream; the open part gets one when agreed"
+    );
+    assert_eq!(
+        log[0].causation_id, log[1].causation_id,
+        "one command, one append"
+    );
+    let (assignment, version) = wf.load::<Assignment>(&id).await.unwrap();
+    assert_eq!(version, 1);
+    assert!(assignment.details.is_some());
+    let (deadline, _) = wf.load::<Deadline>(log[1].stream.id()).await.unwrap();
+    assert!(deadline.details.is_some());
+}
+
+async fn sixteen_concurrent_status_reports_land_with_contiguous_versions(db: TestDatabase) {
+    let (wf, _) = setup(&db).await;
+    let id = issue(&wf).await;
+    let mut tasks = Vec::new();
+    for n in 0..16 {
+        let (wf, id) = (wf.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            wf.execute::<Assignment>(&id, green_report(n), &CommandMeta::new(coordinator()))
+                .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().expect("every report lands");
+    }
+    let stream = StreamId::new("assignment", &id).unwrap();
+    let events = wf.store().read_stream(&stream, 0).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.version).collect::<Vec<_>>(),
+        (1..=17).collect::<Vec<u64>>()
+    );
+    let texts: HashSet<String> = events[1..]
+        .iter()
+        .map(|e| e.payload["progress"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(texts.len(), 16, "no report lost or doubled");
+}
+
+async fn a_retried_command_id_acts_once(db: TestDatabase) {
+    let (wf, _) = setup(&db).await;
+    let id = issue(&wf).await;
+    let meta = CommandMeta::new(coordinator()).with_command_id(Uuid::now_v7());
+    let first = wf
+        .execute::<Assignment>(&id, deliver_a(), &meta)
+        .await
+        .unwrap();
+    assert!(!first.repeated);
+    let head = wf.log_head().await.unwrap();
+    // The same delivery again would be refused as a second delivery; as a retry it is not.
+    let again = wf
+        .execute::<Assignment>(&id, deliver_a(), &meta)
+        .await
+        .unwrap();
+    assert!(again.repeated);
+    assert_eq!(again.events, first.events);
+    assert_eq!(wf.log_head().await.unwrap(), head, "nothing written");
+    let fresh = wf
+        .execute::<Assignment>(&id, deliver_a(), &CommandMeta::new(coordinator()))
+        .await;
+    assert!(
+        matches!(
+            fresh,
+            Err(WorkflowError::Domain(DomainError::RuleViolated(_)))
+        ),
+        "{fresh:?}"
+    );
+}
+
+async fn racing_deliveries_of_one_command_act_once(db: TestDatabase) {
+    let (wf, _) = setup(&db).await;
+    let id = issue(&wf).await;
+    let meta = CommandMeta::new(coordinator()).with_command_id(Uuid::now_v7());
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (wf, id, meta) = (wf.clone(), id.clone(), meta.clone());
+        tasks.push(tokio::spawn(async move {
+            wf.execute::<Assignment>(&id, deliver_a(), &meta).await
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap().expect("a retry is never refused"));
+    }
+    assert_eq!(
+        outcomes.iter().filter(|o| !o.repeated).count(),
+        1,
+        "exactly one acted"
+    );
+    assert!(outcomes.iter().all(|o| o.events == outcomes[0].events));
+    let delivered = wf
+        .store()
+        .read_all(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == "AssignmentDelivered")
+        .count();
+    assert_eq!(delivered, 1);
+}
+
+async fn refusals_write_nothing(db: TestDatabase) {
+    let (wf, _) = setup(&db).await;
+    let id = issue(&wf).await;
+    let head = wf.log_head().await.unwrap();
+    let cancel = AssignmentCommand::Cancel {
+        reason: "not needed".into(),
+        source: styr_domain::assignment::ChangeSource::Direct,
+    };
+    let err = wf
+        .execute::<Assignment>(&id, cancel, &CommandMeta::new(coordinator()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WorkflowError::Domain(DomainError::Forbidden(_))),
+        "{err}"
+    );
+    let err = wf
+        .execute::<Assignment>(&id, green_report(0), &CommandMeta::new(desk_officer()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WorkflowError::Domain(DomainError::Forbidden(_))),
+        "{err}"
+    );
+    let yellow = AssignmentCommand::ReportStatus(Box::new(ReportStatus {
+        period: Period::Tertial1,
+        light: TrafficLight::Yellow,
+        progress: "delayed".into(),
+        cause_and_consequence: Some("staff shortage".into()),
+        corrective_action: None,
+        year_end_phrase: None,
+        normalised: None,
+    }));
+    let err = wf
+        .execute::<Assignment>(&id, yellow, &CommandMeta::new(coordinator()))
+        .await
+        .unwrap_err();
+    match err {
+        WorkflowError::Domain(DomainError::Validation { field, .. }) => {
+            assert_eq!(field, "corrective_action")
+        }
+        other => panic!("expected a validation error, got {other}"),
+    }
+    let missing = AssignmentId(Uuid::now_v7()).to_string();
+    let err = wf
+        .execute::<Assignment>(&missing, green_report(0), &CommandMeta::new(coordinator()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WorkflowError::Domain(DomainError::NotFound(_))),
+        "{err}"
+    );
+    assert_eq!(wf.log_head().await.unwrap(), head);
+}
+
+async fn the_deadline_monitor_marks_a_missed_deadline_once(db: TestDatabase) {
+    let (wf, clock) = setup(&db).await;
+    issue(&wf).await;
+    // 1 March 23:30 UTC is already 2 March in Oslo... but still 1 March + 1h: not yet on the 1st.
+    clock.set(Utc.with_ymd_and_hms(2024, 3, 1, 22, 30, 0).unwrap());
+    assert!(
+        wf.detect_missed_deadlines()
+            .await
+            .unwrap()
+            .marked_missed
+            .is_empty(),
+        "the due day itself is not missed"
+    );
+    clock.set(Utc.with_ymd_and_hms(2024, 3, 1, 23, 30, 0).unwrap());
+    let report = wf.detect_missed_deadlines().await.unwrap();
+    assert_eq!(report.deadlines_checked, 1);
+    assert_eq!(report.marked_missed.len(), 1, "2 March in Oslo: missed");
+    let again = wf.detect_missed_deadlines().await.unwrap();
+    assert!(again.marked_missed.is_empty(), "idempotent");
+    let missed = wf
+        .store()
+        .read_all(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == "DeadlineMissed")
+        .collect::<Vec<_>>();
+    assert_eq!(missed.len(), 1);
+    assert_eq!(missed[0].actor.role, "system");
+}
+
+async fn every_event_records_who_when_and_why(db: TestDatabase) {
+    let (wf, _) = setup(&db).await;
+    let id = issue(&wf).await;
+    let mut meta = CommandMeta::new(coordinator()).with_reason("tertial report T1");
+    meta.effective_at = Some(Utc.with_ymd_and_hms(2024, 4, 30, 12, 0, 0).unwrap());
+    let outcome = wf
+        .execute::<Assignment>(&id, green_report(1), &meta)
+        .await
+        .unwrap();
+    let e = &outcome.events[0];
+    assert_eq!(e.actor.subject, "kari");
+    assert_eq!(e.actor.role, "agency");
+    assert_eq!(e.actor.organisation, "DMP");
+    assert_eq!(e.reason.as_deref(), Some("tertial report T1"));
+    assert_eq!(e.causation_id, Some(outcome.command_id));
+    assert_eq!(e.effective_at, meta.effective_at.unwrap());
+    assert!(
+        e.recorded_at > e.effective_at,
+        "a late registration shows both times"
+    );
+}
