@@ -230,7 +230,7 @@ impl Workflow {
     }
 
     /// Appends for the Deadline streams that `events` oblige, at the versions loaded now.
-    async fn deadline_appends<A: FollowUps>(
+    pub(crate) async fn deadline_appends<A: FollowUps>(
         &self,
         before: &A,
         events: &[A::Event],
@@ -281,7 +281,7 @@ impl Workflow {
             .collect()
     }
 
-    async fn already_done(
+    pub(crate) async fn already_done(
         &self,
         command_id: Uuid,
     ) -> Result<Option<CommandOutcome>, WorkflowError> {
@@ -303,11 +303,28 @@ pub(crate) fn new_event<E: DomainEvent>(
     meta: &CommandMeta,
     command_id: Uuid,
 ) -> NewEvent {
+    envelope(
+        event.event_type(),
+        event.schema_version(),
+        event.to_payload(),
+        meta,
+        command_id,
+    )
+}
+
+/// An event with the command's who, why and ids around it.
+pub(crate) fn envelope(
+    event_type: &str,
+    schema_version: u32,
+    payload: serde_json::Value,
+    meta: &CommandMeta,
+    command_id: Uuid,
+) -> NewEvent {
     NewEvent {
         event_id: Uuid::now_v7(),
-        event_type: event.event_type().to_owned(),
-        schema_version: event.schema_version(),
-        payload: event.to_payload(),
+        event_type: event_type.to_owned(),
+        schema_version,
+        payload,
         metadata: EventMetadata {
             actor: styr_eventstore::Actor {
                 subject: meta.actor.subject.clone(),
@@ -324,7 +341,7 @@ pub(crate) fn new_event<E: DomainEvent>(
 }
 
 /// Short, jittered waits so racing writers spread out instead of colliding again.
-async fn backoff(attempt: u32) {
+pub(crate) async fn backoff(attempt: u32) {
     let jitter = u64::from(Uuid::new_v4().as_bytes()[0]) % 4;
     let millis = (1u64 << attempt.min(5)).min(20) + jitter;
     tokio::time::sleep(Duration::from_millis(millis)).await;

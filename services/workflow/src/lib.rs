@@ -7,6 +7,7 @@ mod clock;
 mod error;
 mod handler;
 mod monitor;
+mod supplement;
 
 use std::sync::Arc;
 

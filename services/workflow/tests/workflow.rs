@@ -48,6 +48,8 @@ on_both_backends!(
     refusals_write_nothing,
     the_deadline_monitor_marks_a_missed_deadline_once,
     every_event_records_who_when_and_why,
+    issuing_a_supplement_changes_every_stream_in_one_append,
+    a_refused_supplement_changes_nothing,
 );
 
 fn org(code: &str) -> OrgCode {
@@ -365,4 +367,192 @@ async fn every_event_records_who_when_and_why(db: TestDatabase) {
         e.recorded_at > e.effective_at,
         "a late registration shows both times"
     );
+}
+
+mod supplements {
+    use styr_domain::allocation_letter::{
+        AllocationLetter, BudgetLine, LetterCommand, letter_stream_id,
+    };
+    use styr_domain::supplement::{
+        AdjustmentPart, IssueSupplement, NewAssignment, Supplement, SupplementChange,
+        SupplementCommand,
+    };
+    use styr_domain::values::{Chapter, NokThousands, Post};
+
+    use super::*;
+
+    pub async fn issued_letter(wf: &Workflow) -> String {
+        let id = letter_stream_id(&org("HOD"), &org("DMP"), Year::new(2024).unwrap());
+        let meta = CommandMeta::new(desk_officer());
+        let commands = vec![
+            LetterCommand::Draft {
+                ministry: org("HOD"),
+                agency: org("DMP"),
+                year: Year::new(2024).unwrap(),
+                title: "Tildelingsbrev 2024".into(),
+                case_ref: Some("23/3412".into()),
+            },
+            LetterCommand::AddBudgetLine(BudgetLine {
+                chapter: Chapter::new(746).unwrap(),
+                post: Post::new(1).unwrap(),
+                amount: NokThousands(429_548),
+                text: "Driftsutgifter".into(),
+            }),
+            LetterCommand::Issue {
+                issued_on: NaiveDate::from_ymd_opt(2024, 2, 5).unwrap(),
+            },
+        ];
+        for c in commands {
+            wf.execute::<AllocationLetter>(&id, c, &meta).await.unwrap();
+        }
+        id
+    }
+
+    /// Drafts Tillegg nr. 1: a new assignment due 7 May, +1 289 on 746/01, and cancels `cancel`.
+    pub async fn drafted_supplement(wf: &Workflow, cancel: &str) -> (String, AssignmentId) {
+        let id = Uuid::now_v7().to_string();
+        let new_assignment = AssignmentId(Uuid::now_v7());
+        let meta = CommandMeta::new(desk_officer());
+        let commands = vec![
+            SupplementCommand::Draft {
+                ministry: org("HOD"),
+                agency: org("DMP"),
+                year: Year::new(2024).unwrap(),
+                title: "Tillegg nr. 1: gebyr for laboratorietjenester".into(),
+            },
+            SupplementCommand::AddChange(Box::new(SupplementChange::AddAssignment(Box::new(
+                NewAssignment {
+                    assignment_id: new_assignment,
+                    reference: Some(AssignmentReference::parse("TB2024-20").unwrap()),
+                    department: Some(DepartmentCode::parse("SHA").unwrap()),
+                    title: "Mulig gebyr for laboratorietjenester".into(),
+                    description: "Vurdere gebyr".into(),
+                    goal: None,
+                    parts: vec![PartSpec {
+                        label: None,
+                        title: None,
+                        deadline: DeadlineTerm::Date(NaiveDate::from_ymd_opt(2024, 5, 7).unwrap()),
+                    }],
+                    collaborators: vec![],
+                },
+            )))),
+            SupplementCommand::AddChange(Box::new(SupplementChange::BudgetAdjustment {
+                chapter: Chapter::new(746).unwrap(),
+                post: Post::new(1).unwrap(),
+                stated_total: NokThousands(1_289),
+                parts: vec![AdjustmentPart {
+                    amount: NokThousands(1_289),
+                    reason: "overført fra 2023".into(),
+                    effective: None,
+                }],
+                reason: "overført bevilgning".into(),
+                printed: Some("1,289 mill. kroner".into()),
+            })),
+            SupplementCommand::AddChange(Box::new(SupplementChange::CancelAssignment {
+                assignment_id: AssignmentId(Uuid::parse_str(cancel).unwrap()),
+                reason: "erstattet av nytt oppdrag".into(),
+            })),
+        ];
+        for c in commands {
+            wf.execute::<Supplement>(&id, c, &meta).await.unwrap();
+        }
+        (id, new_assignment)
+    }
+
+    pub fn issue_command(id: &str) -> IssueSupplement {
+        IssueSupplement {
+            supplement_id: styr_domain::values::SupplementId(Uuid::parse_str(id).unwrap()),
+            number: Some(1),
+            issued_on: NaiveDate::from_ymd_opt(2024, 3, 20).unwrap(),
+        }
+    }
+}
+
+async fn issuing_a_supplement_changes_every_stream_in_one_append(db: TestDatabase) {
+    let (wf, _) = setup(&db).await;
+    let letter = supplements::issued_letter(&wf).await;
+    let old = issue(&wf).await;
+    let (supplement, new_assignment) = supplements::drafted_supplement(&wf, &old).await;
+    let head = wf.log_head().await.unwrap().position;
+    let outcome = wf
+        .issue_supplement(
+            &supplement,
+            supplements::issue_command(&supplement),
+            &CommandMeta::new(desk_officer()),
+        )
+        .await
+        .unwrap();
+    let positions: Vec<u64> = outcome.events.iter().map(|e| e.position).collect();
+    assert_eq!(
+        positions,
+        ((head + 1)..=(head + positions.len() as u64)).collect::<Vec<_>>(),
+        "one transaction"
+    );
+    let streams: HashSet<&str> = outcome
+        .events
+        .iter()
+        .map(|e| e.stream.stream_type())
+        .collect();
+    assert_eq!(
+        streams,
+        HashSet::from(["supplement", "allocation_letter", "assignment", "deadline"])
+    );
+
+    let (l, _) = wf
+        .load::<styr_domain::allocation_letter::AllocationLetter>(&letter)
+        .await
+        .unwrap();
+    let allocation = l.details.as_ref().unwrap().allocation(
+        styr_domain::values::Chapter::new(746).unwrap(),
+        styr_domain::values::Post::new(1).unwrap(),
+    );
+    assert_eq!(
+        allocation,
+        styr_domain::values::NokThousands(429_548 + 1_289)
+    );
+    let (cancelled, _) = wf.load::<Assignment>(&old).await.unwrap();
+    assert!(format!("{:?}", cancelled.details.unwrap().lifecycle).contains("Cancelled"));
+    let (added, _) = wf
+        .load::<Assignment>(&new_assignment.to_string())
+        .await
+        .unwrap();
+    assert!(added.details.is_some());
+    // Numbers are fixed: issuing it again is refused.
+    let again = wf
+        .issue_supplement(
+            &supplement,
+            supplements::issue_command(&supplement),
+            &CommandMeta::new(desk_officer()),
+        )
+        .await;
+    assert!(
+        matches!(again, Err(WorkflowError::Domain(DomainError::Conflict(_)))),
+        "{again:?}"
+    );
+}
+
+async fn a_refused_supplement_changes_nothing(db: TestDatabase) {
+    let (wf, _) = setup(&db).await;
+    supplements::issued_letter(&wf).await;
+    let old = issue(&wf).await;
+    let (supplement, _) = supplements::drafted_supplement(&wf, &old).await;
+    // The assignment is cancelled directly first: the supplement's cancel is now refused.
+    let cancel = AssignmentCommand::Cancel {
+        reason: "dropped".into(),
+        source: styr_domain::assignment::ChangeSource::Direct,
+    };
+    wf.execute::<Assignment>(&old, cancel, &CommandMeta::new(desk_officer()))
+        .await
+        .unwrap();
+    let head = wf.log_head().await.unwrap();
+    let err = wf
+        .issue_supplement(
+            &supplement,
+            supplements::issue_command(&supplement),
+            &CommandMeta::new(desk_officer()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WorkflowError::Domain(_)), "{err}");
+    assert_eq!(wf.log_head().await.unwrap(), head, "no stream changed");
 }
