@@ -24,7 +24,9 @@ mod types;
 pub use chain::{ChainBreak, ChainFault, ChainReport, canonical_json, recompute_hash};
 pub use error::StoreError;
 pub use feed::Subscription;
-pub use store::{AppendResult, BackendKind, EventStore, StoreObserver, StoreOptions, redact_url};
+pub use store::{
+    AppendResult, BackendKind, EventStore, Pool, StoreObserver, StoreOptions, redact_url,
+};
 pub use types::{
     Actor, AppendOutcome, EventMetadata, ExpectedVersion, GENESIS_HASH, LogHead, NewEvent,
     RecordedEvent, StreamAppend, StreamId, format_timestamp, truncate_to_micros,

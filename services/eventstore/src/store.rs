@@ -28,6 +28,14 @@ pub(crate) enum AppendAttempt {
     VersionRace,
 }
 
+/// The store's connection pool, for the read models that live beside the log in the same
+/// database (projections). Writes to the log itself go through [`EventStore::append`] only.
+#[derive(Debug, Clone, Copy)]
+pub enum Pool<'a> {
+    Postgres(&'a PgPool),
+    Sqlite(&'a SqlitePool),
+}
+
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
@@ -186,6 +194,14 @@ impl EventStore {
         match self.inner.backend {
             Backend::Postgres(_) => BackendKind::Postgres,
             Backend::Sqlite(_) => BackendKind::Sqlite,
+        }
+    }
+
+    /// The pool, for projections that keep their rows in the same database.
+    pub fn pool(&self) -> Pool<'_> {
+        match &self.inner.backend {
+            Backend::Postgres(p) => Pool::Postgres(p),
+            Backend::Sqlite(p) => Pool::Sqlite(p),
         }
     }
 

@@ -7,6 +7,7 @@ mod clock;
 mod error;
 mod handler;
 mod monitor;
+pub mod projections;
 mod supplement;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub use styr_domain as domain;
 pub struct Workflow {
     store: EventStore,
     clock: Arc<dyn Clock>,
+    projections: Arc<projections::Projections>,
 }
 
 impl Workflow {
@@ -34,7 +36,24 @@ impl Workflow {
     }
 
     pub fn with_clock(store: EventStore, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            projections: Arc::new(projections::Projections::new(store.clone())),
+            store,
+            clock,
+        }
+    }
+
+    /// The read models (board and friends).
+    pub fn projections(&self) -> &Arc<projections::Projections> {
+        &self.projections
+    }
+
+    /// Returns once the read models include everything `outcome` wrote, so the caller's next
+    /// query sees its own command (read-your-writes).
+    pub async fn settle(&self, outcome: &CommandOutcome) -> Result<(), WorkflowError> {
+        self.projections
+            .wait_for(outcome.position(), std::time::Duration::from_secs(10))
+            .await
     }
 
     /// The underlying store, for the server's operational commands (verify, metrics).

@@ -1,0 +1,268 @@
+//! Read models built from the event log: the projector and the assignment board.
+//!
+//! The projector reads the global log from its stored checkpoint. Each batch runs in one
+//! transaction that first locks the checkpoint row (PostgreSQL `FOR UPDATE`, SQLite
+//! `BEGIN IMMEDIATE`), re-reads the checkpoint, applies the events after it, and moves the
+//! checkpoint — so every event takes effect exactly once, also after a crash and also with
+//! several servers projecting at the same time. A rebuild empties the rows, resets the
+//! checkpoint to 0 and projects again; rows are derived from aggregate state alone, so the
+//! result is the same as building incrementally.
+
+mod board;
+mod sql;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use styr_domain::assignment::Assignment;
+use styr_domain::{Aggregate, DomainEvent};
+use styr_eventstore::{EventStore, RecordedEvent, StreamId};
+use tokio::sync::{Mutex, watch};
+
+pub use board::{BoardRow, BoardStatus, light_name};
+
+use crate::error::WorkflowError;
+
+/// How many log events one projector transaction applies.
+const BATCH: u32 = 500;
+
+/// Who may see which rows: the same rule for lists, counts and single rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Auditors: everything.
+    All,
+    /// A ministry user: the agencies their ministry steers.
+    Ministry(String),
+    /// An agency user: their own agency.
+    Agency(String),
+}
+
+/// The board's filters; `None` or empty means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BoardFilter {
+    pub year: Option<i32>,
+    pub ministry: Option<String>,
+    pub agency: Option<String>,
+    pub department: Option<String>,
+    pub goal: Option<String>,
+    pub statuses: Vec<BoardStatus>,
+    pub traffic_light: Option<String>,
+    /// Only overdue (or only not overdue) assignments, relative to `today`.
+    pub overdue: Option<bool>,
+    pub deadline_from: Option<NaiveDate>,
+    pub deadline_to: Option<NaiveDate>,
+    /// Case-insensitive search in reference, title and description.
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BoardSort {
+    #[default]
+    NextDeadline,
+    Reference,
+    Title,
+    Updated,
+}
+
+/// One page of the board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardQuery {
+    pub scope: Scope,
+    pub filter: BoardFilter,
+    pub sort: BoardSort,
+    pub descending: bool,
+    pub offset: u64,
+    pub limit: u32,
+    /// "Overdue" means a deadline before this Oslo date.
+    pub today: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardPage {
+    pub rows: Vec<BoardRow>,
+    /// All rows matching the filter, across pages.
+    pub total: u64,
+}
+
+/// Builds and queries the read models. One per process; cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Projections {
+    store: EventStore,
+    /// Aggregate states as of the last event projected, so a batch does not re-read streams.
+    cache: Mutex<HashMap<StreamId, (Assignment, u64)>>,
+    projected: watch::Sender<u64>,
+}
+
+impl Projections {
+    pub fn new(store: EventStore) -> Self {
+        Self {
+            store,
+            cache: Mutex::new(HashMap::new()),
+            projected: watch::channel(0).0,
+        }
+    }
+
+    /// Applies every event after the checkpoint; returns the new checkpoint.
+    pub async fn catch_up(&self) -> Result<u64, WorkflowError> {
+        let mut cache = self.cache.lock().await;
+        loop {
+            let mut batch = sql::begin_batch(self.store.pool()).await?;
+            let checkpoint = batch.checkpoint;
+            let events = self.store.read_all(checkpoint, BATCH).await?;
+            let Some(last) = events.last().map(|e| e.position) else {
+                batch.rollback().await?;
+                self.projected.send_if_modified(|p| advance(p, checkpoint));
+                return Ok(checkpoint);
+            };
+            for event in &events {
+                if let Some(row) = self.board_row(&mut cache, event).await? {
+                    batch.upsert(&row).await?;
+                }
+            }
+            batch.commit(last).await?;
+            self.projected.send_if_modified(|p| advance(p, last));
+        }
+    }
+
+    /// Empties every read model and projects the whole log again.
+    pub async fn rebuild(&self) -> Result<u64, WorkflowError> {
+        {
+            let mut cache = self.cache.lock().await;
+            cache.clear();
+            sql::reset(self.store.pool()).await?;
+        }
+        self.projected.send_replace(0);
+        self.catch_up().await
+    }
+
+    /// The checkpoint as stored (other processes may have moved it).
+    pub async fn checkpoint(&self) -> Result<u64, WorkflowError> {
+        Ok(sql::checkpoint(self.store.pool()).await?)
+    }
+
+    /// Waits until the read models include `position` (read-your-writes), projecting here if
+    /// needed. Gives up after `timeout`.
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), WorkflowError> {
+        if *self.projected.borrow() >= position {
+            return Ok(());
+        }
+        let result = tokio::time::timeout(timeout, async {
+            loop {
+                if self.catch_up().await? >= position {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        match result {
+            Ok(r) => r,
+            Err(_) => Err(WorkflowError::Store(
+                styr_eventstore::StoreError::Unavailable(format!(
+                    "the read models did not reach position {position} in {timeout:?}"
+                )),
+            )),
+        }
+    }
+
+    /// Keeps the read models current in the background: woken by every commit the store
+    /// hears of, with a periodic pass as a fallback. Errors are logged and retried.
+    pub fn spawn(self: std::sync::Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let mut head = self.store.watch_head();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = self.catch_up().await {
+                    tracing::warn!(error = %e, "projector pass failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(5), head.changed()).await;
+            }
+        })
+    }
+
+    /// The highest position this process has projected.
+    pub fn projected(&self) -> u64 {
+        *self.projected.borrow()
+    }
+
+    pub async fn board(&self, query: &BoardQuery) -> Result<BoardPage, WorkflowError> {
+        Ok(sql::board(self.store.pool(), query).await?)
+    }
+
+    /// Rows per status for the dashboard, with the query's scope and filters except status.
+    pub async fn status_counts(
+        &self,
+        query: &BoardQuery,
+    ) -> Result<Vec<(BoardStatus, u64)>, WorkflowError> {
+        Ok(sql::status_counts(self.store.pool(), query).await?)
+    }
+
+    /// One row, if it exists and the scope may see it.
+    pub async fn board_row_by_id(
+        &self,
+        scope: &Scope,
+        assignment_id: &str,
+    ) -> Result<Option<BoardRow>, WorkflowError> {
+        Ok(sql::row_by_id(self.store.pool(), scope, assignment_id).await?)
+    }
+
+    /// Every board row in id order (for comparing a rebuild with an incremental build).
+    pub async fn dump_board(&self) -> Result<Vec<BoardRow>, WorkflowError> {
+        Ok(sql::dump(self.store.pool()).await?)
+    }
+
+    /// The state after `event`, from the cache when it is exactly one version behind, else
+    /// from the stream read up to the event's version.
+    async fn board_row(
+        &self,
+        cache: &mut HashMap<StreamId, (Assignment, u64)>,
+        event: &RecordedEvent,
+    ) -> Result<Option<BoardRow>, WorkflowError> {
+        if event.stream.stream_type() != Assignment::STREAM_TYPE {
+            return Ok(None);
+        }
+        let decode = |r: &RecordedEvent| {
+            <Assignment as Aggregate>::Event::from_stored(
+                &r.event_type,
+                r.schema_version,
+                r.payload.clone(),
+            )
+            .map_err(|source| WorkflowError::Undecodable {
+                stream: r.stream.to_string(),
+                version: r.version,
+                source,
+            })
+        };
+        let state = match cache.get_mut(&event.stream) {
+            Some((state, version)) if *version + 1 == event.version => {
+                state.evolve(&decode(event)?);
+                *version = event.version;
+                state.clone()
+            }
+            _ => {
+                let mut state = Assignment::default();
+                for r in self.store.read_stream(&event.stream, 0).await? {
+                    if r.version > event.version {
+                        break;
+                    }
+                    state.evolve(&decode(&r)?);
+                }
+                cache.insert(event.stream.clone(), (state.clone(), event.version));
+                state
+            }
+        };
+        Ok(state
+            .details
+            .as_ref()
+            .map(|d| BoardRow::derive(d, event.position, event.recorded_at)))
+    }
+}
+
+fn advance(current: &mut u64, to: u64) -> bool {
+    let moved = to > *current;
+    if moved {
+        *current = to;
+    }
+    moved
+}
