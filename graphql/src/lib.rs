@@ -1,17 +1,29 @@
 //! The GraphQL API: schema, resolvers and their limits. Knows neither HTTP nor SQL; the server
 //! crate mounts [`StyrSchema`] and passes the authenticated caller in as request data.
 
+mod assignment;
+pub mod error;
+mod scalars;
+mod viewer;
+
 use async_graphql::{
-    Context, EmptyMutation, ErrorExtensions, Object, Schema, SimpleObject, Subscription,
+    Context, ErrorExtensions, ID, MergedObject, Object, Result, Schema, SimpleObject, Subscription,
 };
 use futures_util::Stream;
 use styr_workflow::Workflow;
 
-pub type StyrSchema = Schema<Query, EmptyMutation, SubscriptionRoot>;
+pub use scalars::Date;
+pub use viewer::{Viewer, actor_from_claims};
+
+pub type StyrSchema = Schema<Query, Mutation, SubscriptionRoot>;
+
+/// Every mutation, one per domain command.
+#[derive(MergedObject, Default)]
+pub struct Mutation(assignment::AssignmentMutation);
 
 /// Builds the schema with the service facade in its context.
 pub fn build_schema(workflow: Workflow) -> StyrSchema {
-    Schema::build(Query, EmptyMutation, SubscriptionRoot)
+    Schema::build(Query, Mutation::default(), SubscriptionRoot)
         .data(workflow)
         .limit_depth(16)
         .limit_complexity(2_000)
@@ -20,7 +32,7 @@ pub fn build_schema(workflow: Workflow) -> StyrSchema {
 
 /// The SDL of the schema, for documentation and clients.
 pub fn sdl() -> String {
-    Schema::build(Query, EmptyMutation, SubscriptionRoot)
+    Schema::build(Query, Mutation::default(), SubscriptionRoot)
         .finish()
         .sdl()
 }
@@ -52,6 +64,31 @@ impl Query {
     /// The server's version.
     async fn version(&self) -> &'static str {
         env!("CARGO_PKG_VERSION")
+    }
+
+    /// The signed-in user.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Viewer> {
+        Ok(Viewer::from(viewer::actor(ctx)?))
+    }
+
+    /// The assignment board: every assignment the caller may see, filtered, sorted and paged
+    /// (Relay cursors), with counts per status.
+    async fn board(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<assignment::BoardFilterInput>,
+        sort: Option<assignment::SortKind>,
+        descending: Option<bool>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<assignment::BoardConnection> {
+        assignment::board(ctx, filter, sort, descending, first, after).await
+    }
+
+    /// One assignment with its parts, reports, deliveries and full timeline. An assignment
+    /// the caller may not see is reported as not found.
+    async fn assignment(&self, ctx: &Context<'_>, id: ID) -> Result<assignment::AssignmentView> {
+        assignment::load_visible(ctx, &id).await
     }
 }
 

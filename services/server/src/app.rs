@@ -36,6 +36,7 @@ pub struct Application {
     port: u16,
     server: Server,
     store: EventStore,
+    projector: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -47,6 +48,9 @@ impl Application {
         let metrics = Arc::new(Metrics::new());
         store.set_observer(Arc::new(StoreMetrics(metrics.clone())));
         let workflow = Workflow::new(store.clone());
+        // Bring the read models up to date before serving, then keep them current.
+        workflow.projections().catch_up().await?;
+        let projector = workflow.projections().clone().spawn();
         let state = web::Data::new(AppState {
             schema: build_schema(workflow.clone()),
             workflow,
@@ -116,6 +120,7 @@ impl Application {
             port,
             server,
             store,
+            projector,
         })
     }
 
@@ -132,6 +137,8 @@ impl Application {
     /// requests finish, then closes the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.projector.abort();
+        let _ = self.projector.await;
         self.store.close().await;
         tracing::info!("stopped");
         result
@@ -196,20 +203,35 @@ async fn graphql(
 ) -> GraphQLResponse {
     let mut request = request.into_inner();
     match caller(&http, &state.keys) {
-        Ok(Some(claims)) => request = request.data(claims),
-        Ok(None) => {}
-        Err(message) => {
-            let error = async_graphql::ServerError::new(message, None);
-            let mut error = error;
-            error.extensions = Some({
-                let mut ext = async_graphql::ErrorExtensionValues::default();
-                ext.set("code", "UNAUTHENTICATED");
-                ext
-            });
-            return async_graphql::Response::from_errors(vec![error]).into();
+        Ok(Some(claims)) => {
+            match styr_graphql::actor_from_claims(
+                &claims.sub,
+                &claims.name,
+                &claims.role,
+                &claims.org,
+                claims.dept.as_deref(),
+            ) {
+                Ok(actor) => request = request.data(actor),
+                Err(reason) => {
+                    tracing::info!(%reason, "token claims refused");
+                    return unauthenticated_response("the token is not valid".into());
+                }
+            }
         }
+        Ok(None) => {}
+        Err(message) => return unauthenticated_response(message),
     }
     state.schema.execute(request).await.into()
+}
+
+fn unauthenticated_response(message: String) -> GraphQLResponse {
+    let mut error = async_graphql::ServerError::new(message, None);
+    error.extensions = Some({
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", "UNAUTHENTICATED");
+        ext
+    });
+    async_graphql::Response::from_errors(vec![error]).into()
 }
 
 async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
@@ -265,6 +287,16 @@ async fn metrics_endpoint(state: web::Data<AppState>) -> HttpResponse {
         tokio::time::timeout(Duration::from_secs(2), state.workflow.log_head()).await
     {
         state.metrics.set_log_position(head.position);
+        let checkpoint = tokio::time::timeout(
+            Duration::from_secs(2),
+            state.workflow.projections().checkpoint(),
+        )
+        .await;
+        if let Ok(Ok(projected)) = checkpoint {
+            state
+                .metrics
+                .set_projector(projected, head.position.saturating_sub(projected));
+        }
     }
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")

@@ -50,6 +50,8 @@ pub struct Metrics {
     appended_events: Family<BackendLabels, Counter>,
     append_duration: Family<BackendLabels, Histogram, fn() -> Histogram>,
     log_position: Gauge,
+    projector_position: Gauge,
+    projector_lag: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -79,6 +81,8 @@ impl Metrics {
                 latency_histogram as fn() -> Histogram,
             );
         let log_position = Gauge::default();
+        let projector_position = Gauge::default();
+        let projector_lag = Gauge::default();
         registry.register(
             "http_requests",
             "HTTP requests by method, route and status",
@@ -109,6 +113,16 @@ impl Metrics {
             "Global position of the last event in the log",
             log_position.clone(),
         );
+        registry.register(
+            "projector_position",
+            "Log position the read models include",
+            projector_position.clone(),
+        );
+        registry.register(
+            "projector_lag_events",
+            "Events written but not yet in the read models",
+            projector_lag.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -117,7 +131,16 @@ impl Metrics {
             appended_events,
             append_duration,
             log_position,
+            projector_position,
+            projector_lag,
         }
+    }
+
+    pub fn set_projector(&self, position: u64, lag: u64) {
+        self.projector_position
+            .set(i64::try_from(position).unwrap_or(i64::MAX));
+        self.projector_lag
+            .set(i64::try_from(lag).unwrap_or(i64::MAX));
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
