@@ -148,9 +148,13 @@ pub enum SortKind {
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum PeriodKind {
+    #[graphql(name = "TERTIAL_1")]
     Tertial1,
+    #[graphql(name = "TERTIAL_2")]
     Tertial2,
+    #[graphql(name = "HALF_YEAR_1")]
     HalfYear1,
+    #[graphql(name = "HALF_YEAR_2")]
     HalfYear2,
     Year,
     /// A report as of a date; give `date`.

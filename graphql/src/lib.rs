@@ -3,6 +3,7 @@
 
 mod assignment;
 pub mod error;
+pub mod limits;
 mod scalars;
 mod viewer;
 
@@ -12,6 +13,7 @@ use async_graphql::{
 use futures_util::Stream;
 use styr_workflow::Workflow;
 
+pub use limits::Limits;
 pub use scalars::Date;
 pub use viewer::{Viewer, actor_from_claims};
 
@@ -21,13 +23,23 @@ pub type StyrSchema = Schema<Query, Mutation, SubscriptionRoot>;
 #[derive(MergedObject, Default)]
 pub struct Mutation(assignment::AssignmentMutation);
 
-/// Builds the schema with the service facade in its context.
+/// Builds the schema with the service facade in its context and the default [`Limits`].
 pub fn build_schema(workflow: Workflow) -> StyrSchema {
-    Schema::build(Query, Mutation::default(), SubscriptionRoot)
+    build_schema_with(workflow, &Limits::default())
+}
+
+/// Builds the schema with the given limits on depth, complexity, aliases and introspection.
+pub fn build_schema_with(workflow: Workflow, limits: &Limits) -> StyrSchema {
+    let builder = Schema::build(Query, Mutation::default(), SubscriptionRoot)
         .data(workflow)
-        .limit_depth(16)
-        .limit_complexity(2_000)
-        .finish()
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(limits::LimitsExtension::new(limits));
+    if limits.introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
 }
 
 /// The SDL of the schema, for documentation and clients.

@@ -1,0 +1,323 @@
+//! Assignments through GraphQL over real HTTP, on SQLite and PostgreSQL: a day in the life of
+//! the ministry and the agency, scoping between agencies, and refusals with stable codes.
+
+use serde_json::{Value, json};
+use styr_tests::{TestApp, on_both_backends};
+
+on_both_backends!(
+    a_day_in_the_life_of_an_assignment,
+    agencies_cannot_see_each_others_assignments,
+    auditors_read_everything_and_change_nothing,
+    refusals_carry_stable_codes_and_change_nothing,
+    a_retried_command_id_acts_once,
+);
+
+const ISSUE: &str = r#"
+mutation($input: IssueAssignmentInput!, $options: CommandOptions) {
+  issueAssignment(input: $input, options: $options) {
+    commandId repeated position
+    assignment { id reference status: lifecycle parts { label deadline deadlineToBeAgreed delivery } }
+  }
+}"#;
+
+fn issue_input(agency: &str, reference: &str, title: &str) -> Value {
+    json!({
+        "reference": reference,
+        "ministry": "HOD",
+        "agency": agency,
+        "year": 2024,
+        "department": "FHA",
+        "title": title,
+        "description": "Utrede og foreslå regulering",
+        "goal": "2.2",
+        "parts": [
+            { "label": "a", "deadline": "2024-03-01" },
+            { "label": "b", "toBeAgreed": true }
+        ],
+        "collaborators": ["HDIR"]
+    })
+}
+
+async fn gql(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
+    app.graphql_with(
+        json!({ "query": query, "variables": variables }),
+        Some(token),
+    )
+    .await
+}
+
+fn data<'a>(body: &'a Value, path: &str) -> &'a Value {
+    assert!(
+        body.get("errors").is_none_or(Value::is_null),
+        "unexpected errors: {body}"
+    );
+    path.split('.').fold(&body["data"], |v, k| &v[k])
+}
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code: {body}"))
+}
+
+async fn issue(app: &TestApp, agency: &str, reference: &str) -> String {
+    let hod = app.token("ministry", "HOD");
+    let body = gql(
+        app,
+        &hod,
+        ISSUE,
+        json!({ "input": issue_input(agency, reference, "Tobakksstrategi") }),
+    )
+    .await;
+    data(&body, "issueAssignment.assignment.id")
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn a_day_in_the_life_of_an_assignment(app: TestApp) {
+    let hod = app.token("ministry", "HOD");
+    let dmp = app.token("agency", "DMP");
+    let id = issue(&app, "DMP", "TB2024-12").await;
+
+    let report = r#"mutation($id: ID!, $input: ReportStatusInput!) {
+        reportStatus(id: $id, input: $input) { assignment { statusReports { trafficLight correctiveAction } } } }"#;
+    let body = gql(&app, &dmp, report, json!({ "id": id, "input": {
+        "period": { "kind": "TERTIAL_1" }, "trafficLight": "YELLOW", "progress": "Forsinket datagrunnlag",
+        "causeAndConsequence": "Mangler data fra RHF-ene", "correctiveAction": "Ny innhenting i mars" } })).await;
+    assert_eq!(
+        data(&body, "reportStatus.assignment.statusReports")[0]["trafficLight"],
+        "YELLOW"
+    );
+
+    let request = r#"mutation($id: ID!) { requestExtension(id: $id, part: "a", newDate: "2024-03-15", reason: "Venter på data") {
+        assignment { pendingExtension { id newDate } } } }"#;
+    let body = gql(&app, &dmp, request, json!({ "id": id })).await;
+    let request_id = data(&body, "requestExtension.assignment.pendingExtension.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let grant = r#"mutation($id: ID!, $req: ID!) { grantExtension(id: $id, requestId: $req) {
+        assignment { pendingExtension { id } parts { label deadline } } } }"#;
+    let body = gql(&app, &hod, grant, json!({ "id": id, "req": request_id })).await;
+    assert!(data(&body, "grantExtension.assignment.pendingExtension").is_null());
+    assert_eq!(
+        data(&body, "grantExtension.assignment.parts")[0]["deadline"],
+        "2024-03-15"
+    );
+
+    let deliver = r#"mutation($id: ID!, $summary: String!) { deliver(id: $id, input: { part: "a", summary: $summary, documentRef: "24/101-3" }) {
+        assignment { deliveries { part late } parts { label delivery } } } }"#;
+    let body = gql(
+        &app,
+        &dmp,
+        deliver,
+        json!({ "id": id, "summary": "Rapport om engangs-e-sigaretter" }),
+    )
+    .await;
+    let deliveries = data(&body, "deliver.assignment.deliveries");
+    assert_eq!(deliveries[0]["part"], "a");
+    assert_eq!(
+        deliveries[0]["late"], true,
+        "delivered after 15 March 2024 (today is later)"
+    );
+
+    let give_back = r#"mutation($id: ID!) { returnDelivery(id: $id, part: "a", reason: "Mangler konsekvensvurdering") {
+        assignment { parts { label delivery } } } }"#;
+    let body = gql(&app, &hod, give_back, json!({ "id": id })).await;
+    assert_eq!(
+        data(&body, "returnDelivery.assignment.parts")[0]["delivery"],
+        "returned"
+    );
+
+    let body = gql(
+        &app,
+        &dmp,
+        deliver,
+        json!({ "id": id, "summary": "Revidert rapport" }),
+    )
+    .await;
+    assert_eq!(
+        data(&body, "deliver.assignment.parts")[0]["delivery"],
+        "awaiting_review"
+    );
+
+    let accept = r#"mutation($id: ID!) { acceptDelivery(id: $id, part: "a") { assignment { parts { label delivery } } } }"#;
+    let body = gql(&app, &hod, accept, json!({ "id": id })).await;
+    assert_eq!(
+        data(&body, "acceptDelivery.assignment.parts")[0]["delivery"],
+        "accepted"
+    );
+
+    // The board and the timeline show it, for both sides.
+    let board = r#"{ board(filter: { year: 2024 }) { totalCount statusCounts { status count }
+        edges { node { id reference status trafficLight nextDeadline deadlineToBeAgreed overdue } } } }"#;
+    for token in [&hod, &dmp] {
+        let body = gql(&app, token, board, json!({})).await;
+        let node = &data(&body, "board.edges")[0]["node"];
+        assert_eq!(node["reference"], "TB2024-12");
+        assert_eq!(node["trafficLight"], "YELLOW");
+        assert_eq!(
+            node["deadlineToBeAgreed"], true,
+            "part b is still open: {node}"
+        );
+        assert_eq!(data(&body, "board.totalCount"), 1);
+    }
+    let timeline = r#"query($id: ID!) { assignment(id: $id) { timeline { eventType actor { organisation role } reason } } }"#;
+    let body = gql(&app, &hod, timeline, json!({ "id": id })).await;
+    let types: Vec<&str> = data(&body, "assignment.timeline")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            "AssignmentIssued",
+            "StatusReported",
+            "ExtensionRequested",
+            "ExtensionGranted",
+            "AssignmentDelivered",
+            "DeliveryReturned",
+            "AssignmentDelivered",
+            "DeliveryAccepted",
+        ]
+    );
+}
+
+async fn agencies_cannot_see_each_others_assignments(app: TestApp) {
+    let dmp_assignment = issue(&app, "DMP", "TB2024-1").await;
+    let fhi_assignment = issue(&app, "FHI", "TB2024-2").await;
+    let dmp = app.token("agency", "DMP");
+    let one = r#"query($id: ID!) { assignment(id: $id) { id title } }"#;
+    let body = gql(&app, &dmp, one, json!({ "id": fhi_assignment })).await;
+    assert_eq!(code(&body), "NOT_FOUND", "by id");
+    let body = gql(&app, &dmp, one, json!({ "id": dmp_assignment })).await;
+    assert_eq!(data(&body, "assignment.id"), dmp_assignment.as_str());
+    let list = r#"{ board { totalCount statusCounts { count } edges { node { id } } } }"#;
+    let body = gql(&app, &dmp, list, json!({})).await;
+    assert_eq!(data(&body, "board.totalCount"), 1, "in counts");
+    assert_eq!(data(&body, "board.statusCounts")[0]["count"], 1);
+    assert_eq!(
+        data(&body, "board.edges")[0]["node"]["id"],
+        dmp_assignment.as_str(),
+        "in lists"
+    );
+    let filtered = r#"{ board(filter: { agency: "FHI" }) { totalCount } }"#;
+    let body = gql(&app, &dmp, filtered, json!({})).await;
+    assert_eq!(
+        data(&body, "board.totalCount"),
+        0,
+        "a filter cannot widen the scope"
+    );
+    // Another ministry sees neither.
+    let fin = app.token("ministry", "FIN");
+    let body = gql(&app, &fin, list, json!({})).await;
+    assert_eq!(data(&body, "board.totalCount"), 0);
+    // Nor can an agency act on another's assignment.
+    let fhi_reports = r#"mutation($id: ID!) { reportStatus(id: $id, input: { period: { kind: YEAR }, trafficLight: GREEN, progress: "ok" }) { position } }"#;
+    let body = gql(&app, &dmp, fhi_reports, json!({ "id": fhi_assignment })).await;
+    assert_eq!(code(&body), "FORBIDDEN");
+}
+
+async fn auditors_read_everything_and_change_nothing(app: TestApp) {
+    let id = issue(&app, "DMP", "TB2024-3").await;
+    issue(&app, "FHI", "TB2024-4").await;
+    let rr = app.token("auditor", "RR");
+    let body = gql(
+        &app,
+        &rr,
+        "{ board { totalCount } me { role organisation } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(data(&body, "board.totalCount"), 2);
+    assert_eq!(data(&body, "me.role"), "AUDITOR");
+    let cancel = r#"mutation($id: ID!) { cancelAssignment(id: $id, reason: "x") { position } }"#;
+    let body = gql(&app, &rr, cancel, json!({ "id": id })).await;
+    assert_eq!(code(&body), "FORBIDDEN");
+    let body = gql(
+        &app,
+        &rr,
+        ISSUE,
+        json!({ "input": issue_input("DMP", "TB2024-5", "x") }),
+    )
+    .await;
+    assert_eq!(code(&body), "FORBIDDEN");
+    let body = gql(&app, &rr, "{ board { totalCount } }", json!({})).await;
+    assert_eq!(data(&body, "board.totalCount"), 2, "nothing was added");
+}
+
+async fn refusals_carry_stable_codes_and_change_nothing(app: TestApp) {
+    let id = issue(&app, "DMP", "TB2024-6").await;
+    let dmp = app.token("agency", "DMP");
+    let hod = app.token("ministry", "HOD");
+    let before =
+        app.graphql("{ health { logPosition } }", None).await["data"]["health"]["logPosition"]
+            .clone();
+
+    let body = app.graphql("{ board { totalCount } }", None).await;
+    assert_eq!(code(&body), "UNAUTHENTICATED");
+
+    let yellow = r#"mutation($id: ID!) { reportStatus(id: $id, input: { period: { kind: TERTIAL_1 }, trafficLight: YELLOW,
+        progress: "forsinket", causeAndConsequence: "mangler data" }) { position } }"#;
+    let body = gql(&app, &dmp, yellow, json!({ "id": id })).await;
+    assert_eq!(code(&body), "VALIDATION");
+    assert_eq!(
+        body["errors"][0]["extensions"]["field"],
+        "corrective_action"
+    );
+
+    let body = gql(&app, &hod, yellow, json!({ "id": id })).await;
+    assert_eq!(code(&body), "FORBIDDEN", "a ministry user reporting status");
+
+    let grant = r#"mutation($id: ID!) { grantExtension(id: $id, requestId: "0190aaaa-0000-7000-8000-000000000000") { position } }"#;
+    let body = gql(&app, &hod, grant, json!({ "id": id })).await;
+    assert_eq!(
+        code(&body),
+        "RULE_VIOLATED",
+        "granting an extension nobody asked for: {body}"
+    );
+
+    let mut bad = issue_input("DMP", "TB-twelve", "x");
+    bad["year"] = json!(2024);
+    let body = gql(&app, &hod, ISSUE, json!({ "input": bad })).await;
+    assert_eq!(code(&body), "VALIDATION");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "input.reference");
+
+    let body = gql(
+        &app,
+        &hod,
+        r#"{ assignment(id: "not-an-id") { id } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&body), "NOT_FOUND");
+
+    let after =
+        app.graphql("{ health { logPosition } }", None).await["data"]["health"]["logPosition"]
+            .clone();
+    assert_eq!(before, after, "no refused command wrote anything");
+}
+
+async fn a_retried_command_id_acts_once(app: TestApp) {
+    let hod = app.token("ministry", "HOD");
+    let command_id = "0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee";
+    let vars = json!({ "input": issue_input("DMP", "TB2024-7", "Retry"), "options": { "commandId": command_id } });
+    let first = gql(&app, &hod, ISSUE, vars.clone()).await;
+    let second = gql(&app, &hod, ISSUE, vars).await;
+    assert_eq!(data(&first, "issueAssignment.repeated"), false);
+    assert_eq!(data(&second, "issueAssignment.repeated"), true);
+    assert_eq!(
+        data(&first, "issueAssignment.assignment.id"),
+        data(&second, "issueAssignment.assignment.id")
+    );
+    assert_eq!(
+        data(&first, "issueAssignment.position"),
+        data(&second, "issueAssignment.position")
+    );
+    let body = gql(&app, &hod, "{ board { totalCount } }", json!({})).await;
+    assert_eq!(data(&body, "board.totalCount"), 1);
+}
