@@ -494,7 +494,7 @@ impl AssignmentView {
             AssignmentSource::Other { description } => description.clone(),
         }
     }
-    /// `active`, `completed`, `cancelled` or `carriedover`.
+    /// `active`, `completed`, `cancelled` or `carried_over`.
     async fn lifecycle(&self) -> String {
         match self.details.lifecycle {
             Lifecycle::Active => "active",

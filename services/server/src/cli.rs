@@ -49,11 +49,24 @@ enum Command {
         #[arg(long, default_value = "8h", value_parser = parse_ttl)]
         ttl: Duration,
     },
+    /// Read-model maintenance.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
     /// Audit tools.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectionsCommand {
+    /// Empty every read model and rebuild it from the whole event log.
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +153,29 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::from(2))
                 }
             }
+        }
+        Command::Projections {
+            command: ProjectionsCommand::Rebuild,
+        } => {
+            telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stderr);
+            let store =
+                EventStore::connect(&settings.database_url, store_options(&settings)).await?;
+            let head = store.head().await?.position;
+            eprintln!("rebuilding the read models from {head} events");
+            let started = std::time::Instant::now();
+            let position = styr_workflow::projections::Projections::new(store.clone())
+                .rebuild()
+                .await?;
+            store.close().await;
+            println!(
+                "read models rebuilt to position {position} in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            print!("{}", styr_graphql::sdl());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
             command: AuditCommand::Verify { from },

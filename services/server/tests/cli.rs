@@ -87,6 +87,19 @@ fn token_prints_a_jwt_and_refuses_bad_roles() {
 }
 
 #[test]
+fn schema_prints_the_sdl() {
+    let out = styr(None, &scratch_dir()).arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let sdl = String::from_utf8(out.stdout).unwrap();
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../graphql/schema.graphql"
+    ))
+    .unwrap();
+    assert_eq!(sdl, committed);
+}
+
+#[test]
 fn token_without_a_configured_secret_uses_a_generated_secret_file() {
     let dir = scratch_dir();
     let out = Command::new(env!("CARGO_BIN_EXE_styr"))
@@ -113,6 +126,12 @@ async fn migrate_then_verify(db: TestDatabase) {
     let dir = scratch_dir();
     let out = styr(Some(&db), &dir).arg("migrate").output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = styr(Some(&db), &dir)
+        .args(["projections", "rebuild"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rebuilt to position 0"));
     let out = styr(Some(&db), &dir)
         .args(["audit", "verify"])
         .output()
