@@ -7,6 +7,7 @@ use async_graphql::{
 };
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use styr_workflow::Workflow;
 use styr_workflow::domain::assignment::{
     Assignment as AssignmentState, AssignmentCommand, AssignmentDetails, AssignmentSource,
     ChangeSource, IssueAssignment, Lifecycle, NormalisedStatus, PartDelivery, PartSpec,
@@ -19,9 +20,9 @@ use styr_workflow::domain::{
 use styr_workflow::projections::{
     BoardFilter, BoardQuery, BoardRow, BoardSort, BoardStatus, light_name,
 };
-use styr_workflow::{CommandMeta, CommandOutcome, Workflow};
 use uuid::Uuid;
 
+use crate::command::{self, CommandOptions, parse, parse_uuid};
 use crate::error;
 use crate::scalars::Date;
 use crate::viewer::{actor, can_see, scope};
@@ -633,17 +634,6 @@ pub async fn load_visible(ctx: &Context<'_>, id: &str) -> Result<AssignmentView>
 
 // ---- mutations --------------------------------------------------------------------------
 
-/// Common to every mutation.
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct CommandOptions {
-    /// Send the same id again to retry safely: the command acts at most once.
-    pub command_id: Option<ID>,
-    /// Why, in your words; kept with the record.
-    pub reason: Option<String>,
-    /// When it took effect, if earlier than now (a late registration).
-    pub effective_at: Option<DateTime<Utc>>,
-}
-
 /// What a mutation did to an assignment.
 #[derive(SimpleObject)]
 pub struct AssignmentPayload {
@@ -709,27 +699,10 @@ pub struct ReportStatusInput {
     pub normalised: Option<NormalisedStatusKind>,
 }
 
-fn parse<T>(
-    field: &str,
-    r: std::result::Result<T, styr_workflow::domain::DomainError>,
-) -> Result<T> {
-    r.map_err(|e| match e {
-        styr_workflow::domain::DomainError::Validation { message, .. } => {
-            error::validation(field, message)
-        }
-        other => error::domain(other),
-    })
-}
-
 fn part_label(field: &str, label: Option<String>) -> Result<Option<PartLabel>> {
     label
         .map(|l| parse(field, PartLabel::parse(&l)))
         .transpose()
-}
-
-fn parse_uuid(field: &str, id: &ID) -> Result<Uuid> {
-    Uuid::parse_str(id.as_str())
-        .map_err(|_| error::validation(field, format!("{:?} is not an id", id.as_str())))
 }
 
 pub struct AssignmentMutations;
@@ -741,33 +714,10 @@ impl AssignmentMutations {
         command: AssignmentCommand,
         options: Option<CommandOptions>,
     ) -> Result<AssignmentPayload> {
-        let actor = actor(ctx)?.clone();
-        let options = options.unwrap_or_default();
-        let workflow = ctx.data_unchecked::<Workflow>();
-        let mut meta = CommandMeta::new(actor);
-        meta.command_id = options
-            .command_id
-            .as_ref()
-            .map(|c| parse_uuid("options.commandId", c))
-            .transpose()?;
-        meta.reason = options.reason.filter(|r| !r.trim().is_empty());
-        if let Some(at) = options.effective_at {
-            if at > workflow.now() {
-                return Err(error::validation(
-                    "options.effectiveAt",
-                    "cannot be in the future",
-                ));
-            }
-            meta.effective_at = Some(at);
-        }
         if Uuid::parse_str(id).is_err() {
             return Err(error::not_found(format!("no assignment {id}")));
         }
-        let outcome: CommandOutcome = workflow
-            .execute::<AssignmentState>(id, command, &meta)
-            .await
-            .map_err(error::workflow)?;
-        workflow.settle(&outcome).await.map_err(error::workflow)?;
+        let outcome = command::run::<AssignmentState>(ctx, id, command, options).await?;
         Ok(AssignmentPayload {
             assignment: load_visible(ctx, id).await?,
             command_id: ID(outcome.command_id.to_string()),

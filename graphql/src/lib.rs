@@ -2,7 +2,9 @@
 //! crate mounts [`StyrSchema`] and passes the authenticated caller in as request data.
 
 mod assignment;
+mod command;
 pub mod error;
+mod letter;
 pub mod limits;
 mod scalars;
 mod viewer;
@@ -21,7 +23,11 @@ pub type StyrSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
 /// Every mutation, one per domain command.
 #[derive(MergedObject, Default)]
-pub struct Mutation(assignment::AssignmentMutation);
+pub struct Mutation(
+    assignment::AssignmentMutation,
+    letter::LetterMutation,
+    letter::SupplementMutation,
+);
 
 /// Builds the schema with the service facade in its context and the default [`Limits`].
 pub fn build_schema(workflow: Workflow) -> StyrSchema {
@@ -101,6 +107,21 @@ impl Query {
     /// the caller may not see is reported as not found.
     async fn assignment(&self, ctx: &Context<'_>, id: ID) -> Result<assignment::AssignmentView> {
         assignment::load_visible(ctx, &id).await
+    }
+
+    /// One allocation letter by id (`HOD:DMP:2024`), with budget, goals, requirements,
+    /// assignments, calendar and supplements.
+    async fn letter(&self, ctx: &Context<'_>, id: ID) -> Result<letter::LetterView> {
+        letter::load_letter(ctx, &id).await
+    }
+
+    /// Every letter the caller may see, optionally of one year.
+    async fn letters(
+        &self,
+        ctx: &Context<'_>,
+        year: Option<i32>,
+    ) -> Result<Vec<letter::LetterView>> {
+        letter::letters(ctx, year).await
     }
 }
 

@@ -1,0 +1,80 @@
+//! Running a domain command from a mutation: the caller's identity, the options every
+//! mutation takes, input parsing that names the offending field, and read-your-writes.
+
+use async_graphql::{Context, ID, InputObject, Result};
+use chrono::{DateTime, Utc};
+use styr_workflow::domain::DomainError;
+use styr_workflow::{CommandMeta, CommandOutcome, FollowUps, Workflow};
+use uuid::Uuid;
+
+use crate::error;
+use crate::viewer::actor;
+
+/// Common to every mutation.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct CommandOptions {
+    /// Send the same id again to retry safely: the command acts at most once.
+    pub command_id: Option<ID>,
+    /// Why, in your words; kept with the record.
+    pub reason: Option<String>,
+    /// When it took effect, if earlier than now (a late registration).
+    pub effective_at: Option<DateTime<Utc>>,
+}
+
+/// Runs `command` against the aggregate in `stream_id` as the caller, and returns once the
+/// read models include it, so the caller's next query sees its effect.
+pub async fn run<A>(
+    ctx: &Context<'_>,
+    stream_id: &str,
+    command: A::Command,
+    options: Option<CommandOptions>,
+) -> Result<CommandOutcome>
+where
+    A: FollowUps,
+    A::Command: Clone,
+{
+    let workflow = ctx.data_unchecked::<Workflow>();
+    let meta = meta(ctx, options)?;
+    let outcome = workflow
+        .execute::<A>(stream_id, command, &meta)
+        .await
+        .map_err(error::workflow)?;
+    workflow.settle(&outcome).await.map_err(error::workflow)?;
+    Ok(outcome)
+}
+
+/// The command's metadata from the caller and the options, validated.
+pub fn meta(ctx: &Context<'_>, options: Option<CommandOptions>) -> Result<CommandMeta> {
+    let workflow = ctx.data_unchecked::<Workflow>();
+    let options = options.unwrap_or_default();
+    let mut meta = CommandMeta::new(actor(ctx)?.clone());
+    meta.command_id = options
+        .command_id
+        .as_ref()
+        .map(|c| parse_uuid("options.commandId", c))
+        .transpose()?;
+    meta.reason = options.reason.filter(|r| !r.trim().is_empty());
+    if let Some(at) = options.effective_at {
+        if at > workflow.now() {
+            return Err(error::validation(
+                "options.effectiveAt",
+                "cannot be in the future",
+            ));
+        }
+        meta.effective_at = Some(at);
+    }
+    Ok(meta)
+}
+
+/// A value parsed by a domain constructor; its validation error names the input field.
+pub fn parse<T>(field: &str, r: std::result::Result<T, DomainError>) -> Result<T> {
+    r.map_err(|e| match e {
+        DomainError::Validation { message, .. } => error::validation(field, message),
+        other => error::domain(other),
+    })
+}
+
+pub fn parse_uuid(field: &str, id: &ID) -> Result<Uuid> {
+    Uuid::parse_str(id.as_str())
+        .map_err(|_| error::validation(field, format!("{:?} is not an id", id.as_str())))
+}
