@@ -289,6 +289,16 @@ pub struct LetterPayload {
 }
 
 #[derive(InputObject)]
+pub struct DraftLetterInput {
+    pub ministry: String,
+    pub agency: String,
+    pub year: i32,
+    pub title: String,
+    /// The case reference (*Vår ref*), e.g. `23/3412`.
+    pub case_ref: Option<String>,
+}
+
+#[derive(InputObject)]
 pub struct GoalInput {
     /// As printed, e.g. `2.1`.
     pub section: String,
@@ -367,23 +377,19 @@ impl LetterMutation {
     async fn draft_letter(
         &self,
         ctx: &Context<'_>,
-        ministry: String,
-        agency: String,
-        year: i32,
-        title: String,
-        case_ref: Option<String>,
+        input: DraftLetterInput,
         options: Option<CommandOptions>,
     ) -> Result<LetterPayload> {
-        let ministry = parse("ministry", OrgCode::parse(&ministry))?;
-        let agency = parse("agency", OrgCode::parse(&agency))?;
-        let year = parse("year", Year::new(year))?;
+        let ministry = parse("input.ministry", OrgCode::parse(&input.ministry))?;
+        let agency = parse("input.agency", OrgCode::parse(&input.agency))?;
+        let year = parse("input.year", Year::new(input.year))?;
         let id = letter_stream_id(&ministry, &agency, year);
         let command = LetterCommand::Draft {
             ministry,
             agency,
             year,
-            title,
-            case_ref,
+            title: input.title,
+            case_ref: input.case_ref,
         };
         run_letter(ctx, &id, command, options).await
     }

@@ -36,8 +36,8 @@ async fn issued_letter(app: &TestApp) -> String {
     let body = gql(
         app,
         &hod,
-        r#"mutation { draftLetter(ministry: "HOD", agency: "DMP", year: 2024,
-        title: "Tildelingsbrev 2024", caseRef: "23/3412") { letter { id issuedOn } } }"#,
+        r#"mutation { draftLetter(input: { ministry: "HOD", agency: "DMP", year: 2024,
+        title: "Tildelingsbrev 2024", caseRef: "23/3412" }) { letter { id issuedOn } } }"#,
         json!({}),
     )
     .await;
@@ -169,6 +169,6 @@ async fn letters_are_scoped_and_frozen_once_issued(app: TestApp) {
     let body = gql(&app, &rr, "{ letters(year: 2024) { id } }", json!({})).await;
     assert_eq!(data(&body, "letters"), &json!([{ "id": "HOD:DMP:2024" }]));
     let dmp = app.token("agency", "DMP");
-    let body = gql(&app, &dmp, r#"mutation { draftLetter(ministry: "HOD", agency: "DMP", year: 2025, title: "x") { position } }"#, json!({})).await;
+    let body = gql(&app, &dmp, r#"mutation { draftLetter(input: { ministry: "HOD", agency: "DMP", year: 2025, title: "x" }) { position } }"#, json!({})).await;
     assert_eq!(code(&body), "FORBIDDEN");
 }
