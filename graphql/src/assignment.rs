@@ -126,6 +126,16 @@ impl From<Light> for TrafficLight {
     }
 }
 
+impl From<TrafficLight> for Light {
+    fn from(l: TrafficLight) -> Self {
+        match l {
+            TrafficLight::Green => Light::Green,
+            TrafficLight::Yellow => Light::Yellow,
+            TrafficLight::Red => Light::Red,
+        }
+    }
+}
+
 impl Light {
     fn from_name(s: &str) -> Option<Self> {
         match s {
@@ -170,7 +180,7 @@ pub struct PeriodInput {
 }
 
 impl PeriodInput {
-    fn to_domain(&self) -> Result<Period> {
+    pub(crate) fn to_domain(&self) -> Result<Period> {
         Ok(match self.kind {
             PeriodKind::Tertial1 => Period::Tertial1,
             PeriodKind::Tertial2 => Period::Tertial2,
@@ -530,11 +540,7 @@ impl AssignmentView {
             .iter()
             .map(|r| StatusReportView {
                 period: format!("{:?}", r.period),
-                traffic_light: match r.light {
-                    TrafficLight::Green => Light::Green,
-                    TrafficLight::Yellow => Light::Yellow,
-                    TrafficLight::Red => Light::Red,
-                },
+                traffic_light: r.light.into(),
                 progress: r.progress.as_str().to_owned(),
                 cause_and_consequence: r
                     .cause_and_consequence

@@ -6,6 +6,7 @@ mod command;
 pub mod error;
 mod letter;
 pub mod limits;
+mod reports;
 mod scalars;
 mod viewer;
 
@@ -113,6 +114,38 @@ impl Query {
     /// assignments, calendar and supplements.
     async fn letter(&self, ctx: &Context<'_>, id: ID) -> Result<letter::LetterView> {
         letter::load_letter(ctx, &id).await
+    }
+
+    /// Deadlines due within `withinDays` of today (Oslo), and those already passed unless
+    /// `includeOverdue` is false; earliest first.
+    async fn deadlines(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 30)] within_days: i32,
+        #[graphql(default = true)] include_overdue: bool,
+    ) -> Result<Vec<assignment::BoardItem>> {
+        reports::deadlines(ctx, within_days, include_overdue).await
+    }
+
+    /// The year-end appendix of a letter: every assignment with its status as an annual
+    /// report lists it ("Oversikt over særskilte oppdrag").
+    async fn year_end_appendix(
+        &self,
+        ctx: &Context<'_>,
+        letter_id: ID,
+    ) -> Result<Vec<reports::AppendixRow>> {
+        reports::appendix(ctx, &letter_id).await
+    }
+
+    /// Every assignment of a letter with its report for one period, and the ones not
+    /// reported on.
+    async fn period_report(
+        &self,
+        ctx: &Context<'_>,
+        letter_id: ID,
+        period: assignment::PeriodInput,
+    ) -> Result<Vec<reports::PeriodReportRow>> {
+        reports::period_report(ctx, &letter_id, period).await
     }
 
     /// Every letter the caller may see, optionally of one year.
