@@ -10,7 +10,62 @@ on_both_backends!(
     auditors_read_everything_and_change_nothing,
     refusals_carry_stable_codes_and_change_nothing,
     a_retried_command_id_acts_once,
+    reports_list_every_assignment_of_a_letter,
 );
+
+async fn reports_list_every_assignment_of_a_letter(app: TestApp) {
+    let first = issue(&app, "DMP", "TB2024-1").await;
+    issue(&app, "DMP", "TB2024-2").await;
+    issue(&app, "FHI", "TB2024-3").await;
+    let dmp = app.token("agency", "DMP");
+    let report = r#"mutation($id: ID!) { reportStatus(id: $id, input: { period: { kind: TERTIAL_1 }, trafficLight: GREEN,
+        progress: "Levert", yearEndPhrase: "Levert til HOD." }) { position } }"#;
+    data(&gql(&app, &dmp, report, json!({ "id": first })).await, "");
+
+    let appendix = r#"{ yearEndAppendix(letterId: "HOD:DMP:2024") { statusText status assignment { reference } } }"#;
+    let body = gql(&app, &dmp, appendix, json!({})).await;
+    assert_eq!(
+        data(&body, "yearEndAppendix"),
+        &json!([
+            { "statusText": "Levert til HOD.", "status": "IN_PROGRESS_ON_TRACK", "assignment": { "reference": "TB2024-1" } },
+            { "statusText": null, "status": "ISSUED", "assignment": { "reference": "TB2024-2" } }
+        ])
+    );
+    let tertial = r#"{ periodReport(letterId: "HOD:DMP:2024", period: { kind: TERTIAL_1 }) { reported trafficLight assignment { reference } } }"#;
+    let body = gql(&app, &dmp, tertial, json!({})).await;
+    assert_eq!(
+        data(&body, "periodReport"),
+        &json!([
+            { "reported": true, "trafficLight": "GREEN", "assignment": { "reference": "TB2024-1" } },
+            { "reported": false, "trafficLight": null, "assignment": { "reference": "TB2024-2" } }
+        ])
+    );
+    // Part a of each is due 1 March 2024, long past: overdue, unless overdue ones are left out.
+    let body = gql(&app, &dmp, "{ deadlines { reference overdue } }", json!({})).await;
+    assert_eq!(
+        data(&body, "deadlines"),
+        &json!([
+            { "reference": "TB2024-1", "overdue": true },
+            { "reference": "TB2024-2", "overdue": true }
+        ])
+    );
+    let body = gql(
+        &app,
+        &dmp,
+        "{ deadlines(includeOverdue: false) { reference } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(data(&body, "deadlines"), &json!([]));
+    let body = gql(
+        &app,
+        &dmp,
+        r#"{ yearEndAppendix(letterId: "nonsense") { status } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&body), "VALIDATION");
+}
 
 const ISSUE: &str = r#"
 mutation($input: IssueAssignmentInput!, $options: CommandOptions) {
