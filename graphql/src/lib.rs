@@ -3,6 +3,7 @@
 
 mod assignment;
 mod command;
+mod dialogue;
 pub mod error;
 mod letter;
 pub mod limits;
@@ -28,6 +29,8 @@ pub struct Mutation(
     assignment::AssignmentMutation,
     letter::LetterMutation,
     letter::SupplementMutation,
+    dialogue::DeviationMutation,
+    dialogue::CalendarMutation,
 );
 
 /// Builds the schema with the service facade in its context and the default [`Limits`].
@@ -146,6 +149,28 @@ impl Query {
         period: assignment::PeriodInput,
     ) -> Result<Vec<reports::PeriodReportRow>> {
         reports::period_report(ctx, &letter_id, period).await
+    }
+
+    /// Deviation reports the caller may see.
+    async fn deviation_reports(&self, ctx: &Context<'_>) -> Result<Vec<dialogue::DeviationView>> {
+        dialogue::deviation_reports(ctx).await
+    }
+
+    async fn deviation_report(&self, ctx: &Context<'_>, id: ID) -> Result<dialogue::DeviationView> {
+        dialogue::deviation_report(ctx, &id).await
+    }
+
+    /// The steering calendar: reports due and meetings, in date order.
+    async fn calendar(&self, ctx: &Context<'_>) -> Result<Vec<dialogue::CalendarItemView>> {
+        dialogue::calendar_items(ctx).await
+    }
+
+    /// Meetings with instructions no letter or supplement has formalized yet.
+    async fn unformalized_instructions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<dialogue::CalendarItemView>> {
+        dialogue::unformalized_instructions(ctx).await
     }
 
     /// Every letter the caller may see, optionally of one year.
