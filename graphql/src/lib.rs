@@ -44,7 +44,8 @@ pub fn build_schema_with(workflow: Workflow, limits: &Limits) -> StyrSchema {
         .data(workflow)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .extension(limits::LimitsExtension::new(limits));
+        .extension(limits::LimitsExtension::new(limits))
+        .extension(error::ErrorCodes);
     if limits.introspection {
         builder.finish()
     } else {

@@ -135,8 +135,52 @@ impl TestApp {
         .expect("a token")
     }
 
+    /// POSTs a body to `/graphql` with an optional raw `Authorization` header value and returns
+    /// the status, the `WWW-Authenticate` header and the JSON body (`Null` if not JSON). Unlike
+    /// [`TestApp::graphql_with`] it accepts any status.
+    pub async fn post_graphql(
+        &self,
+        body: impl actix_web::body::MessageBody + 'static,
+        authorization: Option<&str>,
+    ) -> RawResponse {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .insert_header(("content-type", "application/json"));
+        if let Some(a) = authorization {
+            req = req.insert_header(("Authorization", a));
+        }
+        let mut res = req.send_body(body).await.expect("POST /graphql");
+        let www_authenticate = res
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = res.body().limit(10 << 20).await.expect("a body");
+        RawResponse {
+            status: res.status().as_u16(),
+            www_authenticate,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(&self) {
         self.handle.stop(true).await;
     }
+}
+
+/// What [`TestApp::post_graphql`] saw.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub www_authenticate: Option<String>,
+    pub body: Value,
+}
+
+/// A file under `services/server/tests/fixtures` (test keys and key sets).
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../services/server/tests/fixtures")
+        .join(name)
 }

@@ -91,12 +91,18 @@ async fn metrics_count_requests_and_show_the_log_position(app: TestApp) {
 }
 
 async fn bad_tokens_are_unauthenticated_and_good_ones_accepted(app: TestApp) {
-    let body = app.graphql("{ __typename }", Some("not-a-jwt")).await;
+    let res = app
+        .post_graphql(
+            json!({ "query": "{ __typename }" }).to_string(),
+            Some("Bearer not-a-jwt"),
+        )
+        .await;
+    assert_eq!(res.status, 401, "{res:?}");
     assert_eq!(
-        body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
-        "{body}"
+        res.body["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
     );
-    assert!(body.get("data").is_none_or(Value::is_null));
+    assert!(res.body.get("data").is_none_or(Value::is_null));
     let token = app.token("agency", "DMP");
     let body = app.graphql("{ __typename }", Some(&token)).await;
     assert_eq!(body["data"]["__typename"], "Query", "{body}");

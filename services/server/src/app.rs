@@ -6,19 +6,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, Service};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Responder, web};
 use async_graphql::http::GraphiQLSource;
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
-use futures_util::FutureExt;
+use async_graphql::{BatchRequest, Data, ErrorExtensionValues, ServerError};
+use async_graphql_actix_web::{GraphQLResponse, GraphQLSubscription};
+use futures_util::{FutureExt, StreamExt};
 use styr_eventstore::{EventStore, StoreOptions};
-use styr_graphql::{StyrSchema, build_schema};
+use styr_graphql::limits::limit_error;
+use styr_graphql::{StyrSchema, build_schema_with};
 use styr_workflow::Workflow;
+use styr_workflow::domain::Actor;
 use tracing::Instrument;
 
-use crate::auth::{Claims, TokenKeys};
+use crate::auth::{AuthError, Claims, Verifier};
 use crate::metrics::{Metrics, StoreMetrics};
-use crate::settings::Settings;
+use crate::settings::{RequestLimits, Settings};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -27,7 +31,8 @@ struct AppState {
     schema: StyrSchema,
     workflow: Workflow,
     metrics: Arc<Metrics>,
-    keys: TokenKeys,
+    verifier: Arc<Verifier>,
+    limits: RequestLimits,
     dev: bool,
 }
 
@@ -43,7 +48,7 @@ impl Application {
     /// Connects to the database (waiting for it up to the configured time), applies
     /// migrations, and binds the listener.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let keys = TokenKeys::from_source(&settings.jwt_secret)?;
+        let verifier = Arc::new(Verifier::from_settings(settings)?);
         let store = connect_with_retry(settings).await?;
         let metrics = Arc::new(Metrics::new());
         store.set_observer(Arc::new(StoreMetrics(metrics.clone())));
@@ -52,20 +57,23 @@ impl Application {
         workflow.projections().catch_up().await?;
         let projector = workflow.projections().clone().spawn();
         let state = web::Data::new(AppState {
-            schema: build_schema(workflow.clone()),
+            schema: build_schema_with(workflow.clone(), &settings.limits.graphql),
             workflow,
             metrics,
-            keys,
+            verifier,
+            limits: settings.limits.clone(),
             dev: settings.dev,
         });
 
         let listener = TcpListener::bind(settings.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        let max_body = settings.limits.max_body_bytes;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .app_data(web::JsonConfig::default().limit(1 << 20))
+                .app_data(web::JsonConfig::default().limit(max_body))
+                .app_data(web::PayloadConfig::default().limit(max_body))
                 .wrap_fn(|req, srv| {
                     let state = req.app_data::<web::Data<AppState>>().cloned();
                     let request_id = incoming_request_id(req.headers())
@@ -181,57 +189,198 @@ fn incoming_request_id(headers: &header::HeaderMap) -> Option<String> {
     ok.then(|| v.to_owned())
 }
 
-/// The authenticated caller, if the request carries a valid bearer token.
-fn caller(req: &HttpRequest, keys: &TokenKeys) -> Result<Option<Claims>, String> {
+/// The one message every refused token gets: the precise reason is logged, never sent.
+const BAD_TOKEN: &str = "the bearer token is not valid";
+
+/// Who is calling: the verified claims and the actor built from them.
+#[derive(Clone)]
+struct Identity {
+    claims: Claims,
+    actor: Actor,
+}
+
+impl Identity {
+    fn into_data(self, data: &mut Data) {
+        data.insert(self.claims);
+        data.insert(self.actor);
+    }
+}
+
+/// The authenticated caller if the request carries a bearer token; `Ok(None)` without one
+/// (resolvers decide what an anonymous caller may see). A header that is present but not a
+/// valid bearer token is an error.
+fn caller(req: &HttpRequest, verifier: &Verifier) -> Result<Option<Identity>, AuthError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let token = value
+    let value = value
         .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or("the Authorization header must be 'Bearer <token>'")?;
-    keys.verify(token.trim())
-        .map(Some)
-        .map_err(|e| e.to_string())
+        .map_err(|_| AuthError::InvalidToken("the Authorization header is not text".into()))?;
+    identify(value, verifier).map(Some)
+}
+
+/// Checks `Bearer <token>` (scheme case-insensitive, as RFC 6750 allows).
+fn identify(header_value: &str, verifier: &Verifier) -> Result<Identity, AuthError> {
+    let (scheme, token) = header_value.trim().split_once(' ').ok_or_else(|| {
+        AuthError::InvalidToken("the Authorization header is not 'Bearer <token>'".into())
+    })?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::InvalidToken(format!(
+            "the Authorization scheme is {scheme:?}, not Bearer"
+        )));
+    }
+    let claims = verifier.verify(token.trim())?;
+    let actor = styr_graphql::actor_from_claims(
+        &claims.sub,
+        &claims.name,
+        &claims.role,
+        &claims.org,
+        claims.dept.as_deref(),
+    )
+    .map_err(AuthError::InvalidToken)?;
+    Ok(Identity { claims, actor })
+}
+
+/// A GraphQL error body with a code, as the HTTP layer reports refusals that never reach the
+/// schema.
+fn error_response(status: StatusCode, error: ServerError) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    if status == StatusCode::UNAUTHORIZED {
+        response.insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
+    }
+    // No `data` key: the request never started executing (GraphQL over HTTP, request errors).
+    response.json(serde_json::json!({ "errors": [error] }))
+}
+
+fn coded_error(code: &str, message: impl Into<String>) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    let mut ext = ErrorExtensionValues::default();
+    ext.set("code", code);
+    error.extensions = Some(ext);
+    error
+}
+
+fn unauthenticated(reason: &AuthError) -> HttpResponse {
+    tracing::info!(reason = %reason, "bearer token refused");
+    error_response(
+        StatusCode::UNAUTHORIZED,
+        coded_error("UNAUTHENTICATED", BAD_TOKEN),
+    )
+}
+
+/// Reads the body up to the configured size; refuses a larger one with 413 before reading it
+/// when its length is declared.
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, HttpResponse> {
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            limit_error(
+                "body",
+                format!("the request body is larger than the limit of {limit} bytes"),
+            ),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            error_response(
+                StatusCode::BAD_REQUEST,
+                coded_error("BAD_REQUEST", format!("cannot read the request body: {e}")),
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 async fn graphql(
     state: web::Data<AppState>,
     http: HttpRequest,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
-    let mut request = request.into_inner();
-    match caller(&http, &state.keys) {
-        Ok(Some(claims)) => {
-            match styr_graphql::actor_from_claims(
-                &claims.sub,
-                &claims.name,
-                &claims.role,
-                &claims.org,
-                claims.dept.as_deref(),
-            ) {
-                Ok(actor) => request = request.data(actor),
-                Err(reason) => {
-                    tracing::info!(%reason, "token claims refused");
-                    return unauthenticated_response("the token is not valid".into());
-                }
-            }
+    payload: web::Payload,
+) -> HttpResponse {
+    let identity = match caller(&http, &state.verifier) {
+        Ok(identity) => identity,
+        Err(reason) => return unauthenticated(&reason),
+    };
+    let limits = &state.limits;
+    let body = match read_body(&http, payload, limits.max_body_bytes).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    // Decided by the first character: serde would read `[]` as a single request.
+    let parsed = if body.trim_ascii_start().starts_with(b"[") {
+        serde_json::from_slice(&body).map(BatchRequest::Batch)
+    } else {
+        serde_json::from_slice(&body).map(BatchRequest::Single)
+    };
+    let batch = match parsed {
+        Ok(batch) => batch,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                coded_error(
+                    "BAD_REQUEST",
+                    format!("the body is not a GraphQL request in JSON: {e}"),
+                ),
+            );
         }
-        Ok(None) => {}
-        Err(message) => return unauthenticated_response(message),
+    };
+    if let BatchRequest::Batch(requests) = &batch
+        && !(1..=limits.max_batch).contains(&requests.len())
+    {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            limit_error(
+                "batch",
+                format!(
+                    "a batch holds {} operations; it must hold from 1 to {}",
+                    requests.len(),
+                    limits.max_batch
+                ),
+            ),
+        );
     }
-    state.schema.execute(request).await.into()
-}
-
-fn unauthenticated_response(message: String) -> GraphQLResponse {
-    let mut error = async_graphql::ServerError::new(message, None);
-    error.extensions = Some({
-        let mut ext = async_graphql::ErrorExtensionValues::default();
-        ext.set("code", "UNAUTHENTICATED");
-        ext
-    });
-    async_graphql::Response::from_errors(vec![error]).into()
+    let batch = match identity {
+        Some(identity) => batch.data(identity.claims).data(identity.actor),
+        None => batch,
+    };
+    match tokio::time::timeout(limits.request_timeout, state.schema.execute_batch(batch)).await {
+        Ok(response) => GraphQLResponse::from(response)
+            .respond_to(&http)
+            .map_into_boxed_body(),
+        Err(_) => {
+            tracing::warn!(
+                timeout_secs = limits.request_timeout.as_secs(),
+                "request timed out"
+            );
+            error_response(
+                StatusCode::OK,
+                coded_error(
+                    "TIMEOUT",
+                    format!(
+                        "the request took longer than {} s and was stopped; mutations that \
+                         completed before that stay done, so retry with the same commandId",
+                        limits.request_timeout.as_secs()
+                    ),
+                ),
+            )
+        }
+    }
 }
 
 async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
@@ -253,12 +402,41 @@ async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
         )
 }
 
+/// Subscriptions authenticate with the upgrade request's `Authorization` header or, as browsers
+/// cannot set headers on websockets, with `Authorization` (or `authorization`) in the
+/// `connection_init` payload; an invalid token in either refuses the connection.
 async fn graphql_ws(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
-    GraphQLSubscription::new(state.schema.clone()).start(&req, payload)
+    let from_header = match caller(&req, &state.verifier) {
+        Ok(identity) => identity,
+        Err(reason) => return Ok(unauthenticated(&reason)),
+    };
+    let verifier = state.verifier.clone();
+    GraphQLSubscription::new(state.schema.clone())
+        .on_connection_init(move |init: serde_json::Value| async move {
+            let mut data = Data::default();
+            let from_payload = ["Authorization", "authorization"]
+                .iter()
+                .find_map(|k| init.get(*k).and_then(serde_json::Value::as_str));
+            let identity = match from_payload {
+                Some(value) => match identify(value, &verifier) {
+                    Ok(identity) => Some(identity),
+                    Err(reason) => {
+                        tracing::info!(reason = %reason, "bearer token refused on websocket");
+                        return Err(async_graphql::Error::new(BAD_TOKEN));
+                    }
+                },
+                None => from_header,
+            };
+            if let Some(identity) = identity {
+                identity.into_data(&mut data);
+            }
+            Ok(data)
+        })
+        .start(&req, payload)
 }
 
 async fn healthz() -> HttpResponse {

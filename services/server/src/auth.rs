@@ -1,18 +1,39 @@
-//! Bearer tokens: HS256 JWTs carrying who the caller is (subject, name, role, organisation,
-//! department). `styr token` issues development tokens; the server verifies them per request.
+//! Bearer tokens: JWTs carrying who the caller is (subject, name, role, organisation,
+//! department). The server accepts HS256 tokens signed with the shared secret (what
+//! `styr token` issues) and RS256/ES256 tokens from an identity provider, verified against its
+//! JWKS; which of these are accepted is configured (`STYR_JWT_ALGORITHMS`).
+//!
+//! Algorithm confusion is ruled out by construction: a token's `alg` picks the key *kind*
+//! before anything is verified — HS256 only ever uses the shared secret, RS256/ES256 only ever
+//! use a JWKS key of that family named by the token's `kid`, and `alg: none` is not an
+//! algorithm the library knows.
 
-use std::path::Path;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::time::{Duration, Instant, SystemTime};
 
 use chrono::Utc;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::settings::JwtSecretSource;
+use crate::settings::{JwksSource, JwtSecretSource, Settings, TokenAlgorithm};
 
 /// The roles a token can carry.
 pub const ROLES: [&str; 4] = ["ministry", "agency", "auditor", "admin"];
+
+/// Clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECS: u64 = 30;
+
+/// After a JWKS reload that did not find a token's `kid`, the next reload waits this long, so
+/// tokens with made-up key ids cannot make the server re-read keys on every request.
+const JWKS_RELOAD_BACKOFF: Duration = Duration::from_secs(30);
+
+/// How often the JWKS file's modification time is looked at, so that a key the provider has
+/// withdrawn stops verifying without a restart.
+const JWKS_RECHECK: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -24,25 +45,48 @@ pub struct Claims {
     /// Ministry department (`SHA`, `EHE`, …), for ministry users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dept: Option<String>,
+    #[serde(default)]
     pub iat: i64,
     pub exp: i64,
 }
 
+/// What a minted token carries beyond the identity.
+#[derive(Serialize)]
+struct MintedClaims<'a> {
+    #[serde(flatten)]
+    claims: &'a Claims,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
+    /// The precise reason, for the log only: callers are told nothing more than that the
+    /// token is not valid.
     #[error("the token is not valid: {0}")]
     InvalidToken(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("cannot read or create the token secret {path}: {message}")]
     Secret { path: String, message: String },
+    #[error("cannot use the JWKS {path}: {message}")]
+    Jwks { path: String, message: String },
 }
 
-/// The signing key, resolved once at start-up.
+fn invalid(reason: impl Into<String>) -> AuthError {
+    AuthError::InvalidToken(reason.into())
+}
+
+/// The HS256 signing key, resolved once at start-up, with the issuer and audience that minted
+/// tokens carry.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    issuer: Option<String>,
+    audience: Option<String>,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -61,29 +105,321 @@ impl TokenKeys {
         Ok(Self {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
+            issuer: None,
+            audience: None,
         })
+    }
+
+    /// The secret from the settings, minting tokens with their issuer and audience.
+    pub fn from_settings(settings: &Settings) -> Result<Self, AuthError> {
+        let mut keys = Self::from_source(&settings.jwt_secret)?;
+        keys.issuer = settings.jwt_issuer.clone();
+        keys.audience = settings.jwt_audience.clone();
+        Ok(keys)
     }
 
     pub fn issue(&self, request: &TokenRequest) -> Result<String, AuthError> {
         let claims = request.claims()?;
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let minted = MintedClaims {
+            claims: &claims,
+            iss: self.issuer.as_deref(),
+            aud: self.audience.as_deref(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &minted, &self.encoding)
             .map_err(|e| AuthError::BadRequest(format!("cannot sign the token: {e}")))
     }
 
+    /// Verifies an HS256 token against this secret alone (no issuer or audience check).
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 30;
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
-        let claims = data.claims;
-        if !ROLES.contains(&claims.role.as_str()) {
-            return Err(AuthError::InvalidToken(format!(
-                "unknown role {:?}",
-                claims.role
+        let verifier = Verifier {
+            secret: Some(self.decoding.clone()),
+            jwks: None,
+            algorithms: vec![TokenAlgorithm::Hs256],
+            issuer: None,
+            audience: None,
+        };
+        verifier.verify(token)
+    }
+}
+
+/// Checks bearer tokens as the settings say: which algorithms, which keys, which issuer and
+/// audience.
+pub struct Verifier {
+    secret: Option<DecodingKey>,
+    jwks: Option<Jwks>,
+    algorithms: Vec<TokenAlgorithm>,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("algorithms", &self.algorithms)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    /// Loads the keys the accepted algorithms need; fails at start-up, not on the first
+    /// request, when one is missing or unreadable.
+    pub fn from_settings(settings: &Settings) -> Result<Self, AuthError> {
+        let secret = if settings.jwt_algorithms.contains(&TokenAlgorithm::Hs256) {
+            Some(TokenKeys::from_source(&settings.jwt_secret)?.decoding)
+        } else {
+            None
+        };
+        let jwks = match &settings.jwks {
+            Some(JwksSource::File(path)) => Some(Jwks::load(path.clone(), JWKS_RECHECK)?),
+            None => None,
+        };
+        Ok(Self {
+            secret,
+            jwks,
+            algorithms: settings.jwt_algorithms.clone(),
+            issuer: settings.jwt_issuer.clone(),
+            audience: settings.jwt_audience.clone(),
+        })
+    }
+
+    /// The verified claims, or why the token is refused (for the log, not the caller).
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| invalid(format!("unreadable header: {e}")))?;
+        let accepted = match header.alg {
+            Algorithm::HS256 => Some(TokenAlgorithm::Hs256),
+            Algorithm::RS256 => Some(TokenAlgorithm::Rs256),
+            Algorithm::ES256 => Some(TokenAlgorithm::Es256),
+            _ => None,
+        }
+        .filter(|a| self.algorithms.contains(a))
+        .ok_or_else(|| invalid(format!("algorithm {:?} is not accepted", header.alg)))?;
+        let key = match accepted {
+            TokenAlgorithm::Hs256 => self
+                .secret
+                .clone()
+                .ok_or_else(|| invalid("HS256 is accepted but no secret is loaded"))?,
+            TokenAlgorithm::Rs256 | TokenAlgorithm::Es256 => {
+                let jwks = self
+                    .jwks
+                    .as_ref()
+                    .ok_or_else(|| invalid("no JWKS is configured"))?;
+                let kid = header
+                    .kid
+                    .as_deref()
+                    .ok_or_else(|| invalid("the token names no key (kid)"))?;
+                jwks.key(kid, header.alg)?
+            }
+        };
+        let mut validation = Validation::new(header.alg);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        let mut required = vec!["exp"];
+        if let Some(iss) = &self.issuer {
+            validation.set_issuer(&[iss]);
+            required.push("iss");
+        }
+        // Without a configured audience the library still refuses a token that names one:
+        // it is meant for another service.
+        if let Some(aud) = &self.audience {
+            validation.set_audience(&[aud]);
+            required.push("aud");
+        }
+        validation.set_required_spec_claims(&required);
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map_err(|e| invalid(e.to_string()))?;
+        check_identity(data.claims)
+    }
+}
+
+/// What the claims must say beyond what the signature and times prove.
+fn check_identity(claims: Claims) -> Result<Claims, AuthError> {
+    if !ROLES.contains(&claims.role.as_str()) {
+        return Err(invalid(format!("unknown role {:?}", claims.role)));
+    }
+    if claims.sub.trim().is_empty() || claims.name.trim().is_empty() {
+        return Err(invalid("empty subject or name"));
+    }
+    if !is_code(&claims.org) {
+        return Err(invalid(format!(
+            "organisation {:?} is not a code",
+            claims.org
+        )));
+    }
+    if let Some(d) = claims.dept.as_deref().filter(|d| !is_code(d)) {
+        return Err(invalid(format!("department {d:?} is not a code")));
+    }
+    Ok(claims)
+}
+
+fn is_code(c: &str) -> bool {
+    (2..=12).contains(&c.len())
+        && c.chars()
+            .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
+}
+
+/// Public keys by `kid`, re-read from their file when a token names one not held and when the
+/// file has changed (looked at every `recheck`).
+struct Jwks {
+    path: PathBuf,
+    recheck: Duration,
+    cache: RwLock<JwksCache>,
+}
+
+struct JwksCache {
+    keys: HashMap<String, JwksKey>,
+    /// The file's modification time when the keys were read.
+    modified: Option<SystemTime>,
+    /// When the modification time was last looked at.
+    checked: Instant,
+    /// When a reload last failed to find a requested key.
+    last_miss: Option<Instant>,
+}
+
+#[derive(Clone)]
+struct JwksKey {
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+impl Jwks {
+    fn load(path: PathBuf, recheck: Duration) -> Result<Self, AuthError> {
+        let modified = modified(&path);
+        let keys = read_jwks(&path)?;
+        Ok(Self {
+            path,
+            recheck,
+            cache: RwLock::new(JwksCache {
+                keys,
+                modified,
+                checked: Instant::now(),
+                last_miss: None,
+            }),
+        })
+    }
+
+    fn key(&self, kid: &str, alg: Algorithm) -> Result<DecodingKey, AuthError> {
+        self.recheck_if_due();
+        let found = {
+            let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
+            cache.keys.get(kid).cloned()
+        };
+        let found = match found {
+            Some(k) => k,
+            None => self.reload_for(kid)?,
+        };
+        if found.algorithm != alg {
+            return Err(invalid(format!(
+                "key {kid:?} is for {:?}, the token says {alg:?}",
+                found.algorithm
             )));
         }
-        Ok(claims)
+        Ok(found.key)
     }
+
+    fn reload_for(&self, kid: &str) -> Result<JwksKey, AuthError> {
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        // Another request may have reloaded while this one waited for the lock.
+        if let Some(k) = cache.keys.get(kid) {
+            return Ok(k.clone());
+        }
+        if cache
+            .last_miss
+            .is_some_and(|t| t.elapsed() < JWKS_RELOAD_BACKOFF)
+        {
+            return Err(invalid(format!("unknown key {kid:?}")));
+        }
+        self.reload(&mut cache);
+        match cache.keys.get(kid) {
+            Some(k) => {
+                tracing::info!(kid, "JWKS reloaded with a new key");
+                Ok(k.clone())
+            }
+            None => {
+                cache.last_miss = Some(Instant::now());
+                Err(invalid(format!("unknown key {kid:?}")))
+            }
+        }
+    }
+
+    fn recheck_if_due(&self) {
+        let due = |cache: &JwksCache| cache.checked.elapsed() >= self.recheck;
+        if !due(&self.cache.read().unwrap_or_else(|e| e.into_inner())) {
+            return;
+        }
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        if !due(&cache) {
+            return;
+        }
+        cache.checked = Instant::now();
+        let now = modified(&self.path);
+        if now.is_some() && now != cache.modified {
+            self.reload(&mut cache);
+        }
+    }
+
+    /// Replaces the keys held with the file's; keeps them when the file is unreadable.
+    fn reload(&self, cache: &mut JwksCache) {
+        let modified = modified(&self.path);
+        match read_jwks(&self.path) {
+            Ok(keys) => {
+                cache.keys = keys;
+                cache.modified = modified;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot reload the JWKS; keeping the keys held"),
+        }
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The RSA and P-256 signing keys of a JWKS. Keys without a `kid` cannot be chosen, symmetric
+/// keys must never be published, and encryption keys do not sign, so all three are skipped
+/// with a warning.
+fn read_jwks(path: &Path) -> Result<HashMap<String, JwksKey>, AuthError> {
+    let fail = |message: String| AuthError::Jwks {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let set: JwkSet = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let Some(kid) = jwk.common.key_id.clone() else {
+            tracing::warn!(path = %path.display(), "JWKS key without kid skipped");
+            continue;
+        };
+        if matches!(
+            jwk.common.public_key_use,
+            Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))
+        ) {
+            tracing::warn!(kid, path = %path.display(), "JWKS key not meant for signatures skipped");
+            continue;
+        }
+        let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
+            (AlgorithmParameters::RSA(_), None | Some(KeyAlgorithm::RS256)) => Algorithm::RS256,
+            (AlgorithmParameters::EllipticCurve(p), None | Some(KeyAlgorithm::ES256))
+                if p.curve == EllipticCurve::P256 =>
+            {
+                Algorithm::ES256
+            }
+            _ => {
+                tracing::warn!(kid, path = %path.display(), "JWKS key of an unsupported kind skipped");
+                continue;
+            }
+        };
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| fail(format!("key {kid:?}: {e}")))?;
+        keys.insert(kid, JwksKey { algorithm, key });
+    }
+    if keys.is_empty() {
+        return Err(fail("it holds no RS256 or ES256 key with a kid".into()));
+    }
+    Ok(keys)
 }
 
 /// What `styr token` asks for.
@@ -106,18 +442,13 @@ impl TokenRequest {
                 ROLES.join(", ")
             )));
         }
-        let code_ok = |c: &str| {
-            (2..=12).contains(&c.len())
-                && c.chars()
-                    .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
-        };
-        if !code_ok(&self.org) {
+        if !is_code(&self.org) {
             return Err(AuthError::BadRequest(format!(
                 "organisation {:?} must be an upper-case code like HOD or DMP",
                 self.org
             )));
         }
-        if let Some(d) = self.dept.as_deref().filter(|d| !code_ok(d)) {
+        if let Some(d) = self.dept.as_deref().filter(|d| !is_code(d)) {
             return Err(AuthError::BadRequest(format!(
                 "department {d:?} must be an upper-case code like SHA"
             )));
@@ -260,6 +591,107 @@ mod tests {
         let mut zero = request("agency", "DMP");
         zero.ttl = Duration::ZERO;
         assert!(keys().issue(&zero).is_err());
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
+    }
+
+    fn jwks_settings(path: &Path) -> Settings {
+        let env = std::collections::BTreeMap::from([(
+            "STYR_JWKS".to_owned(),
+            path.to_str().unwrap().to_owned(),
+        )]);
+        Settings::from_sources(&env).unwrap()
+    }
+
+    #[test]
+    fn the_jwks_holds_only_signing_keys_with_ids() {
+        let keys = read_jwks(&fixture("jwks.json")).unwrap();
+        let mut kinds: Vec<_> = keys
+            .iter()
+            .map(|(kid, k)| (kid.as_str(), k.algorithm))
+            .collect();
+        kinds.sort_by_key(|(kid, _)| *kid);
+        assert_eq!(
+            kinds,
+            [
+                ("test-ec-1", Algorithm::ES256),
+                ("test-rsa-1", Algorithm::RS256)
+            ]
+        );
+        assert!(Verifier::from_settings(&jwks_settings(&fixture("jwks.json"))).is_ok());
+    }
+
+    #[test]
+    fn a_key_withdrawn_from_the_jwks_file_stops_verifying() {
+        let dir = std::env::temp_dir().join(format!("styr-jwks-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jwks.json");
+        std::fs::copy(fixture("jwks.json"), &path).unwrap();
+        let verifier = Verifier {
+            secret: None,
+            jwks: Some(Jwks::load(path.clone(), Duration::ZERO).unwrap()),
+            algorithms: vec![TokenAlgorithm::Rs256, TokenAlgorithm::Es256],
+            issuer: None,
+            audience: None,
+        };
+        let claims = Claims {
+            sub: "kari".into(),
+            name: "Kari".into(),
+            role: "agency".into(),
+            org: "DMP".into(),
+            dept: None,
+            iat: Utc::now().timestamp(),
+            exp: Utc::now().timestamp() + 600,
+        };
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("test-rsa-1".into());
+        let key = EncodingKey::from_rsa_der(&std::fs::read(fixture("rsa1.der")).unwrap());
+        let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+        assert_eq!(verifier.verify(&token).unwrap(), claims);
+        // The provider withdraws the RSA key and keeps the EC one.
+        let mut set: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        set["keys"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|k| k["kid"] != "test-rsa-1");
+        std::fs::write(&path, set.to_string()).unwrap();
+        let refused = verifier.verify(&token);
+        assert!(
+            matches!(&refused, Err(AuthError::InvalidToken(m)) if m.contains("unknown key")),
+            "{refused:?}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_or_useless_jwks_stops_start_up() {
+        let missing = Verifier::from_settings(&jwks_settings(Path::new("/nonexistent/jwks.json")));
+        assert!(matches!(missing, Err(AuthError::Jwks { .. })));
+        let dir = std::env::temp_dir().join(format!("styr-jwks-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jwks.json");
+        // A symmetric key, a key without an id and an encryption key are skipped, leaving
+        // nothing to verify with.
+        std::fs::write(
+            &path,
+            r#"{"keys":[{"kty":"oct","kid":"k","k":"c2VjcmV0"},
+                {"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"},
+                {"kty":"RSA","use":"enc","kid":"e","n":"AQAB","e":"AQAB"}]}"#,
+        )
+        .unwrap();
+        let useless = Verifier::from_settings(&jwks_settings(&path));
+        assert!(
+            matches!(&useless, Err(AuthError::Jwks { message, .. }) if message.contains("no RS256 or ES256")),
+            "{useless:?}"
+        );
+        std::fs::write(&path, "not json").unwrap();
+        assert!(Verifier::from_settings(&jwks_settings(&path)).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -135,7 +135,16 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             dept,
             ttl,
         } => {
-            let keys = TokenKeys::from_source(&settings.jwt_secret)?;
+            let keys = TokenKeys::from_settings(&settings)?;
+            if !settings
+                .jwt_algorithms
+                .contains(&crate::settings::TokenAlgorithm::Hs256)
+            {
+                eprintln!(
+                    "warning: this server does not accept HS256 tokens (STYR_JWT_ALGORITHMS); \
+                     the token is printed anyway"
+                );
+            }
             match keys.issue(&TokenRequest {
                 role,
                 org,

@@ -50,6 +50,56 @@ const KEYS: &[Key] = &[
         default: Some("./data/jwt.secret"),
     },
     Key {
+        name: "jwks",
+        env: "STYR_JWKS",
+        default: None,
+    },
+    Key {
+        name: "jwt_issuer",
+        env: "STYR_JWT_ISSUER",
+        default: None,
+    },
+    Key {
+        name: "jwt_audience",
+        env: "STYR_JWT_AUDIENCE",
+        default: None,
+    },
+    Key {
+        name: "jwt_algorithms",
+        env: "STYR_JWT_ALGORITHMS",
+        default: None,
+    },
+    Key {
+        name: "max_query_depth",
+        env: "STYR_MAX_QUERY_DEPTH",
+        default: Some("16"),
+    },
+    Key {
+        name: "max_query_complexity",
+        env: "STYR_MAX_QUERY_COMPLEXITY",
+        default: Some("2000"),
+    },
+    Key {
+        name: "max_query_aliases",
+        env: "STYR_MAX_QUERY_ALIASES",
+        default: Some("50"),
+    },
+    Key {
+        name: "max_batch",
+        env: "STYR_MAX_BATCH",
+        default: Some("10"),
+    },
+    Key {
+        name: "max_body_bytes",
+        env: "STYR_MAX_BODY_BYTES",
+        default: Some("1048576"),
+    },
+    Key {
+        name: "request_timeout_secs",
+        env: "STYR_REQUEST_TIMEOUT_SECS",
+        default: Some("30"),
+    },
+    Key {
         name: "log_format",
         env: "STYR_LOG_FORMAT",
         default: Some("pretty"),
@@ -89,6 +139,47 @@ pub enum JwtSecretSource {
     File(PathBuf),
 }
 
+/// Where the public keys for RS256/ES256 tokens come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    /// A JWKS document on disk, re-read when a token names a key it does not hold.
+    File(PathBuf),
+}
+
+/// A token signature algorithm the server can accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TokenAlgorithm {
+    /// HMAC with the shared secret.
+    Hs256,
+    /// RSA, key from the JWKS.
+    Rs256,
+    /// ECDSA P-256, key from the JWKS.
+    Es256,
+}
+
+impl TokenAlgorithm {
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenAlgorithm::Hs256 => "HS256",
+            TokenAlgorithm::Rs256 => "RS256",
+            TokenAlgorithm::Es256 => "ES256",
+        }
+    }
+}
+
+/// Limits on what one request may cost.
+#[derive(Debug, Clone)]
+pub struct RequestLimits {
+    /// Depth, complexity, aliases and introspection of one GraphQL document.
+    pub graphql: styr_graphql::Limits,
+    /// Operations in one batched request.
+    pub max_batch: usize,
+    /// Bytes in one request body.
+    pub max_body_bytes: usize,
+    /// How long one request (a whole batch) may run.
+    pub request_timeout: Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// May contain a password: log [`Settings::database_url_redacted`] instead.
@@ -97,9 +188,18 @@ pub struct Settings {
     pub database_connect_timeout: Duration,
     pub listen: SocketAddr,
     pub jwt_secret: JwtSecretSource,
+    /// Public keys for RS256/ES256 tokens.
+    pub jwks: Option<JwksSource>,
+    /// When set, tokens must carry this `iss`.
+    pub jwt_issuer: Option<String>,
+    /// When set, tokens must carry this `aud`.
+    pub jwt_audience: Option<String>,
+    /// The algorithms accepted; each needs its key (HS256 the secret, RS256/ES256 the JWKS).
+    pub jwt_algorithms: Vec<TokenAlgorithm>,
+    pub limits: RequestLimits,
     pub log_format: LogFormat,
     pub log_level: String,
-    /// Development conveniences: GraphiQL at `GET /graphql`.
+    /// Development conveniences: GraphiQL at `GET /graphql`, introspection.
     pub dev: bool,
     pub shutdown_timeout: Duration,
 }
@@ -141,6 +241,16 @@ struct FileSettings {
     listen: Option<String>,
     jwt_secret: Option<String>,
     jwt_secret_file: Option<String>,
+    jwks: Option<String>,
+    jwt_issuer: Option<String>,
+    jwt_audience: Option<String>,
+    jwt_algorithms: Option<String>,
+    max_query_depth: Option<u64>,
+    max_query_complexity: Option<u64>,
+    max_query_aliases: Option<u64>,
+    max_batch: Option<u64>,
+    max_body_bytes: Option<u64>,
+    request_timeout_secs: Option<u64>,
     log_format: Option<String>,
     log_level: Option<String>,
     dev: Option<bool>,
@@ -208,6 +318,36 @@ impl Settings {
             Some(s) => JwtSecretSource::Value(SecretString::from(s)),
             None => JwtSecretSource::File(PathBuf::from(required_value("jwt_secret_file"))),
         };
+        let jwks = value(key("jwks"))
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| parse_jwks(key("jwks"), &s))
+            .transpose()?;
+        let optional_text = |name: &str| value(key(name)).filter(|s| !s.trim().is_empty());
+        let jwt_algorithms = match value(key("jwt_algorithms")) {
+            Some(raw) => parse_algorithms(key("jwt_algorithms"), &raw, jwks.is_some())?,
+            None if jwks.is_some() => vec![TokenAlgorithm::Rs256, TokenAlgorithm::Es256],
+            None => vec![TokenAlgorithm::Hs256],
+        };
+        let dev = parse_bool(key("dev"), &required_value("dev"))?;
+        let number = |name: &str, min: usize, max: usize| {
+            parse_number(key(name), &required_value(name), min, max)
+        };
+        let limits = RequestLimits {
+            graphql: styr_graphql::Limits {
+                max_depth: number("max_query_depth", 1, 1_000)?,
+                max_complexity: number("max_query_complexity", 1, 10_000_000)?,
+                max_aliases: number("max_query_aliases", 0, 1_000_000)?,
+                introspection: dev,
+            },
+            max_batch: number("max_batch", 1, 1_000)?,
+            max_body_bytes: number("max_body_bytes", 1_024, 1 << 30)?,
+            request_timeout: Duration::from_secs(parse_number(
+                key("request_timeout_secs"),
+                &required_value("request_timeout_secs"),
+                1,
+                3600,
+            )?),
+        };
         Ok(Settings {
             database_url,
             database_max_connections: parse_number(
@@ -224,9 +364,14 @@ impl Settings {
             )?),
             listen,
             jwt_secret,
+            jwks,
+            jwt_issuer: optional_text("jwt_issuer"),
+            jwt_audience: optional_text("jwt_audience"),
+            jwt_algorithms,
+            limits,
             log_format,
             log_level: required_value("log_level"),
-            dev: parse_bool(key("dev"), &required_value("dev"))?,
+            dev,
             shutdown_timeout: Duration::from_secs(parse_number(
                 key("shutdown_timeout_secs"),
                 &required_value("shutdown_timeout_secs"),
@@ -271,6 +416,25 @@ fn file_values(f: &FileSettings) -> BTreeMap<&'static str, String> {
     put("listen", f.listen.clone());
     put("jwt_secret", f.jwt_secret.clone());
     put("jwt_secret_file", f.jwt_secret_file.clone());
+    put("jwks", f.jwks.clone());
+    put("jwt_issuer", f.jwt_issuer.clone());
+    put("jwt_audience", f.jwt_audience.clone());
+    put("jwt_algorithms", f.jwt_algorithms.clone());
+    put("max_query_depth", f.max_query_depth.map(|v| v.to_string()));
+    put(
+        "max_query_complexity",
+        f.max_query_complexity.map(|v| v.to_string()),
+    );
+    put(
+        "max_query_aliases",
+        f.max_query_aliases.map(|v| v.to_string()),
+    );
+    put("max_batch", f.max_batch.map(|v| v.to_string()));
+    put("max_body_bytes", f.max_body_bytes.map(|v| v.to_string()));
+    put(
+        "request_timeout_secs",
+        f.request_timeout_secs.map(|v| v.to_string()),
+    );
     put("log_format", f.log_format.clone());
     put("log_level", f.log_level.clone());
     put("dev", f.dev.map(|v| v.to_string()));
@@ -279,6 +443,56 @@ fn file_values(f: &FileSettings) -> BTreeMap<&'static str, String> {
         f.shutdown_timeout_secs.map(|v| v.to_string()),
     );
     m
+}
+
+fn parse_jwks(key: &Key, raw: &str) -> Result<JwksSource, SettingsError> {
+    let raw = raw.trim();
+    if raw.starts_with("http://") || raw.starts_with("https://") {
+        return Err(SettingsError::new(
+            key,
+            "fetching a JWKS by URL is not supported yet; save the document to a file and give its path",
+        ));
+    }
+    Ok(JwksSource::File(PathBuf::from(raw)))
+}
+
+/// `HS256,RS256,ES256` (any subset, any order). Each needs its key: RS256 and ES256 a JWKS.
+fn parse_algorithms(
+    key: &Key,
+    raw: &str,
+    have_jwks: bool,
+) -> Result<Vec<TokenAlgorithm>, SettingsError> {
+    let mut algorithms = Vec::new();
+    for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let algorithm = match name.to_ascii_uppercase().as_str() {
+            "HS256" => TokenAlgorithm::Hs256,
+            "RS256" => TokenAlgorithm::Rs256,
+            "ES256" => TokenAlgorithm::Es256,
+            _ => {
+                return Err(SettingsError::new(
+                    key,
+                    format!("{name:?} is not one of HS256, RS256, ES256"),
+                ));
+            }
+        };
+        if algorithm != TokenAlgorithm::Hs256 && !have_jwks {
+            return Err(SettingsError::new(
+                key,
+                format!("{name} needs public keys: set STYR_JWKS"),
+            ));
+        }
+        if !algorithms.contains(&algorithm) {
+            algorithms.push(algorithm);
+        }
+    }
+    if algorithms.is_empty() {
+        return Err(SettingsError::new(
+            key,
+            "name at least one of HS256, RS256, ES256",
+        ));
+    }
+    algorithms.sort();
+    Ok(algorithms)
 }
 
 fn parse_number<T>(key: &Key, raw: &str, min: T, max: T) -> Result<T, SettingsError>
@@ -326,6 +540,53 @@ mod tests {
     }
 
     #[test]
+    fn token_algorithms_follow_the_keys_configured() {
+        let s = Settings::from_sources(&env(&[])).unwrap();
+        assert_eq!(s.jwt_algorithms, [TokenAlgorithm::Hs256]);
+        assert_eq!((s.jwt_issuer, s.jwt_audience, s.jwks), (None, None, None));
+        let s = Settings::from_sources(&env(&[("STYR_JWKS", "/etc/styr/jwks.json")])).unwrap();
+        assert_eq!(
+            s.jwt_algorithms,
+            [TokenAlgorithm::Rs256, TokenAlgorithm::Es256]
+        );
+        assert_eq!(
+            s.jwks,
+            Some(JwksSource::File(PathBuf::from("/etc/styr/jwks.json")))
+        );
+        let s = Settings::from_sources(&env(&[
+            ("STYR_JWKS", "/etc/styr/jwks.json"),
+            ("STYR_JWT_ALGORITHMS", "es256, HS256,ES256"),
+            ("STYR_JWT_ISSUER", "https://idp.example"),
+            ("STYR_JWT_AUDIENCE", "styr"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.jwt_algorithms,
+            [TokenAlgorithm::Hs256, TokenAlgorithm::Es256]
+        );
+        assert_eq!(s.jwt_issuer.as_deref(), Some("https://idp.example"));
+        assert_eq!(s.jwt_audience.as_deref(), Some("styr"));
+    }
+
+    #[test]
+    fn limits_have_defaults_and_introspection_follows_dev() {
+        let s = Settings::from_sources(&env(&[])).unwrap();
+        assert_eq!(s.limits.graphql, styr_graphql::Limits::default());
+        assert_eq!(s.limits.max_batch, 10);
+        assert_eq!(s.limits.max_body_bytes, 1 << 20);
+        assert_eq!(s.limits.request_timeout, Duration::from_secs(30));
+        let s = Settings::from_sources(&env(&[
+            ("STYR_DEV", "true"),
+            ("STYR_MAX_QUERY_DEPTH", "8"),
+            ("STYR_MAX_QUERY_ALIASES", "0"),
+        ]))
+        .unwrap();
+        assert!(s.limits.graphql.introspection);
+        assert_eq!(s.limits.graphql.max_depth, 8);
+        assert_eq!(s.limits.graphql.max_aliases, 0);
+    }
+
+    #[test]
     fn environment_overrides_file_overrides_defaults() {
         let dir = std::env::temp_dir().join(format!("styr-settings-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -362,6 +623,16 @@ mod tests {
                 "database_max_connections",
             ),
             ("STYR_JWT_SECRET", "short", "jwt_secret"),
+            ("STYR_JWT_ALGORITHMS", "HS512", "jwt_algorithms"),
+            ("STYR_JWT_ALGORITHMS", "RS256", "jwt_algorithms"),
+            ("STYR_JWT_ALGORITHMS", " , ", "jwt_algorithms"),
+            ("STYR_JWKS", "https://idp.example/jwks", "jwks"),
+            ("STYR_MAX_QUERY_DEPTH", "0", "max_query_depth"),
+            ("STYR_MAX_QUERY_COMPLEXITY", "lots", "max_query_complexity"),
+            ("STYR_MAX_QUERY_ALIASES", "-1", "max_query_aliases"),
+            ("STYR_MAX_BATCH", "0", "max_batch"),
+            ("STYR_MAX_BODY_BYTES", "100", "max_body_bytes"),
+            ("STYR_REQUEST_TIMEOUT_SECS", "0", "request_timeout_secs"),
         ];
         for (var, value, setting) in cases {
             let err = Settings::from_sources(&env(&[(var, value)])).unwrap_err();
