@@ -214,7 +214,7 @@ pub struct BoardFilterInput {
 }
 
 impl BoardFilterInput {
-    fn to_filter(&self) -> BoardFilter {
+    pub(crate) fn to_filter(&self) -> BoardFilter {
         BoardFilter {
             year: self.year,
             ministry: self.ministry.clone(),
@@ -232,6 +232,7 @@ impl BoardFilterInput {
             deadline_from: self.deadline_from.map(|d| d.0),
             deadline_to: self.deadline_to.map(|d| d.0),
             text: self.text.clone(),
+            ids: Vec::new(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod letter;
 pub mod limits;
 mod reports;
 mod scalars;
+mod subscriptions;
 mod viewer;
 
 use async_graphql::{

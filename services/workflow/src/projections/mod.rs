@@ -54,6 +54,8 @@ pub struct BoardFilter {
     pub deadline_to: Option<NaiveDate>,
     /// Case-insensitive search in reference, title and description.
     pub text: Option<String>,
+    /// Only these assignments (empty: any).
+    pub ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -293,6 +293,14 @@ macro_rules! backend_sql {
                 if let Some(to) = f.deadline_to {
                     q.push(" AND next_deadline <= ").push_bind(to.to_string());
                 }
+                if !f.ids.is_empty() {
+                    q.push(" AND assignment_id IN (");
+                    let mut list = q.separated(", ");
+                    for id in &f.ids {
+                        list.push_bind(id.clone());
+                    }
+                    q.push(")");
+                }
                 if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
                     q.push(" AND search_text LIKE ")
                         .push_bind(like_pattern(text.trim()))
