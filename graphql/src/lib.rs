@@ -210,4 +210,23 @@ impl SubscriptionRoot {
             },
         ))
     }
+
+    /// Each later change to an assignment you may see that matches `filter`, as its board row.
+    async fn assignment_changes(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<assignment::BoardFilterInput>,
+    ) -> Result<impl Stream<Item = assignment::BoardItem>> {
+        subscriptions::assignment_changes(ctx, filter)
+    }
+
+    /// The deadlines due within `withinDays` (and overdue ones): now, and again whenever the
+    /// list changes.
+    async fn deadlines_due(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 14)] within_days: i32,
+    ) -> Result<impl Stream<Item = Vec<assignment::BoardItem>>> {
+        subscriptions::deadlines_due(ctx, within_days)
+    }
 }

@@ -184,3 +184,66 @@ pub fn fixture(name: &str) -> std::path::PathBuf {
         .join("../services/server/tests/fixtures")
         .join(name)
 }
+
+/// A GraphQL subscription over `/graphql/ws` (graphql-transport-ws), after `connection_ack`.
+pub struct Subscription {
+    socket: actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>,
+}
+
+impl TestApp {
+    /// Opens a websocket, authenticates with `token` in `connection_init`, and subscribes.
+    pub async fn subscribe(&self, query: &str, token: Option<&str>) -> Subscription {
+        use futures_util::SinkExt;
+        let (_res, socket) = self
+            .client
+            .ws(format!("ws://127.0.0.1:{}/graphql/ws", self.port))
+            .protocols(["graphql-transport-ws"])
+            .connect()
+            .await
+            .expect("websocket upgrade");
+        let mut sub = Subscription { socket };
+        let init = match token {
+            Some(t) => {
+                json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {t}") } })
+            }
+            None => json!({ "type": "connection_init" }),
+        };
+        sub.socket
+            .send(awc::ws::Message::Text(init.to_string().into()))
+            .await
+            .expect("send connection_init");
+        let ack = sub.next().await;
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
+        sub.socket
+            .send(awc::ws::Message::Text(subscribe.to_string().into()))
+            .await
+            .expect("send subscribe");
+        sub
+    }
+}
+
+impl Subscription {
+    /// The next JSON message; fails the test after 10 s of silence.
+    pub async fn next(&mut self) -> Value {
+        self.next_within(std::time::Duration::from_secs(10))
+            .await
+            .expect("a message within 10 s")
+    }
+
+    /// The next JSON message, or `None` if none comes within `wait`.
+    pub async fn next_within(&mut self, wait: std::time::Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        loop {
+            let frame = tokio::time::timeout(wait, self.socket.next()).await.ok()?;
+            match frame
+                .expect("the socket stays open")
+                .expect("a valid frame")
+            {
+                awc::ws::Frame::Text(t) => return Some(serde_json::from_slice(&t).expect("JSON")),
+                awc::ws::Frame::Ping(_) | awc::ws::Frame::Pong(_) => continue,
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+}

@@ -118,32 +118,14 @@ async fn graphiql_is_served_only_in_development(app: TestApp) {
 }
 
 async fn subscriptions_push_the_log_position_over_websocket(app: TestApp) {
-    let (_res, mut ws) = app
-        .client
-        .ws(format!("ws://127.0.0.1:{}/graphql/ws", app.port))
-        .protocols(["graphql-transport-ws"])
-        .connect()
-        .await
-        .expect("websocket upgrade");
-    let send = |v: Value| awc::ws::Message::Text(v.to_string().into());
-    ws.send(send(json!({ "type": "connection_init" })))
-        .await
-        .unwrap();
-    assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
-    ws.send(send(json!({
-        "id": "1",
-        "type": "subscribe",
-        "payload": { "query": "subscription { logPosition }" }
-    })))
-    .await
-    .unwrap();
-    let first = next_json(&mut ws).await;
+    let mut sub = app.subscribe("subscription { logPosition }", None).await;
+    let first = sub.next().await;
     assert_eq!(first["payload"]["data"]["logPosition"], 0, "{first}");
     // Written by another connection to the same database, as another server would.
     append_events(&app, 2).await;
     let mut seen = 0;
     while seen < 2 {
-        let msg = next_json(&mut ws).await;
+        let msg = sub.next().await;
         assert_eq!(msg["type"], "next", "{msg}");
         seen = msg["payload"]["data"]["logPosition"].as_u64().unwrap();
     }
@@ -161,21 +143,6 @@ async fn malformed_graphql_gets_a_clear_error(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 400);
-}
-
-async fn next_json(ws: &mut actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>) -> Value {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("the socket stays open")
-            .expect("a valid frame");
-        match frame {
-            awc::ws::Frame::Text(t) => return serde_json::from_slice(&t).unwrap(),
-            awc::ws::Frame::Ping(_) | awc::ws::Frame::Pong(_) => continue,
-            other => panic!("unexpected frame {other:?}"),
-        }
-    }
 }
 
 /// Appends `n` events through a second store on the same database.
