@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use styr_eventstore::{
     Actor, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreOptions, StreamAppend,
