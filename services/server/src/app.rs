@@ -1,6 +1,8 @@
 //! The HTTP server: routes, the request-id/metrics middleware, and start-up and shutdown of the
 //! whole service (database, schema, listener).
 
+mod exports;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -120,6 +122,9 @@ impl Application {
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(metrics_endpoint))
+                .route("/board.csv", web::get().to(exports::board_csv))
+                .route("/board.xlsx", web::get().to(exports::board_xlsx))
+                .route("/calendar.ics", web::get().to(exports::calendar_ics))
         })
         .listen(listener)?
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
@@ -479,4 +484,14 @@ async fn metrics_endpoint(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.render())
+}
+
+/// A failure the caller cannot fix: logged in full with the request id, reported without
+/// detail.
+fn internal_error(e: &dyn std::fmt::Display) -> HttpResponse {
+    tracing::error!(error = %e, "internal error");
+    HttpResponse::InternalServerError().json(serde_json::json!({
+        "error": "internal error; it has been logged with the request id",
+        "code": "INTERNAL"
+    }))
 }

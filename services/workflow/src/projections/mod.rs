@@ -38,6 +38,29 @@ pub enum Scope {
     Agency(String),
 }
 
+impl Scope {
+    /// What an actor may read: auditors everything, ministry users their ministry's agencies,
+    /// agency users their own agency; administrators (reference data only) nothing.
+    pub fn of(actor: &styr_domain::Actor) -> Option<Scope> {
+        use styr_domain::Role;
+        match actor.role {
+            Role::Auditor => Some(Scope::All),
+            Role::Ministry => Some(Scope::Ministry(actor.organisation.to_string())),
+            Role::Agency => Some(Scope::Agency(actor.organisation.to_string())),
+            Role::Admin => None,
+        }
+    }
+
+    /// Whether a document of `ministry` and `agency` is visible.
+    pub fn can_see(&self, ministry: &str, agency: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Ministry(m) => m == ministry,
+            Scope::Agency(a) => a == agency,
+        }
+    }
+}
+
 /// The board's filters; `None` or empty means "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BoardFilter {
