@@ -17,6 +17,7 @@ use styr_workflow::projections::{
 };
 
 use super::{AppState, caller, identify, unauthenticated};
+use crate::auth::AuthError;
 
 /// The most rows one download holds.
 const MAX_ROWS: u32 = 10_000;
@@ -43,32 +44,54 @@ pub(super) struct BoardParams {
     token: Option<String>,
 }
 
-fn bad_request(message: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(StatusCode::BAD_REQUEST)
-        .json(serde_json::json!({ "error": message.into(), "code": "VALIDATION" }))
+/// Why a download is refused; turned into a response with a stable `code`.
+enum Refused {
+    BadToken(AuthError),
+    NoToken,
+    Forbidden,
+    BadRequest(String),
+    Unavailable,
 }
 
-/// The caller's scope, or the response that refuses them.
-fn scope_of(
-    req: &HttpRequest,
-    state: &AppState,
-    token: Option<&str>,
-) -> Result<Scope, HttpResponse> {
+impl Refused {
+    fn response(self) -> HttpResponse {
+        let (status, code, message) = match self {
+            Refused::BadToken(e) => return unauthenticated(&e),
+            Refused::NoToken => (
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "sign in: this needs a valid bearer token".to_owned(),
+            ),
+            Refused::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN",
+                "administrators manage reference data only".to_owned(),
+            ),
+            Refused::BadRequest(m) => (StatusCode::BAD_REQUEST, "VALIDATION", m),
+            Refused::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
+                "the board is unavailable; try again".to_owned(),
+            ),
+        };
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response.json(serde_json::json!({ "error": message, "code": code }))
+    }
+}
+
+/// The caller's scope, or why they are refused.
+fn scope_of(req: &HttpRequest, state: &AppState, token: Option<&str>) -> Result<Scope, Refused> {
     let identity = match token {
         Some(t) => identify(&format!("Bearer {t}"), &state.verifier).map(Some),
         None => caller(req, &state.verifier),
     };
-    let identity = identity.map_err(|e| unauthenticated(&e))?.ok_or_else(|| {
-        HttpResponse::Unauthorized()
-            .insert_header(("WWW-Authenticate", "Bearer"))
-            .json(serde_json::json!({ "error": "sign in: this needs a valid bearer token", "code": "UNAUTHENTICATED" }))
-    })?;
-    Scope::of(&identity.actor).ok_or_else(|| {
-        HttpResponse::Forbidden().json(serde_json::json!({
-            "error": "administrators manage reference data only",
-            "code": "FORBIDDEN"
-        }))
-    })
+    let identity = identity
+        .map_err(Refused::BadToken)?
+        .ok_or(Refused::NoToken)?;
+    Scope::of(&identity.actor).ok_or(Refused::Forbidden)
 }
 
 fn board_query(params: &BoardParams, scope: Scope, today: NaiveDate) -> Result<BoardQuery, String> {
@@ -131,14 +154,19 @@ async fn board_rows(
     req: &HttpRequest,
     state: &AppState,
     params: &BoardParams,
-) -> Result<(Vec<BoardRow>, NaiveDate), HttpResponse> {
+) -> Result<(Vec<BoardRow>, NaiveDate), Refused> {
     let scope = scope_of(req, state, params.token.as_deref())?;
     let today = oslo_date(state.workflow.now());
-    let query = board_query(params, scope, today).map_err(bad_request)?;
-    let page = state.workflow.projections().board(&query).await.map_err(|e| {
-        tracing::error!(error = %e, "board export failed");
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({ "error": "the board is unavailable; try again", "code": "UNAVAILABLE" }))
-    })?;
+    let query = board_query(params, scope, today).map_err(Refused::BadRequest)?;
+    let page = state
+        .workflow
+        .projections()
+        .board(&query)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "board export failed");
+            Refused::Unavailable
+        })?;
     Ok((page.rows, today))
 }
 
@@ -230,7 +258,7 @@ pub(super) async fn board_csv(
 ) -> HttpResponse {
     let (rows, today) = match board_rows(&req, &state, &params).await {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(refused) => return refused.response(),
     };
     match csv_bytes(&rows, today) {
         Ok(bytes) => download(bytes, "text/csv; charset=utf-8", "oppdrag.csv"),
@@ -245,7 +273,7 @@ pub(super) async fn board_xlsx(
 ) -> HttpResponse {
     let (rows, today) = match board_rows(&req, &state, &params).await {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(refused) => return refused.response(),
     };
     match xlsx_bytes(&rows, today) {
         Ok(bytes) => download(
@@ -281,7 +309,7 @@ pub(super) async fn calendar_ics(
 ) -> HttpResponse {
     let scope = match scope_of(&req, &state, params.token.as_deref()) {
         Ok(s) => s,
-        Err(response) => return response,
+        Err(refused) => return refused.response(),
     };
     match build_calendar(&state, &scope).await {
         Ok(calendar) => HttpResponse::Ok()
