@@ -376,3 +376,55 @@ async fn a_retried_command_id_acts_once(app: TestApp) {
     let body = gql(&app, &hod, "{ board { totalCount } }", json!({})).await;
     assert_eq!(data(&body, "board.totalCount"), 1);
 }
+
+#[actix_web::test]
+async fn the_server_marks_missed_deadlines_on_sqlite() {
+    the_server_marks_missed_deadlines(styr_eventstore::BackendKind::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn the_server_marks_missed_deadlines_on_postgres() {
+    the_server_marks_missed_deadlines(styr_eventstore::BackendKind::Postgres).await;
+}
+
+async fn the_server_marks_missed_deadlines(kind: styr_eventstore::BackendKind) {
+    let app = styr_tests::spawn_app_with(kind, &[("STYR_DEADLINE_MONITOR_SECS", "1")]).await;
+    issue(&app, "DMP", "TB2024-8").await;
+    let store = styr_eventstore::EventStore::connect(app.db.url(), Default::default())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let missed: Vec<_> = store
+            .read_all(0, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.event_type == "DeadlineMissed")
+            .collect();
+        if !missed.is_empty() {
+            assert_eq!(
+                missed.len(),
+                1,
+                "part a is due 1 March 2024; part b has no date yet"
+            );
+            assert_eq!(missed[0].actor.role, "system");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the monitor did not run"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Later passes do not mark it again.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let again = store
+        .read_all(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == "DeadlineMissed")
+        .count();
+    assert_eq!(again, 1);
+}

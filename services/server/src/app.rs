@@ -44,6 +44,7 @@ pub struct Application {
     server: Server,
     store: EventStore,
     projector: tokio::task::JoinHandle<()>,
+    deadline_monitor: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -58,6 +59,8 @@ impl Application {
         // Bring the read models up to date before serving, then keep them current.
         workflow.projections().catch_up().await?;
         let projector = workflow.projections().clone().spawn();
+        let deadline_monitor =
+            spawn_deadline_monitor(workflow.clone(), settings.deadline_monitor_every);
         let state = web::Data::new(AppState {
             schema: build_schema_with(workflow.clone(), &settings.limits.graphql),
             workflow,
@@ -134,6 +137,7 @@ impl Application {
             server,
             store,
             projector,
+            deadline_monitor,
         })
     }
 
@@ -150,8 +154,10 @@ impl Application {
     /// requests finish, then closes the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.projector.abort();
-        let _ = self.projector.await;
+        for task in [self.projector, self.deadline_monitor] {
+            task.abort();
+            let _ = task.await;
+        }
         self.store.close().await;
         tracing::info!("stopped");
         result
@@ -494,4 +500,24 @@ fn internal_error(e: &dyn std::fmt::Display) -> HttpResponse {
         "error": "internal error; it has been logged with the request id",
         "code": "INTERNAL"
     }))
+}
+
+/// Marks deadlines whose Oslo date has passed unmet, every `every`; several servers may run it
+/// at once (the monitor is idempotent and conflict-safe).
+fn spawn_deadline_monitor(workflow: Workflow, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match workflow.detect_missed_deadlines().await {
+                Ok(report) if !report.marked_missed.is_empty() => {
+                    tracing::info!(
+                        missed = report.marked_missed.len(),
+                        "deadlines marked missed"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "deadline monitor pass failed"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
 }

@@ -119,6 +119,11 @@ const KEYS: &[Key] = &[
         env: "STYR_SHUTDOWN_TIMEOUT_SECS",
         default: Some("30"),
     },
+    Key {
+        name: "deadline_monitor_secs",
+        env: "STYR_DEADLINE_MONITOR_SECS",
+        default: Some("600"),
+    },
 ];
 
 /// The variable naming an alternative settings file (default `./styr.toml`, optional).
@@ -202,6 +207,8 @@ pub struct Settings {
     /// Development conveniences: GraphiQL at `GET /graphql`, introspection.
     pub dev: bool,
     pub shutdown_timeout: Duration,
+    /// How often the server marks deadlines that have passed as missed.
+    pub deadline_monitor_every: Duration,
 }
 
 /// A bad setting: which one, where it came from, and what is wrong.
@@ -255,6 +262,7 @@ struct FileSettings {
     log_level: Option<String>,
     dev: Option<bool>,
     shutdown_timeout_secs: Option<u64>,
+    deadline_monitor_secs: Option<u64>,
 }
 
 impl Settings {
@@ -378,6 +386,12 @@ impl Settings {
                 0,
                 3600,
             )?),
+            deadline_monitor_every: Duration::from_secs(parse_number(
+                key("deadline_monitor_secs"),
+                &required_value("deadline_monitor_secs"),
+                1,
+                86_400,
+            )?),
         })
     }
 
@@ -441,6 +455,10 @@ fn file_values(f: &FileSettings) -> BTreeMap<&'static str, String> {
     put(
         "shutdown_timeout_secs",
         f.shutdown_timeout_secs.map(|v| v.to_string()),
+    );
+    put(
+        "deadline_monitor_secs",
+        f.deadline_monitor_secs.map(|v| v.to_string()),
     );
     m
 }
