@@ -7,12 +7,6 @@ use super::*;
 use crate::error::DomainErrorKind;
 use crate::testing::*;
 
-fn org(s: &str) -> OrgCode {
-    OrgCode::parse(s).unwrap()
-}
-fn year() -> Year {
-    Year::new(2024).unwrap()
-}
 fn hod() -> By {
     ministry_actor("HOD").by()
 }

@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, By, CommandContext};
+use crate::deadline::{DeadlineCommand, DeadlineStatus};
 use crate::error::{DomainError, EventDecodeError};
 use crate::values::{
     AssignmentId, AssignmentReference, DeadlineId, DeadlineTerm, DeliveryId, DepartmentCode,
@@ -421,6 +422,9 @@ pub struct Part {
     pub deadline: DeadlineTerm,
     pub deadline_id: DeadlineId,
     pub delivery: PartDelivery,
+    /// The status [`crate::deadline::follow_ups`] has given this part's Deadline stream
+    /// (`None`: never set), so the policy only issues commands the stream accepts.
+    pub deadline_status: Option<DeadlineStatus>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -436,7 +440,9 @@ pub struct AssignmentDetails {
     pub id: AssignmentId,
     pub reference: Option<AssignmentReference>,
     pub ministry: OrgCode,
-    /// The agency responsible now (changes on transfer).
+    /// The agency the assignment belongs to as of the latest event: a transfer sets it to
+    /// the receiving agency at once. Who may act for it on a given date, while a transfer is
+    /// not yet effective, is [`AssignmentDetails::agency_on`].
     pub agency: OrgCode,
     pub year: Year,
     pub department: Option<DepartmentCode>,
@@ -471,6 +477,22 @@ impl AssignmentDetails {
 
     pub fn part(&self, label: &Option<PartLabel>) -> Option<&Part> {
         self.parts.iter().find(|p| &p.label == label)
+    }
+
+    /// The agency responsible on Oslo date `date`: the receiving agency of the latest
+    /// transfer effective by then, else the agency it was issued to. Before a transfer's
+    /// `effective` date the previous agency still reports, delivers and requests extensions.
+    pub fn agency_on(&self, date: NaiveDate) -> &OrgCode {
+        self.transfers
+            .iter()
+            .rev()
+            .find(|t| t.effective <= date)
+            .map(|t| &t.to_agency)
+            .unwrap_or_else(|| {
+                self.transfers
+                    .first()
+                    .map_or(&self.agency, |t| &t.from_agency)
+            })
     }
 
     fn require_active(&self, action: &str) -> Result<(), DomainError> {
@@ -665,7 +687,8 @@ impl Aggregate for Assignment {
                 })])
             }
             C::ReportStatus(r) => {
-                ctx.actor.require_agency(&d.agency, "report status")?;
+                ctx.actor
+                    .require_agency(d.agency_on(ctx.today_oslo()), "report status")?;
                 // The year-end status ("Fullført") may come after the ministry completed it.
                 if d.lifecycle != Lifecycle::Completed {
                     d.require_active("report status")?;
@@ -705,7 +728,7 @@ impl Aggregate for Assignment {
                 reason,
             } => {
                 ctx.actor
-                    .require_agency(&d.agency, "request deadline extensions")?;
+                    .require_agency(d.agency_on(ctx.today_oslo()), "request deadline extensions")?;
                 d.require_active("request an extension")?;
                 let reason = text("reason", &reason)?;
                 if d.pending_extension.is_some() {
@@ -714,7 +737,11 @@ impl Aggregate for Assignment {
                     ));
                 }
                 let p = &d.parts[d.part_index(&part)?];
-                if d.deliveries.iter().any(|x| x.part == part) {
+                // A returned delivery does not count: the revision is still due.
+                if matches!(
+                    p.delivery,
+                    PartDelivery::AwaitingReview(_) | PartDelivery::Accepted(_)
+                ) {
                     return Err(DomainError::rule(format!(
                         "{} is already delivered; its deadline can no longer be extended",
                         part_name(&part)
@@ -747,6 +774,14 @@ impl Aggregate for Assignment {
                     .require_ministry(&d.ministry, "grant deadline extensions")?;
                 d.require_active("grant an extension")?;
                 let pending = pending_request(d, request_id)?;
+                let in_force = d.part(&pending.part).and_then(|p| p.deadline.date());
+                if in_force != Some(pending.current_date) {
+                    return Err(DomainError::rule(format!(
+                        "the request was made against the deadline {}, but the deadline in force is {}; the agency must ask again",
+                        pending.current_date,
+                        in_force.map_or("no longer a date".to_string(), |d| d.to_string())
+                    )));
+                }
                 Ok(vec![E::ExtensionGranted(ExtensionGranted {
                     request_id,
                     part: pending.part.clone(),
@@ -774,7 +809,8 @@ impl Aggregate for Assignment {
                 document_ref,
                 also_answers,
             } => {
-                ctx.actor.require_agency(&d.agency, "deliver")?;
+                ctx.actor
+                    .require_agency(d.agency_on(ctx.today_oslo()), "deliver")?;
                 if also_answers.contains(&d.id) {
                     return Err(DomainError::validation(
                         "also_answers",
@@ -966,6 +1002,17 @@ impl Aggregate for Assignment {
                         "an assignment can only be transferred to an agency",
                     ));
                 }
+                if let Some(last) = d.transfers.last()
+                    && effective < last.effective
+                {
+                    return Err(DomainError::validation(
+                        "effective",
+                        format!(
+                            "the previous transfer takes effect on {}; a later transfer cannot take effect before it",
+                            last.effective
+                        ),
+                    ));
+                }
                 Ok(vec![E::AssignmentTransferred(AssignmentTransferred {
                     from_agency: d.agency.clone(),
                     to_agency,
@@ -1036,6 +1083,7 @@ impl Aggregate for Assignment {
                         deadline: p.deadline,
                         deadline_id: p.deadline_id,
                         delivery: PartDelivery::NotDelivered,
+                        deadline_status: p.deadline.date().map(|_| DeadlineStatus::Open),
                     })
                     .collect(),
                 lifecycle: Lifecycle::Active,
@@ -1049,8 +1097,34 @@ impl Aggregate for Assignment {
             });
             return;
         }
+        let implied = crate::deadline::follow_ups(self, event);
         let Some(d) = self.details.as_mut() else {
             return;
+        };
+        for (deadline_id, command) in &implied {
+            if let Some(p) = d.parts.iter_mut().find(|p| p.deadline_id == *deadline_id) {
+                match command {
+                    DeadlineCommand::Set { .. }
+                    | DeadlineCommand::Reinstate { .. }
+                    | DeadlineCommand::Reopen { .. } => {
+                        p.deadline_status = Some(DeadlineStatus::Open)
+                    }
+                    DeadlineCommand::Meet { .. } => p.deadline_status = Some(DeadlineStatus::Met),
+                    DeadlineCommand::Waive { .. } => {
+                        p.deadline_status = Some(DeadlineStatus::Waived)
+                    }
+                    DeadlineCommand::Move { .. } | DeadlineCommand::Reassign { .. } => {}
+                }
+            }
+        }
+        let clear_pending_of = |d: &mut AssignmentDetails, part: &Option<PartLabel>| {
+            // A request made against a deadline that has since changed is moot.
+            if d.pending_extension
+                .as_ref()
+                .is_some_and(|r| &r.part == part)
+            {
+                d.pending_extension = None;
+            }
         };
         let set_part =
             |d: &mut AssignmentDetails, label: &Option<PartLabel>, f: &dyn Fn(&mut Part)| {
@@ -1061,7 +1135,8 @@ impl Aggregate for Assignment {
         match event {
             E::AssignmentIssued(_) => {}
             E::DeadlineAgreed(e) => {
-                set_part(d, &e.part, &|p| p.deadline = DeadlineTerm::Date(e.date))
+                set_part(d, &e.part, &|p| p.deadline = DeadlineTerm::Date(e.date));
+                clear_pending_of(d, &e.part);
             }
             E::StatusReported(e) => d.status_reports.push(e.clone()),
             E::ExtensionRequested(e) => d.pending_extension = Some(e.clone()),
@@ -1091,7 +1166,10 @@ impl Aggregate for Assignment {
                     d.description = desc.clone();
                 }
             }
-            E::PartDeadlineChanged(e) => set_part(d, &e.part, &|p| p.deadline = e.deadline),
+            E::PartDeadlineChanged(e) => {
+                set_part(d, &e.part, &|p| p.deadline = e.deadline);
+                clear_pending_of(d, &e.part);
+            }
             E::AssignmentCancelled(e) => {
                 d.lifecycle = Lifecycle::Cancelled;
                 d.cancel_reason = Some(e.reason.clone());

@@ -8,15 +8,6 @@ use crate::DomainEvent;
 use crate::error::DomainErrorKind;
 use crate::testing::*;
 
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-fn org(s: &str) -> OrgCode {
-    OrgCode::parse(s).unwrap()
-}
-fn label(s: &str) -> Option<PartLabel> {
-    Some(PartLabel::parse(s).unwrap())
-}
 fn id() -> AssignmentId {
     AssignmentId(Uuid::from_u128(1))
 }
@@ -399,36 +390,41 @@ fn given_cancelled_when_status_reported_then_rule_violated() {
 
 // ---- deliveries -----------------------------------------------------------------------------
 
-#[test]
-fn given_issued_when_delivered_on_time_then_delivered_not_late() {
-    let ctx = ctx_at(
-        agency_actor("DMP"),
-        Utc.with_ymd_and_hms(2024, 2, 29, 22, 30, 0).unwrap(),
-    );
-    let state = TestFramework::<Assignment>::with(ctx)
+/// Delivers part a (due 1 March 2024) at `now` and returns the decided event.
+fn decided_delivery_at(now: chrono::DateTime<Utc>) -> AssignmentDelivered {
+    let events = TestFramework::<Assignment>::with(ctx_at(agency_actor("DMP"), now))
         .given(vec![issued()])
         .when(deliver("a"))
-        .state_after();
-    let d = state.details.unwrap();
-    // 22:30 UTC on 29 Feb is 23:30 in Oslo: still on time.
-    assert_eq!(d.deliveries[0].delivered_on, date(2024, 2, 29));
-    assert!(!d.deliveries[0].is_late());
-    assert!(matches!(
-        d.part(&label("a")).unwrap().delivery,
-        PartDelivery::AwaitingReview(_)
-    ));
+        .inspect_result()
+        .expect("delivery accepted");
+    match &events[..] {
+        [AssignmentEvent::AssignmentDelivered(e)] => e.clone(),
+        other => panic!("expected one delivery, got {other:?}"),
+    }
 }
 
 #[test]
-fn given_issued_when_delivered_after_deadline_then_marked_late() {
-    // 23:30 UTC on 29 Feb is 00:30 on 1 March in Oslo: on the deadline day, not late.
-    // 23:30 UTC on 1 March is 2 March in Oslo: late.
-    let ctx = ctx_at(
-        agency_actor("DMP"),
-        Utc.with_ymd_and_hms(2024, 3, 1, 23, 30, 0).unwrap(),
-    );
-    let at = ctx.now;
-    TestFramework::<Assignment>::with(ctx)
+fn given_due_1_march_when_delivered_at_2330_oslo_on_1_march_then_on_time() {
+    // 22:30 UTC on 1 March is 23:30 in Oslo (UTC+1): still the due date.
+    let e = decided_delivery_at(Utc.with_ymd_and_hms(2024, 3, 1, 22, 30, 0).unwrap());
+    assert_eq!(e.delivered_on, date(2024, 3, 1));
+    assert_eq!(e.deadline_in_force, Some(date(2024, 3, 1)));
+    assert!(!e.is_late());
+}
+
+#[test]
+fn given_due_1_march_when_delivered_at_0030_oslo_on_2_march_then_late() {
+    // 23:30 UTC on 1 March is 00:30 on 2 March in Oslo: a day late, though still 1 March in UTC.
+    let e = decided_delivery_at(Utc.with_ymd_and_hms(2024, 3, 1, 23, 30, 0).unwrap());
+    assert_eq!(e.delivered_on, date(2024, 3, 2));
+    assert_eq!(e.deadline_in_force, Some(date(2024, 3, 1)));
+    assert!(e.is_late());
+}
+
+#[test]
+fn given_issued_when_delivered_then_awaiting_review_with_exact_event() {
+    let at = Utc.with_ymd_and_hms(2024, 2, 29, 22, 30, 0).unwrap();
+    let state = TestFramework::<Assignment>::with(ctx_at(agency_actor("DMP"), at))
         .given(vec![issued()])
         .when(deliver("a"))
         .then_expect_events(vec![AssignmentEvent::AssignmentDelivered(
@@ -438,18 +434,39 @@ fn given_issued_when_delivered_after_deadline_then_marked_late() {
                 summary: Text::new("summary", "report sent").unwrap(),
                 document_ref: Some("24/1234-5".into()),
                 also_answers: vec![],
-                delivered_on: date(2024, 3, 2),
+                delivered_on: date(2024, 2, 29),
                 deadline_in_force: Some(date(2024, 3, 1)),
                 by: dmp(),
                 at,
             },
         )]);
-    assert!(
-        match delivered("a", 1, date(2024, 3, 2), Some(date(2024, 3, 1))) {
-            AssignmentEvent::AssignmentDelivered(e) => e.is_late(),
-            _ => false,
-        }
+    let d = state.details.unwrap();
+    assert_eq!(
+        d.part(&label("a")).unwrap().delivery,
+        PartDelivery::AwaitingReview(DeliveryId(nth_id(1)))
     );
+}
+
+#[test]
+fn given_granted_extension_when_delivered_after_old_date_then_decided_delivery_not_late() {
+    let granted = AssignmentEvent::ExtensionGranted(ExtensionGranted {
+        request_id: ExtensionRequestId(Uuid::from_u128(77)),
+        part: label("a"),
+        new_date: date(2024, 4, 1),
+        by: hod(),
+        at: t0(),
+    });
+    let at = Utc.with_ymd_and_hms(2024, 3, 20, 9, 0, 0).unwrap();
+    let events = TestFramework::<Assignment>::with(ctx_at(agency_actor("DMP"), at))
+        .given(vec![issued(), requested(date(2024, 4, 1)), granted])
+        .when(deliver("a"))
+        .inspect_result()
+        .expect("delivery accepted");
+    let [AssignmentEvent::AssignmentDelivered(e)] = &events[..] else {
+        panic!("expected one delivery, got {events:?}")
+    };
+    assert_eq!(e.deadline_in_force, Some(date(2024, 4, 1)));
+    assert!(!e.is_late());
 }
 
 #[test]
@@ -771,7 +788,20 @@ fn given_pending_request_when_rejected_then_deadline_unchanged_and_new_request_a
         },
         &agency_ctx("DMP"),
     );
-    assert!(again.is_ok());
+    assert_eq!(
+        again,
+        Ok(vec![AssignmentEvent::ExtensionRequested(
+            ExtensionRequested {
+                request_id: ExtensionRequestId(nth_id(1)),
+                part: label("a"),
+                current_date: date(2024, 3, 1),
+                new_date: date(2024, 3, 15),
+                reason: Text::new("reason", "smaller slip").unwrap(),
+                by: dmp(),
+                at: t0(),
+            }
+        )])
+    );
 }
 
 #[test]
@@ -839,19 +869,111 @@ fn transfer_to(agency: &str) -> AssignmentCommand {
     }
 }
 
+/// The `StatusReported` event `status(Green)` gives for `by` at `at`.
+fn green_reported(by: By, at: chrono::DateTime<Utc>) -> AssignmentEvent {
+    AssignmentEvent::StatusReported(StatusReported {
+        period: Period::Tertial2,
+        light: TrafficLight::Green,
+        progress: Text::new("progress", "work is under way").unwrap(),
+        cause_and_consequence: None,
+        corrective_action: None,
+        year_end_phrase: None,
+        normalised: None,
+        by,
+        at,
+    })
+}
+
+fn transferred_to_hdir(effective: NaiveDate) -> AssignmentEvent {
+    AssignmentEvent::AssignmentTransferred(AssignmentTransferred {
+        from_agency: org("DMP"),
+        to_agency: org("HDIR"),
+        reason: Text::new("reason", "e-cigarette responsibility moves to Hdir").unwrap(),
+        effective,
+        source: ChangeSource::Direct,
+        by: hod(),
+        at: t0(),
+    })
+}
+
 #[test]
-fn given_issued_when_transferred_then_receiving_agency_acts_and_old_one_cannot() {
+fn given_issued_when_transferred_then_transfer_recorded_and_agency_is_the_receiving_one() {
     let state = TestFramework::<Assignment>::with(ministry_ctx("HOD"))
         .given(vec![issued()])
         .when(transfer_to("HDIR"))
-        .state_after();
+        .then_expect_events(vec![transferred_to_hdir(date(2025, 1, 1))]);
     let d = state.details.as_ref().unwrap();
     assert_eq!(d.agency, org("HDIR"));
-    assert_eq!(d.transfers[0].from_agency, org("DMP"));
-    let by_hdir = state.decide(status(TrafficLight::Green, None, None), &agency_ctx("HDIR"));
-    assert!(by_hdir.is_ok());
-    let by_dmp = state.decide(status(TrafficLight::Green, None, None), &agency_ctx("DMP"));
-    assert_eq!(by_dmp.unwrap_err().kind(), DomainErrorKind::Forbidden);
+    assert_eq!(d.agency_on(date(2024, 12, 31)), &org("DMP"));
+    assert_eq!(d.agency_on(date(2025, 1, 1)), &org("HDIR"));
+}
+
+#[test]
+fn given_transfer_effective_1_june_when_agencies_report_on_31_may_oslo_then_old_agency_acts() {
+    // 21:59 UTC on 31 May is 23:59 in Oslo (UTC+2): the day before the transfer.
+    let at = Utc.with_ymd_and_hms(2024, 5, 31, 21, 59, 0).unwrap();
+    let given = || vec![issued(), transferred_to_hdir(date(2024, 6, 1))];
+    TestFramework::<Assignment>::with(ctx_at(agency_actor("DMP"), at))
+        .given(given())
+        .when(status(TrafficLight::Green, None, None))
+        .then_expect_events(vec![green_reported(dmp(), at)]);
+    TestFramework::<Assignment>::with(ctx_at(agency_actor("HDIR"), at))
+        .given(given())
+        .when(status(TrafficLight::Green, None, None))
+        .then_expect_error(DomainError::forbidden(
+            "only users of DMP may report status; you act for HDIR",
+        ));
+}
+
+#[test]
+fn given_transfer_effective_1_june_when_agencies_act_on_1_june_oslo_then_new_agency_acts() {
+    // 22:30 UTC on 31 May is 00:30 on 1 June in Oslo: the transfer is in effect.
+    let at = Utc.with_ymd_and_hms(2024, 5, 31, 22, 30, 0).unwrap();
+    let given = || vec![issued(), transferred_to_hdir(date(2024, 6, 1))];
+    TestFramework::<Assignment>::with(ctx_at(agency_actor("HDIR"), at))
+        .given(given())
+        .when(status(TrafficLight::Green, None, None))
+        .then_expect_events(vec![green_reported(agency_actor("HDIR").by(), at)]);
+    TestFramework::<Assignment>::with(ctx_at(agency_actor("DMP"), at))
+        .given(given())
+        .when(deliver("a"))
+        .then_expect_error(DomainError::forbidden(
+            "only users of HDIR may deliver; you act for DMP",
+        ));
+}
+
+#[test]
+fn given_pending_transfer_when_old_agency_delivers_before_effective_date_then_delivered() {
+    let at = Utc.with_ymd_and_hms(2024, 2, 20, 10, 0, 0).unwrap();
+    TestFramework::<Assignment>::with(ctx_at(agency_actor("DMP"), at))
+        .given(vec![issued(), transferred_to_hdir(date(2024, 6, 1))])
+        .when(deliver("a"))
+        .then_expect_events(vec![AssignmentEvent::AssignmentDelivered(
+            AssignmentDelivered {
+                delivery_id: DeliveryId(nth_id(1)),
+                part: label("a"),
+                summary: Text::new("summary", "report sent").unwrap(),
+                document_ref: Some("24/1234-5".into()),
+                also_answers: vec![],
+                delivered_on: date(2024, 2, 20),
+                deadline_in_force: Some(date(2024, 3, 1)),
+                by: dmp(),
+                at,
+            },
+        )]);
+}
+
+#[test]
+fn given_transfer_effective_in_june_when_another_transfer_effective_earlier_then_validation() {
+    TestFramework::<Assignment>::with(ministry_ctx("HOD"))
+        .given(vec![issued(), transferred_to_hdir(date(2024, 6, 1))])
+        .when(AssignmentCommand::Transfer {
+            to_agency: org("FHI"),
+            reason: "moved on".into(),
+            effective: date(2024, 5, 1),
+            source: ChangeSource::Direct,
+        })
+        .then_expect_validation_of("effective");
 }
 
 #[test]
@@ -1114,4 +1236,162 @@ fn given_stored_delivery_without_also_answers_when_loaded_then_empty_list() {
     p.as_object_mut().unwrap().remove("also_answers");
     let e = AssignmentEvent::from_stored("AssignmentDelivered", 1, p).unwrap();
     assert!(matches!(e, AssignmentEvent::AssignmentDelivered(d) if d.also_answers.is_empty()));
+}
+
+// ---- review fixes ---------------------------------------------------------------------------
+
+#[test]
+fn given_issued_when_yellow_without_action_then_validation_names_action() {
+    TestFramework::<Assignment>::with(agency_ctx("DMP"))
+        .given(vec![issued()])
+        .when(status(
+            TrafficLight::Yellow,
+            Some("the hearing was postponed"),
+            None,
+        ))
+        .then_expect_validation_of("corrective_action");
+    // A blank action counts as none.
+    TestFramework::<Assignment>::with(agency_ctx("DMP"))
+        .given(vec![issued()])
+        .when(status(
+            TrafficLight::Yellow,
+            Some("the hearing was postponed"),
+            Some("   "),
+        ))
+        .then_expect_validation_of("corrective_action");
+}
+
+fn returned(part: &str, n: u128) -> AssignmentEvent {
+    AssignmentEvent::DeliveryReturned(DeliveryReturned {
+        delivery_id: DeliveryId(Uuid::from_u128(n)),
+        part: label(part),
+        reason: Text::new("reason", "the impact assessment is missing").unwrap(),
+        by: hod(),
+        at: t0(),
+    })
+}
+
+#[test]
+fn given_returned_delivery_when_extension_requested_then_requested() {
+    let at = Utc.with_ymd_and_hms(2024, 2, 25, 9, 0, 0).unwrap();
+    TestFramework::<Assignment>::with(ctx_at(agency_actor("DMP"), at))
+        .given(vec![
+            issued(),
+            delivered("a", 1, date(2024, 2, 20), Some(date(2024, 3, 1))),
+            returned("a", 1),
+        ])
+        .when(AssignmentCommand::RequestExtension {
+            part: label("a"),
+            new_date: date(2024, 4, 1),
+            reason: "the revision needs Hdir input".into(),
+        })
+        .then_expect_events(vec![AssignmentEvent::ExtensionRequested(
+            ExtensionRequested {
+                request_id: ExtensionRequestId(nth_id(1)),
+                part: label("a"),
+                current_date: date(2024, 3, 1),
+                new_date: date(2024, 4, 1),
+                reason: Text::new("reason", "the revision needs Hdir input").unwrap(),
+                by: dmp(),
+                at,
+            },
+        )]);
+}
+
+#[test]
+fn given_accepted_delivery_when_extension_requested_then_rule_violated() {
+    TestFramework::<Assignment>::with(agency_ctx("DMP"))
+        .given(vec![
+            issued(),
+            delivered("a", 1, date(2024, 2, 20), Some(date(2024, 3, 1))),
+            accepted("a", 1),
+        ])
+        .when(AssignmentCommand::RequestExtension {
+            part: label("a"),
+            new_date: date(2024, 4, 1),
+            reason: "x".into(),
+        })
+        .then_expect_error_containing(DomainErrorKind::RuleViolated, "already delivered");
+}
+
+fn changed_a_to(new: NaiveDate) -> AssignmentEvent {
+    AssignmentEvent::PartDeadlineChanged(PartDeadlineChanged {
+        part: label("a"),
+        previous: DeadlineTerm::Date(date(2024, 3, 1)),
+        deadline: DeadlineTerm::Date(new),
+        source: ChangeSource::Supplement {
+            supplement_id: SupplementId(Uuid::from_u128(8)),
+            number: 2,
+        },
+        by: hod(),
+        at: t0(),
+    })
+}
+
+#[test]
+fn given_pending_request_when_supplement_moves_the_deadline_then_request_lapses() {
+    let state = Assignment::replay(&[
+        issued(),
+        requested(date(2024, 4, 1)),
+        changed_a_to(date(2024, 6, 1)),
+    ]);
+    assert_eq!(state.details.as_ref().unwrap().pending_extension, None);
+    TestFramework::<Assignment>::with(ministry_ctx("HOD"))
+        .given(vec![
+            issued(),
+            requested(date(2024, 4, 1)),
+            changed_a_to(date(2024, 6, 1)),
+        ])
+        .when(AssignmentCommand::GrantExtension {
+            request_id: ExtensionRequestId(Uuid::from_u128(77)),
+        })
+        .then_expect_error(DomainError::rule("no extension request is pending"));
+}
+
+#[test]
+fn given_pending_request_on_other_part_when_deadline_changes_then_request_kept() {
+    let mut ev = issued();
+    if let AssignmentEvent::AssignmentIssued(e) = &mut ev {
+        e.parts[1].deadline = DeadlineTerm::Date(date(2024, 5, 1));
+    }
+    let b_changed = AssignmentEvent::PartDeadlineChanged(PartDeadlineChanged {
+        part: label("b"),
+        previous: DeadlineTerm::Date(date(2024, 5, 1)),
+        deadline: DeadlineTerm::Date(date(2024, 9, 1)),
+        source: ChangeSource::Direct,
+        by: hod(),
+        at: t0(),
+    });
+    let state = Assignment::replay(&[ev, requested(date(2024, 4, 1)), b_changed]);
+    assert_eq!(
+        state
+            .details
+            .unwrap()
+            .pending_extension
+            .map(|r| r.request_id),
+        Some(ExtensionRequestId(Uuid::from_u128(77)))
+    );
+}
+
+#[test]
+fn given_request_against_a_deadline_no_longer_in_force_when_granted_then_rule_violated() {
+    // A request stored before requests lapsed on deadline changes: it was made against
+    // 1 February, but the deadline in force is 1 March.
+    let stale = AssignmentEvent::ExtensionRequested(ExtensionRequested {
+        request_id: ExtensionRequestId(Uuid::from_u128(77)),
+        part: label("a"),
+        current_date: date(2024, 2, 1),
+        new_date: date(2024, 2, 20),
+        reason: Text::new("reason", "x").unwrap(),
+        by: dmp(),
+        at: t0(),
+    });
+    TestFramework::<Assignment>::with(ministry_ctx("HOD"))
+        .given(vec![issued(), stale])
+        .when(AssignmentCommand::GrantExtension {
+            request_id: ExtensionRequestId(Uuid::from_u128(77)),
+        })
+        .then_expect_error(DomainError::rule(
+            "the request was made against the deadline 2024-02-01, but the deadline in force is 2024-03-01; the agency must ask again",
+        ));
 }

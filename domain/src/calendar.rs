@@ -457,12 +457,6 @@ mod tests {
     use crate::error::DomainErrorKind;
     use crate::testing::*;
 
-    fn org(s: &str) -> OrgCode {
-        OrgCode::parse(s).unwrap()
-    }
-    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
     fn scheduled(kind: CalendarKind, responsible: Side) -> CalendarEvent {
         CalendarEvent::CalendarItemScheduled(CalendarItemScheduled {
             ministry: org("HOD"),

@@ -1,15 +1,19 @@
 //! Owns the Deadline aggregate (*frist*): one stream per dated obligation (an assignment
 //! part, a calendar item, a reporting requirement). Set → moved (by which grant or
 //! supplement) → met (by which delivery), missed (detected by the monitor once the Oslo date
-//! has passed unmet; idempotent) or waived. Its history answers "how often and by how many
-//! days did this slip". Also owns [`follow_ups`], the policy that maps assignment events to
-//! deadline commands.
+//! has passed unmet; idempotent) or waived. A waived deadline can be reinstated (the part got
+//! a date again), a met one reopened (its delivery was returned), and any of them reassigned
+//! to another agency from an effective date (a transfer). Its history answers "how often and
+//! by how many days did this slip". Also owns [`follow_ups`], the policy that maps assignment
+//! events to deadline commands.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, By, CommandContext, oslo_date};
-use crate::assignment::{Assignment, AssignmentEvent, ChangeSource};
+use crate::assignment::{
+    Assignment, AssignmentDetails, AssignmentEvent, ChangeSource, Part, PartDelivery,
+};
 use crate::error::DomainError;
 use crate::values::{
     AssignmentId, DeadlineId, DeadlineTerm, DeliveryId, ExtensionRequestId, ItemId, OrgCode,
@@ -68,6 +72,24 @@ pub enum DeadlineCommand {
     Waive {
         reason: String,
     },
+    /// Set a waived deadline again (the part got a date after its date was withdrawn).
+    Reinstate {
+        due: NaiveDate,
+        cause: MoveCause,
+    },
+    /// Open a met deadline again: the delivery that met it was returned for revision.
+    Reopen {
+        delivery_id: Option<DeliveryId>,
+        reason: String,
+        /// The due date in force from now, when it changed while the deadline was met
+        /// (e.g. a supplement moved the part's date while the delivery awaited review).
+        due: Option<NaiveDate>,
+    },
+    /// The obligation passes to another agency from `effective` (an assignment transfer).
+    Reassign {
+        to_agency: OrgCode,
+        effective: NaiveDate,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +142,39 @@ pub struct DeadlineWaived {
     pub at: DateTime<Utc>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineReinstated {
+    /// The due date in force when the deadline was waived.
+    pub previous_due: NaiveDate,
+    pub due: NaiveDate,
+    pub cause: MoveCause,
+    pub by: By,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineReopened {
+    /// The returned delivery that had met the deadline.
+    pub delivery_id: Option<DeliveryId>,
+    pub reason: Text,
+    /// The due date when it was met.
+    pub previous_due: NaiveDate,
+    /// The due date in force once reopened (differs when the part's date changed meanwhile).
+    pub due: NaiveDate,
+    pub by: By,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineReassigned {
+    pub from_agency: OrgCode,
+    pub to_agency: OrgCode,
+    /// Oslo date from which `to_agency` answers for the deadline; before it, `from_agency`.
+    pub effective: NaiveDate,
+    pub by: By,
+    pub at: DateTime<Utc>,
+}
+
 domain_events! {
     /// Everything that can happen to a deadline.
     pub enum DeadlineEvent {
@@ -128,6 +183,9 @@ domain_events! {
         DeadlineMet(DeadlineMet) = 1,
         DeadlineMissed(DeadlineMissed) = 1,
         DeadlineWaived(DeadlineWaived) = 1,
+        DeadlineReinstated(DeadlineReinstated) = 1,
+        DeadlineReopened(DeadlineReopened) = 1,
+        DeadlineReassigned(DeadlineReassigned) = 1,
     }
     upcaster = crate::aggregate::no_upcast;
 }
@@ -143,6 +201,8 @@ pub enum DeadlineStatus {
 pub struct DeadlineDetails {
     pub obligation: Obligation,
     pub ministry: OrgCode,
+    /// The agency the obligation was last reassigned to (see [`Self::agency_on`] for who
+    /// answers for it on a given date while a transfer is not yet effective).
     pub agency: OrgCode,
     pub original_due: NaiveDate,
     pub due: NaiveDate,
@@ -150,13 +210,32 @@ pub struct DeadlineDetails {
     pub status: DeadlineStatus,
     /// The due dates the monitor has reported missed.
     pub missed: Vec<NaiveDate>,
+    /// The meeting in force (cleared when the delivery is returned and the deadline reopens).
     pub met: Option<DeadlineMet>,
+    pub reinstatements: Vec<DeadlineReinstated>,
+    pub reopenings: Vec<DeadlineReopened>,
+    pub reassignments: Vec<DeadlineReassigned>,
 }
 
 impl DeadlineDetails {
     /// Net slip in days from the first due date to the one in force.
     pub fn slip_days(&self) -> i64 {
         (self.due - self.original_due).num_days()
+    }
+
+    /// The agency answering for the deadline on Oslo date `date`: the latest reassignment
+    /// effective by then, else the agency it was set for.
+    pub fn agency_on(&self, date: NaiveDate) -> &OrgCode {
+        self.reassignments
+            .iter()
+            .rev()
+            .find(|r| r.effective <= date)
+            .map(|r| &r.to_agency)
+            .unwrap_or_else(|| {
+                self.reassignments
+                    .first()
+                    .map_or(&self.agency, |r| &r.from_agency)
+            })
     }
 }
 
@@ -208,9 +287,13 @@ impl Aggregate for Deadline {
             due,
         } = command
         {
-            if self.details.is_some() {
+            if let Some(d) = &self.details {
                 return Err(DomainError::conflict(
-                    "this deadline is already set; move it instead",
+                    if d.status == DeadlineStatus::Waived {
+                        "this deadline is already set and waived; reinstate it instead"
+                    } else {
+                        "this deadline is already set; move it instead"
+                    },
                 ));
             }
             ctx.actor.require_ministry(&ministry, "set deadlines")?;
@@ -227,20 +310,24 @@ impl Aggregate for Deadline {
             .details
             .as_ref()
             .ok_or_else(|| DomainError::not_found("the deadline has not been set"))?;
-        let closed = match d.status {
-            DeadlineStatus::Open => None,
-            DeadlineStatus::Met => Some("it is met"),
-            DeadlineStatus::Waived => Some("it is waived"),
+        let require_status = |wanted: DeadlineStatus, action: &str| {
+            if d.status == wanted {
+                return Ok(());
+            }
+            let why = match d.status {
+                DeadlineStatus::Open => "it is open",
+                DeadlineStatus::Met => "it is met",
+                DeadlineStatus::Waived => "it is waived",
+            };
+            Err(DomainError::rule(format!(
+                "the deadline cannot {action}: {why}"
+            )))
         };
-        if let Some(why) = closed {
-            return Err(DomainError::rule(format!(
-                "the deadline cannot change: {why}"
-            )));
-        }
         match command {
             C::Set { .. } => Err(DomainError::conflict("this deadline is already set")),
             C::Move { new_due, cause } => {
                 ctx.actor.require_ministry(&d.ministry, "move deadlines")?;
+                require_status(DeadlineStatus::Open, "change")?;
                 if new_due == d.due {
                     return Err(DomainError::validation(
                         "new_due",
@@ -259,7 +346,9 @@ impl Aggregate for Deadline {
                 delivery_id,
                 met_on,
             } => {
-                ctx.actor.require_agency(&d.agency, "meet deadlines")?;
+                ctx.actor
+                    .require_agency(d.agency_on(ctx.today_oslo()), "meet deadlines")?;
+                require_status(DeadlineStatus::Open, "change")?;
                 Ok(vec![E::DeadlineMet(DeadlineMet {
                     delivery_id,
                     met_on,
@@ -270,8 +359,70 @@ impl Aggregate for Deadline {
             }
             C::Waive { reason } => {
                 ctx.actor.require_ministry(&d.ministry, "waive deadlines")?;
+                require_status(DeadlineStatus::Open, "change")?;
                 Ok(vec![E::DeadlineWaived(DeadlineWaived {
                     reason: Text::new("reason", reason)?,
+                    by,
+                    at,
+                })])
+            }
+            C::Reinstate { due, cause } => {
+                ctx.actor
+                    .require_ministry(&d.ministry, "reinstate deadlines")?;
+                require_status(DeadlineStatus::Waived, "be reinstated")?;
+                Ok(vec![E::DeadlineReinstated(DeadlineReinstated {
+                    previous_due: d.due,
+                    due,
+                    cause,
+                    by,
+                    at,
+                })])
+            }
+            C::Reopen {
+                delivery_id,
+                reason,
+                due,
+            } => {
+                ctx.actor
+                    .require_ministry(&d.ministry, "reopen deadlines")?;
+                require_status(DeadlineStatus::Met, "be reopened")?;
+                Ok(vec![E::DeadlineReopened(DeadlineReopened {
+                    delivery_id,
+                    reason: Text::new("reason", reason)?,
+                    previous_due: d.due,
+                    due: due.unwrap_or(d.due),
+                    by,
+                    at,
+                })])
+            }
+            C::Reassign {
+                to_agency,
+                effective,
+            } => {
+                ctx.actor
+                    .require_ministry(&d.ministry, "reassign deadlines")?;
+                // Any status: a met deadline may reopen later and must know who answers then.
+                if to_agency == d.agency {
+                    return Err(DomainError::validation(
+                        "to_agency",
+                        format!("the deadline already belongs to {to_agency}"),
+                    ));
+                }
+                if let Some(last) = d.reassignments.last()
+                    && effective < last.effective
+                {
+                    return Err(DomainError::validation(
+                        "effective",
+                        format!(
+                            "the previous reassignment takes effect on {}; a later one cannot take effect before it",
+                            last.effective
+                        ),
+                    ));
+                }
+                Ok(vec![E::DeadlineReassigned(DeadlineReassigned {
+                    from_agency: d.agency.clone(),
+                    to_agency,
+                    effective,
                     by,
                     at,
                 })])
@@ -292,6 +443,9 @@ impl Aggregate for Deadline {
                 status: DeadlineStatus::Open,
                 missed: Vec::new(),
                 met: None,
+                reinstatements: Vec::new(),
+                reopenings: Vec::new(),
+                reassignments: Vec::new(),
             });
             return;
         }
@@ -310,30 +464,41 @@ impl Aggregate for Deadline {
             }
             E::DeadlineMissed(e) => d.missed.push(e.due),
             E::DeadlineWaived(_) => d.status = DeadlineStatus::Waived,
+            E::DeadlineReinstated(e) => {
+                d.status = DeadlineStatus::Open;
+                d.due = e.due;
+                d.reinstatements.push(e.clone());
+            }
+            E::DeadlineReopened(e) => {
+                d.status = DeadlineStatus::Open;
+                d.due = e.due;
+                d.met = None;
+                d.reopenings.push(e.clone());
+            }
+            E::DeadlineReassigned(e) => {
+                d.agency = e.to_agency.clone();
+                d.reassignments.push(e.clone());
+            }
         }
     }
 }
 
 /// Policy: the deadline commands an assignment event implies, given the assignment's state
-/// *before* the event. The workflow runs them against the Deadline streams (ideally in the
-/// same multi-stream append), acting as the same actor.
+/// *before* the event. The workflow runs them against the Deadline streams in the same
+/// multi-stream append, acting as the same actor.
+///
+/// The assignment keeps, per part, the status these commands give its Deadline stream
+/// ([`crate::assignment::Part::deadline_status`]), so the policy only issues commands the
+/// stream accepts: a date for a part that never had one sets the deadline, for a waived one
+/// reinstates it, for an open one moves it; a delivery meets an open deadline, a returned
+/// delivery reopens it (a late revision then shows as a slip); withdrawing the date,
+/// cancelling or carrying over waives it; a transfer reassigns it to the receiving agency
+/// from the transfer's effective date.
 pub fn follow_ups(
     before: &Assignment,
     event: &AssignmentEvent,
 ) -> Vec<(DeadlineId, DeadlineCommand)> {
     use AssignmentEvent as E;
-    let set =
-        |ministry: &OrgCode, agency: &OrgCode, id: AssignmentId, part: &Option<PartLabel>, due| {
-            DeadlineCommand::Set {
-                obligation: Obligation::AssignmentPart {
-                    assignment_id: id,
-                    part: part.clone(),
-                },
-                ministry: ministry.clone(),
-                agency: agency.clone(),
-                due,
-            }
-        };
     if let E::AssignmentIssued(e) = event {
         return e
             .parts
@@ -342,7 +507,15 @@ pub fn follow_ups(
                 p.deadline.date().map(|due| {
                     (
                         p.deadline_id,
-                        set(&e.ministry, &e.agency, e.assignment_id, &p.label, due),
+                        DeadlineCommand::Set {
+                            obligation: Obligation::AssignmentPart {
+                                assignment_id: e.assignment_id,
+                                part: p.label.clone(),
+                            },
+                            ministry: e.ministry.clone(),
+                            agency: e.agency.clone(),
+                            due,
+                        },
                     )
                 })
             })
@@ -351,73 +524,107 @@ pub fn follow_ups(
     let Some(d) = &before.details else {
         return Vec::new();
     };
-    // Once a part has a delivery its deadline stream is met; later changes do not touch it.
-    let part_of = |label: &Option<PartLabel>| {
-        d.part(label)
-            .filter(|p| !d.deliveries.iter().any(|x| x.part == p.label))
+    let with_status = |label: &Option<PartLabel>, status: DeadlineStatus| {
+        d.part(label).filter(|p| p.deadline_status == Some(status))
+    };
+    let one = |p: Option<&Part>, cmd: DeadlineCommand| {
+        p.map(|p| vec![(p.deadline_id, cmd)]).unwrap_or_default()
     };
     match event {
-        E::DeadlineAgreed(e) => part_of(&e.part)
+        E::DeadlineAgreed(e) => d
+            .part(&e.part)
             .map(|p| {
-                vec![(
-                    p.deadline_id,
-                    set(&d.ministry, &d.agency, d.id, &e.part, e.date),
-                )]
-            })
-            .unwrap_or_default(),
-        E::ExtensionGranted(e) => part_of(&e.part)
-            .map(|p| {
-                vec![(
-                    p.deadline_id,
-                    DeadlineCommand::Move {
-                        new_due: e.new_date,
-                        cause: MoveCause::ExtensionGranted {
-                            request_id: e.request_id,
-                        },
+                dated(
+                    d,
+                    p,
+                    e.date,
+                    MoveCause::Other {
+                        reason: "agreed in the dialogue".into(),
                     },
-                )]
+                )
             })
             .unwrap_or_default(),
+        E::ExtensionGranted(e) => one(
+            with_status(&e.part, DeadlineStatus::Open),
+            DeadlineCommand::Move {
+                new_due: e.new_date,
+                cause: MoveCause::ExtensionGranted {
+                    request_id: e.request_id,
+                },
+            },
+        ),
         E::PartDeadlineChanged(e) => {
-            let Some(p) = part_of(&e.part) else {
+            let Some(p) = d.part(&e.part) else {
                 return Vec::new();
             };
-            let cause = match &e.source {
-                ChangeSource::Supplement {
-                    supplement_id,
-                    number,
-                } => MoveCause::Supplement {
-                    supplement_id: *supplement_id,
-                    number: *number,
-                },
-                ChangeSource::Direct => MoveCause::Other {
-                    reason: "changed by the ministry".into(),
-                },
-            };
-            let cmd = match (e.previous, e.deadline) {
-                (DeadlineTerm::Date(_), DeadlineTerm::Date(new_due)) => {
-                    DeadlineCommand::Move { new_due, cause }
+            match e.deadline {
+                DeadlineTerm::Date(due) => {
+                    let cause = match &e.source {
+                        ChangeSource::Supplement {
+                            supplement_id,
+                            number,
+                        } => MoveCause::Supplement {
+                            supplement_id: *supplement_id,
+                            number: *number,
+                        },
+                        ChangeSource::Direct => MoveCause::Other {
+                            reason: "changed by the ministry".into(),
+                        },
+                    };
+                    dated(d, p, due, cause)
                 }
-                (_, DeadlineTerm::Date(due)) => set(&d.ministry, &d.agency, d.id, &e.part, due),
-                (DeadlineTerm::Date(_), _) => DeadlineCommand::Waive {
-                    reason: "the dated deadline was withdrawn".into(),
-                },
-                _ => return Vec::new(),
-            };
-            vec![(p.deadline_id, cmd)]
-        }
-        E::AssignmentDelivered(e) => part_of(&e.part)
-            .filter(|p| p.deadline.date().is_some())
-            .map(|p| {
-                vec![(
-                    p.deadline_id,
-                    DeadlineCommand::Meet {
-                        delivery_id: Some(e.delivery_id),
-                        met_on: e.delivered_on,
+                _ => one(
+                    with_status(&e.part, DeadlineStatus::Open),
+                    DeadlineCommand::Waive {
+                        reason: "the dated deadline was withdrawn".into(),
                     },
-                )]
-            })
-            .unwrap_or_default(),
+                ),
+            }
+        }
+        E::AssignmentDelivered(e) => one(
+            with_status(&e.part, DeadlineStatus::Open),
+            DeadlineCommand::Meet {
+                delivery_id: Some(e.delivery_id),
+                met_on: e.delivered_on,
+            },
+        ),
+        E::DeliveryReturned(e) => {
+            let Some(p) = d.part(&e.part) else {
+                return Vec::new();
+            };
+            match (p.deadline_status, p.deadline.date()) {
+                (Some(DeadlineStatus::Met), due) => {
+                    let mut cmds = vec![(
+                        p.deadline_id,
+                        DeadlineCommand::Reopen {
+                            delivery_id: Some(e.delivery_id),
+                            reason: format!("the delivery was returned for revision: {}", e.reason),
+                            due,
+                        },
+                    )];
+                    if due.is_none() {
+                        // The date was withdrawn while the delivery awaited review.
+                        cmds.push((
+                            p.deadline_id,
+                            DeadlineCommand::Waive {
+                                reason: "the dated deadline was withdrawn".into(),
+                            },
+                        ));
+                    }
+                    cmds
+                }
+                // Dated while the delivery awaited review: the date binds again now.
+                (None | Some(DeadlineStatus::Waived), Some(due)) => dated_regardless(
+                    d,
+                    p,
+                    due,
+                    MoveCause::Other {
+                        reason: "the delivery was returned for revision".into(),
+                    },
+                ),
+                _ => Vec::new(),
+            }
+        }
         E::AssignmentCancelled(_) | E::AssignmentCarriedOver(_) => {
             let reason = if matches!(event, E::AssignmentCancelled(_)) {
                 "the assignment was cancelled"
@@ -426,7 +633,7 @@ pub fn follow_ups(
             };
             d.parts
                 .iter()
-                .filter(|p| p.deadline.date().is_some() && part_of(&p.label).is_some())
+                .filter(|p| p.deadline_status == Some(DeadlineStatus::Open))
                 .map(|p| {
                     (
                         p.deadline_id,
@@ -437,7 +644,88 @@ pub fn follow_ups(
                 })
                 .collect()
         }
+        E::AssignmentTransferred(e) => d
+            .parts
+            .iter()
+            .filter(|p| p.deadline_status.is_some())
+            .map(|p| {
+                (
+                    p.deadline_id,
+                    DeadlineCommand::Reassign {
+                        to_agency: e.to_agency.clone(),
+                        effective: e.effective,
+                    },
+                )
+            })
+            .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// The commands that give part `p` the due date `due`, by its stream's status. Nothing while
+/// the part has a delivery awaiting review or accepted: the date does not bind then (a
+/// return applies it, see the `DeliveryReturned` arm).
+fn dated(
+    d: &AssignmentDetails,
+    p: &Part,
+    due: NaiveDate,
+    cause: MoveCause,
+) -> Vec<(DeadlineId, DeadlineCommand)> {
+    if matches!(
+        p.delivery,
+        PartDelivery::AwaitingReview(_) | PartDelivery::Accepted(_)
+    ) {
+        return Vec::new();
+    }
+    dated_regardless(d, p, due, cause)
+}
+
+fn dated_regardless(
+    d: &AssignmentDetails,
+    p: &Part,
+    due: NaiveDate,
+    cause: MoveCause,
+) -> Vec<(DeadlineId, DeadlineCommand)> {
+    match p.deadline_status {
+        None => {
+            // A stream set after transfers starts with the original agency and records each
+            // transfer, so that whoever answers on a given date can meet it.
+            let original = d.transfers.first().map_or(&d.agency, |t| &t.from_agency);
+            let mut cmds = vec![(
+                p.deadline_id,
+                DeadlineCommand::Set {
+                    obligation: Obligation::AssignmentPart {
+                        assignment_id: d.id,
+                        part: p.label.clone(),
+                    },
+                    ministry: d.ministry.clone(),
+                    agency: original.clone(),
+                    due,
+                },
+            )];
+            cmds.extend(d.transfers.iter().map(|t| {
+                (
+                    p.deadline_id,
+                    DeadlineCommand::Reassign {
+                        to_agency: t.to_agency.clone(),
+                        effective: t.effective,
+                    },
+                )
+            }));
+            cmds
+        }
+        Some(DeadlineStatus::Waived) => {
+            vec![(p.deadline_id, DeadlineCommand::Reinstate { due, cause })]
+        }
+        Some(DeadlineStatus::Open) if p.deadline.date() != Some(due) => vec![(
+            p.deadline_id,
+            DeadlineCommand::Move {
+                new_due: due,
+                cause,
+            },
+        )],
+        // Met: a delivery stands against it (see `dated`).
+        Some(DeadlineStatus::Open) | Some(DeadlineStatus::Met) => Vec::new(),
     }
 }
 

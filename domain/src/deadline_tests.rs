@@ -1,23 +1,18 @@
 //! Given / when / then tests for the Deadline rules, the monitor and the follow-up policy.
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
 use super::*;
 use crate::assignment::{
-    AssignmentDelivered, AssignmentIssued, AssignmentSource, ExtensionGranted, IssuedPart,
-    PartDeadlineChanged,
+    AssignmentCommand, AssignmentDelivered, AssignmentIssued, AssignmentSource, ExtensionGranted,
+    IssuedPart, PartDeadlineChanged,
 };
+use crate::error::DomainError;
 use crate::error::DomainErrorKind;
 use crate::testing::*;
 use crate::values::{AssignmentReference, Year};
 
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-fn org(s: &str) -> OrgCode {
-    OrgCode::parse(s).unwrap()
-}
 fn obligation() -> Obligation {
     Obligation::AssignmentPart {
         assignment_id: AssignmentId(Uuid::from_u128(1)),
@@ -278,7 +273,7 @@ fn given_grant_and_delivery_when_policy_runs_then_move_and_meet() {
         &follow_ups(&state, &delivery)[..],
         [(_, DeadlineCommand::Meet { met_on, .. })] if *met_on == date(2024, 3, 30)
     ));
-    // A second delivery (after a return) does not meet the already met deadline again.
+    // While the deadline is met, a delivery implies nothing more (only a return reopens it).
     let mut after = state.clone();
     after.evolve(&delivery);
     assert!(follow_ups(&after, &delivery).is_empty());
@@ -302,4 +297,461 @@ fn given_open_part_when_supplement_sets_a_date_then_deadline_set_not_moved() {
         &follow_ups(&state, &changed)[..],
         [(id, DeadlineCommand::Set { .. })] if *id == DeadlineId(Uuid::from_u128(12))
     ));
+}
+
+// ---- the policy end to end: assignment commands with their deadline follow-ups ---------------
+
+/// One assignment and its Deadline streams, driven the way the workflow drives them: decide
+/// the assignment command, run `follow_ups` for each event against the state before it,
+/// decide each deadline command as the same actor, and keep all of it or none of it.
+#[derive(Default)]
+struct World {
+    assignment: Assignment,
+    deadlines: std::collections::BTreeMap<DeadlineId, Deadline>,
+    deadline_log: Vec<(DeadlineId, DeadlineEvent)>,
+}
+
+impl World {
+    fn run(
+        &mut self,
+        ctx: &CommandContext,
+        command: AssignmentCommand,
+    ) -> Result<Vec<AssignmentEvent>, DomainError> {
+        let events = self.assignment.decide(command, ctx)?;
+        let mut state = self.assignment.clone();
+        let mut deadlines = self.deadlines.clone();
+        let mut log = Vec::new();
+        for e in &events {
+            for (id, cmd) in follow_ups(&state, e) {
+                let d = deadlines.entry(id).or_default();
+                for de in d.decide(cmd, ctx)? {
+                    crate::testing::assert_round_trips(&de);
+                    d.evolve(&de);
+                    log.push((id, de));
+                }
+            }
+            state.evolve(e);
+        }
+        self.assignment = state;
+        self.deadlines = deadlines;
+        self.deadline_log.extend(log);
+        Ok(events)
+    }
+
+    #[track_caller]
+    fn ok(&mut self, ctx: &CommandContext, command: AssignmentCommand) -> Vec<AssignmentEvent> {
+        self.run(ctx, command)
+            .unwrap_or_else(|e| panic!("refused: {e}"))
+    }
+
+    fn deadline(&self, id: u128) -> &DeadlineDetails {
+        self.deadlines[&DeadlineId(Uuid::from_u128(id))]
+            .details
+            .as_ref()
+            .expect("deadline set")
+    }
+
+    /// The deadline event types stream `id` received, in order.
+    fn history(&self, id: u128) -> Vec<&'static str> {
+        self.deadline_log
+            .iter()
+            .filter(|(d, _)| *d == DeadlineId(Uuid::from_u128(id)))
+            .map(|(_, e)| crate::DomainEvent::event_type(e))
+            .collect()
+    }
+
+    /// Part a (due 1 March, deadline 11) and part b (to be agreed, deadline 12), as issued.
+    fn issued() -> Self {
+        let (assignment, e) = issued_assignment();
+        let mut w = World::default();
+        for (id, cmd) in follow_ups(&Assignment::default(), &e) {
+            let d = w.deadlines.entry(id).or_default();
+            for de in d.decide(cmd, &ministry_ctx("HOD")).unwrap() {
+                d.evolve(&de);
+                w.deadline_log.push((id, de));
+            }
+        }
+        w.assignment = assignment;
+        w
+    }
+}
+
+fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> CommandContextAt {
+    CommandContextAt(Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap())
+}
+
+/// A UTC instant to build contexts at.
+struct CommandContextAt(DateTime<Utc>);
+
+impl CommandContextAt {
+    fn hod(&self) -> CommandContext {
+        ctx_at(ministry_actor("HOD"), self.0)
+    }
+    fn agency(&self, code: &str) -> CommandContext {
+        ctx_at(agency_actor(code), self.0)
+    }
+}
+
+fn a() -> Option<PartLabel> {
+    PartLabel::parse("a").ok()
+}
+fn b() -> Option<PartLabel> {
+    PartLabel::parse("b").ok()
+}
+fn deliver(part: Option<PartLabel>) -> AssignmentCommand {
+    AssignmentCommand::Deliver {
+        part,
+        summary: "report sent".into(),
+        document_ref: None,
+        also_answers: vec![],
+    }
+}
+fn transfer(effective: NaiveDate) -> AssignmentCommand {
+    AssignmentCommand::Transfer {
+        to_agency: org("HDIR"),
+        reason: "the task moves to Hdir".into(),
+        effective,
+        source: ChangeSource::Direct,
+    }
+}
+fn change_a(deadline: DeadlineTerm) -> AssignmentCommand {
+    AssignmentCommand::ChangeDeadline {
+        part: a(),
+        deadline,
+        source: ChangeSource::Direct,
+    }
+}
+
+#[test]
+fn given_transfer_when_receiving_agency_delivers_after_effective_date_then_deadline_met_by_it() {
+    let mut w = World::issued();
+    w.ok(&at(2024, 2, 5, 9, 0).hod(), transfer(date(2024, 2, 15)));
+    assert_eq!(w.history(11), ["DeadlineSet", "DeadlineReassigned"]);
+    assert_eq!(w.deadline(11).agency, org("HDIR"));
+    w.ok(&at(2024, 2, 20, 9, 0).agency("HDIR"), deliver(a()));
+    let d = w.deadline(11);
+    assert_eq!(d.status, DeadlineStatus::Met);
+    let met = d.met.as_ref().unwrap();
+    assert_eq!(met.by.organisation, org("HDIR"));
+    assert_eq!(met.met_on, date(2024, 2, 20));
+}
+
+#[test]
+fn given_transfer_not_yet_effective_when_old_agency_delivers_then_deadline_met_by_it() {
+    let mut w = World::issued();
+    w.ok(&at(2024, 2, 5, 9, 0).hod(), transfer(date(2024, 6, 1)));
+    w.ok(&at(2024, 2, 20, 9, 0).agency("DMP"), deliver(a()));
+    assert_eq!(w.deadline(11).status, DeadlineStatus::Met);
+    assert_eq!(
+        w.deadline(11).met.as_ref().unwrap().by.organisation,
+        org("DMP")
+    );
+}
+
+#[test]
+fn given_transfer_when_open_part_gets_a_date_then_deadline_set_for_original_agency_and_reassigned()
+{
+    let mut w = World::issued();
+    w.ok(&at(2024, 2, 5, 9, 0).hod(), transfer(date(2024, 6, 1)));
+    w.ok(
+        &at(2024, 2, 6, 9, 0).hod(),
+        AssignmentCommand::AgreeDeadline {
+            part: b(),
+            date: date(2024, 9, 1),
+        },
+    );
+    assert_eq!(w.history(12), ["DeadlineSet", "DeadlineReassigned"]);
+    let d = w.deadline(12);
+    assert_eq!(d.agency_on(date(2024, 5, 31)), &org("DMP"));
+    assert_eq!(d.agency_on(date(2024, 6, 1)), &org("HDIR"));
+    // After the effective date the receiving agency meets it.
+    w.ok(&at(2024, 8, 1, 9, 0).agency("HDIR"), deliver(b()));
+    assert_eq!(w.deadline(12).status, DeadlineStatus::Met);
+}
+
+#[test]
+fn given_date_made_to_be_agreed_when_deadline_agreed_then_deadline_reinstated() {
+    let mut w = World::issued();
+    w.ok(
+        &at(2024, 2, 6, 9, 0).hod(),
+        change_a(DeadlineTerm::ToBeAgreed),
+    );
+    assert_eq!(w.deadline(11).status, DeadlineStatus::Waived);
+    w.ok(
+        &at(2024, 2, 7, 9, 0).hod(),
+        AssignmentCommand::AgreeDeadline {
+            part: a(),
+            date: date(2024, 5, 1),
+        },
+    );
+    assert_eq!(
+        w.history(11),
+        ["DeadlineSet", "DeadlineWaived", "DeadlineReinstated"]
+    );
+    let d = w.deadline(11);
+    assert_eq!(d.status, DeadlineStatus::Open);
+    assert_eq!(d.due, date(2024, 5, 1));
+    assert_eq!(d.reinstatements[0].previous_due, date(2024, 3, 1));
+    assert_eq!(d.slip_days(), 61);
+}
+
+#[test]
+fn given_date_removed_when_a_date_given_again_then_reinstated_and_movable() {
+    let mut w = World::issued();
+    w.ok(
+        &at(2024, 2, 6, 9, 0).hod(),
+        change_a(DeadlineTerm::NoDeadline),
+    );
+    w.ok(
+        &at(2024, 2, 7, 9, 0).hod(),
+        change_a(DeadlineTerm::Date(date(2024, 4, 1))),
+    );
+    w.ok(
+        &at(2024, 2, 8, 9, 0).hod(),
+        change_a(DeadlineTerm::Date(date(2024, 4, 15))),
+    );
+    assert_eq!(
+        w.history(11),
+        [
+            "DeadlineSet",
+            "DeadlineWaived",
+            "DeadlineReinstated",
+            "DeadlineMoved"
+        ]
+    );
+    assert_eq!(w.deadline(11).due, date(2024, 4, 15));
+}
+
+#[test]
+fn given_pending_request_when_deadline_changed_then_grant_refused_and_deadline_not_moved_back() {
+    let mut w = World::issued();
+    let requested = w.ok(
+        &at(2024, 2, 10, 9, 0).agency("DMP"),
+        AssignmentCommand::RequestExtension {
+            part: a(),
+            new_date: date(2024, 4, 1),
+            reason: "waiting for input".into(),
+        },
+    );
+    let AssignmentEvent::ExtensionRequested(r) = &requested[0] else {
+        panic!("expected a request, got {requested:?}")
+    };
+    w.ok(
+        &at(2024, 2, 12, 9, 0).hod(),
+        change_a(DeadlineTerm::Date(date(2024, 6, 1))),
+    );
+    let refused = w.run(
+        &at(2024, 2, 13, 9, 0).hod(),
+        AssignmentCommand::GrantExtension {
+            request_id: r.request_id,
+        },
+    );
+    assert_eq!(
+        refused,
+        Err(DomainError::rule("no extension request is pending"))
+    );
+    assert_eq!(w.deadline(11).due, date(2024, 6, 1));
+}
+
+#[test]
+fn given_met_deadline_when_delivery_returned_then_reopened_missed_and_late_revision_shows_slip() {
+    let mut w = World::issued();
+    w.ok(&at(2024, 2, 28, 9, 0).agency("DMP"), deliver(a()));
+    assert_eq!(w.deadline(11).status, DeadlineStatus::Met);
+    w.ok(
+        &at(2024, 3, 5, 9, 0).hod(),
+        AssignmentCommand::ReturnDelivery {
+            part: a(),
+            reason: "the impact assessment is missing".into(),
+        },
+    );
+    let d = w.deadline(11);
+    assert_eq!(d.status, DeadlineStatus::Open);
+    assert_eq!(d.met, None);
+    // The monitor now sees the passed due date.
+    let id = DeadlineId(Uuid::from_u128(11));
+    let missed = w.deadlines[&id].detect_missed(at(2024, 3, 5, 10, 0).0);
+    assert!(matches!(
+        &missed[..],
+        [DeadlineEvent::DeadlineMissed(DeadlineMissed { due, .. })] if *due == date(2024, 3, 1)
+    ));
+    // The revision is delivered late, and the deadline says so.
+    w.ok(&at(2024, 3, 10, 9, 0).agency("DMP"), deliver(a()));
+    assert_eq!(
+        w.history(11),
+        [
+            "DeadlineSet",
+            "DeadlineMet",
+            "DeadlineReopened",
+            "DeadlineMet"
+        ]
+    );
+    let d = w.deadline(11);
+    assert_eq!(d.status, DeadlineStatus::Met);
+    assert_eq!(d.met.as_ref().unwrap().days_late(), 9);
+}
+
+#[test]
+fn given_returned_delivery_when_extension_granted_then_deadline_moves() {
+    let mut w = World::issued();
+    w.ok(&at(2024, 2, 20, 9, 0).agency("DMP"), deliver(a()));
+    w.ok(
+        &at(2024, 2, 22, 9, 0).hod(),
+        AssignmentCommand::ReturnDelivery {
+            part: a(),
+            reason: "incomplete".into(),
+        },
+    );
+    let requested = w.ok(
+        &at(2024, 2, 23, 9, 0).agency("DMP"),
+        AssignmentCommand::RequestExtension {
+            part: a(),
+            new_date: date(2024, 4, 1),
+            reason: "the revision takes time".into(),
+        },
+    );
+    let AssignmentEvent::ExtensionRequested(r) = &requested[0] else {
+        panic!("expected a request, got {requested:?}")
+    };
+    w.ok(
+        &at(2024, 2, 24, 9, 0).hod(),
+        AssignmentCommand::GrantExtension {
+            request_id: r.request_id,
+        },
+    );
+    assert_eq!(w.deadline(11).due, date(2024, 4, 1));
+    assert_eq!(w.deadline(11).status, DeadlineStatus::Open);
+}
+
+#[test]
+fn given_delivery_awaiting_review_when_date_changes_and_delivery_returned_then_reopened_at_new_date()
+ {
+    let mut w = World::issued();
+    w.ok(&at(2024, 2, 20, 9, 0).agency("DMP"), deliver(a()));
+    w.ok(
+        &at(2024, 2, 21, 9, 0).hod(),
+        change_a(DeadlineTerm::Date(date(2024, 5, 1))),
+    );
+    assert_eq!(w.deadline(11).due, date(2024, 3, 1));
+    w.ok(
+        &at(2024, 2, 22, 9, 0).hod(),
+        AssignmentCommand::ReturnDelivery {
+            part: a(),
+            reason: "incomplete".into(),
+        },
+    );
+    let d = w.deadline(11);
+    assert_eq!((d.status, d.due), (DeadlineStatus::Open, date(2024, 5, 1)));
+}
+
+#[test]
+fn given_open_part_delivered_when_date_agreed_and_delivery_returned_then_deadline_set_on_return() {
+    let mut w = World::issued();
+    w.ok(&at(2024, 2, 20, 9, 0).agency("DMP"), deliver(b()));
+    w.ok(
+        &at(2024, 2, 21, 9, 0).hod(),
+        AssignmentCommand::AgreeDeadline {
+            part: b(),
+            date: date(2024, 5, 1),
+        },
+    );
+    assert!(w.history(12).is_empty());
+    w.ok(
+        &at(2024, 2, 22, 9, 0).hod(),
+        AssignmentCommand::ReturnDelivery {
+            part: b(),
+            reason: "incomplete".into(),
+        },
+    );
+    assert_eq!(w.history(12), ["DeadlineSet"]);
+    w.ok(&at(2024, 5, 3, 9, 0).agency("DMP"), deliver(b()));
+    assert_eq!(w.deadline(12).met.as_ref().unwrap().days_late(), 2);
+}
+
+#[test]
+fn given_cancelled_after_transfer_when_policy_runs_then_open_deadlines_waived() {
+    let mut w = World::issued();
+    w.ok(&at(2024, 2, 5, 9, 0).hod(), transfer(date(2024, 2, 10)));
+    w.ok(
+        &at(2024, 2, 11, 9, 0).hod(),
+        AssignmentCommand::Cancel {
+            reason: "no longer needed".into(),
+            source: ChangeSource::Direct,
+        },
+    );
+    assert_eq!(
+        w.history(11),
+        ["DeadlineSet", "DeadlineReassigned", "DeadlineWaived"]
+    );
+}
+
+// ---- the new deadline commands on their own ---------------------------------------------------
+
+#[test]
+fn given_open_deadline_when_reinstated_or_reopened_then_rule_violated() {
+    TestFramework::<Deadline>::with(ministry_ctx("HOD"))
+        .given(vec![set_event()])
+        .when(DeadlineCommand::Reinstate {
+            due: date(2024, 4, 1),
+            cause: MoveCause::Other { reason: "x".into() },
+        })
+        .then_expect_error(DomainError::rule(
+            "the deadline cannot be reinstated: it is open",
+        ));
+    TestFramework::<Deadline>::with(ministry_ctx("HOD"))
+        .given(vec![set_event()])
+        .when(DeadlineCommand::Reopen {
+            delivery_id: None,
+            reason: "x".into(),
+            due: None,
+        })
+        .then_expect_error(DomainError::rule(
+            "the deadline cannot be reopened: it is open",
+        ));
+}
+
+#[test]
+fn given_waived_deadline_when_set_again_then_conflict_pointing_to_reinstate() {
+    let waived = DeadlineEvent::DeadlineWaived(DeadlineWaived {
+        reason: Text::new("reason", "withdrawn").unwrap(),
+        by: ministry_actor("HOD").by(),
+        at: t0(),
+    });
+    TestFramework::<Deadline>::with(ministry_ctx("HOD"))
+        .given(vec![set_event(), waived])
+        .when(DeadlineCommand::Set {
+            obligation: obligation(),
+            ministry: org("HOD"),
+            agency: org("DMP"),
+            due: date(2024, 5, 1),
+        })
+        .then_expect_error(DomainError::conflict(
+            "this deadline is already set and waived; reinstate it instead",
+        ));
+}
+
+#[test]
+fn given_set_when_agency_reassigns_then_forbidden_and_ministry_reassigns_then_recorded() {
+    TestFramework::<Deadline>::with(agency_ctx("DMP"))
+        .given(vec![set_event()])
+        .when(DeadlineCommand::Reassign {
+            to_agency: org("HDIR"),
+            effective: date(2024, 6, 1),
+        })
+        .then_expect_error_kind(DomainErrorKind::Forbidden);
+    TestFramework::<Deadline>::with(ministry_ctx("HOD"))
+        .given(vec![set_event()])
+        .when(DeadlineCommand::Reassign {
+            to_agency: org("HDIR"),
+            effective: date(2024, 6, 1),
+        })
+        .then_expect_events(vec![DeadlineEvent::DeadlineReassigned(
+            DeadlineReassigned {
+                from_agency: org("DMP"),
+                to_agency: org("HDIR"),
+                effective: date(2024, 6, 1),
+                by: ministry_actor("HOD").by(),
+                at: t0(),
+            },
+        )]);
 }

@@ -408,12 +408,6 @@ mod tests {
     use crate::error::DomainErrorKind;
     use crate::testing::*;
 
-    fn org(s: &str) -> OrgCode {
-        OrgCode::parse(s).unwrap()
-    }
-    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
     fn grant(budget: i64, actual: i64) -> DeviationSubject {
         DeviationSubject::Budget {
             chapter: Chapter::new(717).unwrap(),
@@ -539,10 +533,12 @@ mod tests {
         let d = state.details.as_ref().unwrap();
         assert_eq!(d.status, DeviationStatus::Answered);
         assert!(d.dialogue[0].1.is_some());
-        assert!(
-            state
-                .decide(DeviationCommand::Close, &ministry_ctx("HOD"))
-                .is_ok()
+        assert_eq!(
+            state.decide(DeviationCommand::Close, &ministry_ctx("HOD")),
+            Ok(vec![DeviationEvent::DeviationClosed(DeviationClosed {
+                by: ministry_actor("HOD").by(),
+                at: t0(),
+            })])
         );
         assert_eq!(
             state

@@ -273,9 +273,6 @@ mod tests {
     use crate::error::DomainErrorKind;
     use crate::testing::*;
 
-    fn org(s: &str) -> OrgCode {
-        OrgCode::parse(s).unwrap()
-    }
     fn hod() -> ReferenceDataEvent {
         ReferenceDataEvent::MinistryRegistered(MinistryRegistered {
             code: org("HOD"),

@@ -179,12 +179,24 @@ pub enum SupplementCommand {
     RemoveChange {
         change_id: ItemId,
     },
+    /// [`SupplementCommand::Draft`] that also records the supplement's own id (its stream
+    /// id), so that [`issue_supplement`] can refuse an `IssueSupplement` naming another id.
+    DraftWithId {
+        supplement_id: SupplementId,
+        ministry: OrgCode,
+        agency: OrgCode,
+        year: Year,
+        title: String,
+    },
 }
 
 // ---- events -------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SupplementDrafted {
+    /// The supplement's own id; `None` in drafts made without it (and in older events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplement_id: Option<SupplementId>,
     pub ministry: OrgCode,
     pub agency: OrgCode,
     pub year: Year,
@@ -231,6 +243,8 @@ domain_events! {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SupplementDetails {
+    /// Known when drafted with [`SupplementCommand::DraftWithId`].
+    pub supplement_id: Option<SupplementId>,
     pub ministry: OrgCode,
     pub agency: OrgCode,
     pub year: Year,
@@ -274,6 +288,34 @@ pub struct Supplement {
     pub details: Option<SupplementDetails>,
 }
 
+impl Supplement {
+    fn draft(
+        &self,
+        supplement_id: Option<SupplementId>,
+        ministry: OrgCode,
+        agency: OrgCode,
+        year: Year,
+        title: String,
+        ctx: &CommandContext,
+    ) -> Result<Vec<SupplementEvent>, DomainError> {
+        if self.details.is_some() {
+            return Err(DomainError::conflict("this supplement already exists"));
+        }
+        ctx.actor.require_ministry(&ministry, "draft supplements")?;
+        Ok(vec![SupplementEvent::SupplementDrafted(
+            SupplementDrafted {
+                supplement_id,
+                ministry,
+                agency,
+                year,
+                title: Text::new("title", title)?,
+                by: ctx.actor.by(),
+                at: ctx.now,
+            },
+        )])
+    }
+}
+
 impl Aggregate for Supplement {
     const STREAM_TYPE: &'static str = "supplement";
     type Command = SupplementCommand;
@@ -288,26 +330,22 @@ impl Aggregate for Supplement {
         use SupplementEvent as E;
         let by = ctx.actor.by();
         let at = ctx.now;
-        if let C::Draft {
-            ministry,
-            agency,
-            year,
-            title,
-        } = command
-        {
-            if self.details.is_some() {
-                return Err(DomainError::conflict("this supplement already exists"));
-            }
-            ctx.actor.require_ministry(&ministry, "draft supplements")?;
-            return Ok(vec![E::SupplementDrafted(SupplementDrafted {
+        let command = match command {
+            C::Draft {
                 ministry,
                 agency,
                 year,
-                title: Text::new("title", title)?,
-                by,
-                at,
-            })]);
-        }
+                title,
+            } => return self.draft(None, ministry, agency, year, title, ctx),
+            C::DraftWithId {
+                supplement_id,
+                ministry,
+                agency,
+                year,
+                title,
+            } => return self.draft(Some(supplement_id), ministry, agency, year, title, ctx),
+            other => other,
+        };
         let d = self
             .details
             .as_ref()
@@ -320,7 +358,9 @@ impl Aggregate for Supplement {
             )));
         }
         match command {
-            C::Draft { .. } => Err(DomainError::conflict("this supplement already exists")),
+            C::Draft { .. } | C::DraftWithId { .. } => {
+                Err(DomainError::conflict("this supplement already exists"))
+            }
             C::AddChange(change) => {
                 change.validate()?;
                 if let SupplementChange::AddAssignment(new) = change.as_ref() {
@@ -353,6 +393,7 @@ impl Aggregate for Supplement {
         use SupplementEvent as E;
         if let E::SupplementDrafted(e) = event {
             self.details = Some(SupplementDetails {
+                supplement_id: e.supplement_id,
                 ministry: e.ministry.clone(),
                 agency: e.agency.clone(),
                 year: e.year,
@@ -432,6 +473,29 @@ pub fn issue_supplement(
     if s.changes.is_empty() {
         return Err(DomainError::rule(
             "a supplement without changes cannot be issued",
+        ));
+    }
+    // The id names the supplement stream the events go to and is recorded on the letter;
+    // one already recorded would give the letter two numbers for the same supplement.
+    if let Some((n, _)) = l
+        .supplements
+        .iter()
+        .find(|(_, id)| *id == command.supplement_id)
+    {
+        return Err(DomainError::conflict(format!(
+            "supplement {} is already recorded on this letter as nr. {n}",
+            command.supplement_id
+        )));
+    }
+    if let Some(own) = s.supplement_id
+        && own != command.supplement_id
+    {
+        return Err(DomainError::validation(
+            "supplement_id",
+            format!(
+                "the loaded supplement is {own}, not {}",
+                command.supplement_id
+            ),
         ));
     }
     let number = l.next_supplement_number();
@@ -579,14 +643,17 @@ pub fn issue_supplement(
                     v.insert((state, Vec::new()))
                 }
             };
+            // Only the letter's own assignments: listed in it, or given by the same ministry
+            // to the same agency (the one holding it now, after a transfer) for the same year.
             if let (Some(ad), false) = (
                 entry.0.details.as_ref(),
                 matches!(change, SupplementChange::AddAssignment(_)),
-            ) && (ad.ministry != s.ministry || ad.year != s.year)
+            ) && !letter_state.details.as_ref().is_some_and(|l| l.listed(id))
+                && (&ad.ministry, &ad.agency, ad.year) != (&s.ministry, &s.agency, s.year)
             {
                 return Err(DomainError::rule(format!(
-                    "assignment {} does not belong to the {} letter from {}",
-                    ad.title, s.year, s.ministry
+                    "assignment {} (\"{}\", {} to {} for {}) does not belong to the letter from {} to {} for {}",
+                    id, ad.title, ad.ministry, ad.agency, ad.year, s.ministry, s.agency, s.year
                 )));
             }
             let events = entry.0.decide(cmd, ctx).map_err(|e| match e {

@@ -2,24 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::*;
+use crate::DomainEvent;
 use crate::allocation_letter::{BudgetLine, BudgetLineAdded, LetterDrafted, LetterIssued};
 use crate::assignment::AssignmentEvent;
 use crate::error::DomainErrorKind;
 use crate::testing::*;
 
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-fn org(s: &str) -> OrgCode {
-    OrgCode::parse(s).unwrap()
-}
-fn year() -> Year {
-    Year::new(2024).unwrap()
-}
 fn hod() -> By {
     ministry_actor("HOD").by()
 }
@@ -28,6 +19,7 @@ fn sid() -> SupplementId {
 }
 fn drafted() -> SupplementEvent {
     SupplementEvent::SupplementDrafted(SupplementDrafted {
+        supplement_id: None,
         ministry: org("HOD"),
         agency: org("DMP"),
         year: year(),
@@ -250,15 +242,24 @@ fn given_number_used_when_issued_with_it_then_conflict_and_gap_refused() {
     let e = r.unwrap_err();
     assert_eq!(e.kind(), DomainErrorKind::RuleViolated);
     assert!(e.to_string().contains("gap"));
-    assert!(
-        issue_supplement(
-            &s,
-            &letter(2),
-            &BTreeMap::new(),
-            issue(Some(3)),
-            &ministry_ctx("HOD")
-        )
-        .is_ok()
+    let appends = issue_supplement(
+        &s,
+        &letter(2),
+        &BTreeMap::new(),
+        issue(Some(3)),
+        &ministry_ctx("HOD"),
+    )
+    .expect("the next number is accepted");
+    assert_eq!(
+        appends[0].events,
+        vec![AnyEvent::Supplement(SupplementEvent::SupplementIssued(
+            SupplementIssued {
+                number: 3,
+                issued_on: date(2024, 6, 27),
+                by: hod(),
+                at: t0(),
+            }
+        ))]
     );
 }
 
@@ -528,4 +529,205 @@ fn given_added_assignment_when_added_again_then_conflict() {
             SupplementChange::AddAssignment(Box::new(new_assignment())),
         )))
         .then_expect_error_kind(DomainErrorKind::Conflict);
+}
+
+/// An assignment issued by HOD to `agency` for `year`, loaded as the workflow would.
+fn existing_assignment(id: AssignmentId, agency: &str, year: Year) -> Assignment {
+    let events = Assignment::default()
+        .decide(
+            AssignmentCommand::Issue(Box::new(IssueAssignment {
+                assignment_id: id,
+                reference: None,
+                ministry: org("HOD"),
+                agency: org(agency),
+                year,
+                department: None,
+                title: "Existing".into(),
+                description: String::new(),
+                goal: None,
+                source: AssignmentSource::Letter,
+                parts: new_assignment().parts,
+                collaborators: vec![],
+                carried_over_from: None,
+            })),
+            &ministry_ctx("HOD"),
+        )
+        .unwrap();
+    Assignment::replay(&events)
+}
+
+fn cancel_change(id: AssignmentId) -> SupplementEvent {
+    change(
+        2,
+        SupplementChange::CancelAssignment {
+            assignment_id: id,
+            reason: "replaced".into(),
+        },
+    )
+}
+
+#[test]
+fn given_another_agencys_assignment_when_supplement_cancels_it_then_rule_violated() {
+    let id = AssignmentId(Uuid::from_u128(910));
+    let s = Supplement::replay(&[drafted(), cancel_change(id)]);
+    let loaded = BTreeMap::from([(id, existing_assignment(id, "FHI", year()))]);
+    let e =
+        issue_supplement(&s, &letter(0), &loaded, issue(None), &ministry_ctx("HOD")).unwrap_err();
+    assert_eq!(e.kind(), DomainErrorKind::RuleViolated);
+    assert!(
+        e.to_string().contains(
+            "HOD to FHI for 2024) does not belong to the letter from HOD to DMP for 2024"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn given_own_agencys_assignment_when_supplement_cancels_it_then_cancelled() {
+    let id = AssignmentId(Uuid::from_u128(911));
+    let s = Supplement::replay(&[drafted(), cancel_change(id)]);
+    let loaded = BTreeMap::from([(id, existing_assignment(id, "DMP", year()))]);
+    let appends =
+        issue_supplement(&s, &letter(0), &loaded, issue(None), &ministry_ctx("HOD")).unwrap();
+    let stream = appends
+        .iter()
+        .find(|a| a.stream_id == id.to_string())
+        .expect("the assignment's stream");
+    assert_eq!(
+        stream.events,
+        vec![AnyEvent::Assignment(AssignmentEvent::AssignmentCancelled(
+            crate::assignment::AssignmentCancelled {
+                reason: Text::new("reason", "replaced").unwrap(),
+                source: ChangeSource::Supplement {
+                    supplement_id: sid(),
+                    number: 1,
+                },
+                by: hod(),
+                at: t0(),
+            }
+        ))]
+    );
+}
+
+#[test]
+fn given_assignment_listed_in_the_letter_but_transferred_away_when_supplement_amends_it_then_allowed()
+ {
+    let id = AssignmentId(Uuid::from_u128(912));
+    let mut l = letter(0);
+    l.evolve(&LetterEvent::AssignmentListed(AssignmentListed {
+        item_id: ItemId(Uuid::from_u128(77)),
+        assignment_id: id,
+        reference: None,
+        title: Text::new("title", "Existing").unwrap(),
+        source: ChangeSource::Direct,
+        by: hod(),
+        at: t0(),
+    }));
+    let s = Supplement::replay(&[drafted(), cancel_change(id)]);
+    // Transferred from DMP to FHI: no longer DMP's, but still listed in DMP's letter.
+    let loaded = BTreeMap::from([(id, existing_assignment(id, "FHI", year()))]);
+    let appends = issue_supplement(&s, &l, &loaded, issue(None), &ministry_ctx("HOD")).unwrap();
+    assert_eq!(appends.len(), 3);
+}
+
+#[test]
+fn given_previous_years_assignment_when_supplement_cancels_it_then_rule_violated() {
+    let id = AssignmentId(Uuid::from_u128(913));
+    let s = Supplement::replay(&[drafted(), cancel_change(id)]);
+    let loaded = BTreeMap::from([(id, existing_assignment(id, "DMP", Year::new(2023).unwrap()))]);
+    let e =
+        issue_supplement(&s, &letter(0), &loaded, issue(None), &ministry_ctx("HOD")).unwrap_err();
+    assert_eq!(e.kind(), DomainErrorKind::RuleViolated);
+}
+
+#[test]
+fn given_supplement_drafted_with_its_id_when_issued_under_another_id_then_validation() {
+    let drafted_with_id = TestFramework::<Supplement>::with(ministry_ctx("HOD"))
+        .when(SupplementCommand::DraftWithId {
+            supplement_id: sid(),
+            ministry: org("HOD"),
+            agency: org("DMP"),
+            year: year(),
+            title: "Supplerende nr. 2".into(),
+        })
+        .then_expect_events(vec![SupplementEvent::SupplementDrafted(
+            SupplementDrafted {
+                supplement_id: Some(sid()),
+                ministry: org("HOD"),
+                agency: org("DMP"),
+                year: year(),
+                title: Text::new("title", "Supplerende nr. 2").unwrap(),
+                by: hod(),
+                at: t0(),
+            },
+        )]);
+    let mut s = drafted_with_id;
+    s.evolve(&change(1, rnb_adjustment()));
+    let mut other = issue(None);
+    other.supplement_id = SupplementId(Uuid::from_u128(501));
+    let e = issue_supplement(
+        &s,
+        &letter(0),
+        &BTreeMap::new(),
+        other,
+        &ministry_ctx("HOD"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        DomainError::validation(
+            "supplement_id",
+            format!(
+                "the loaded supplement is {}, not {}",
+                sid(),
+                SupplementId(Uuid::from_u128(501))
+            )
+        )
+    );
+    let ok = issue_supplement(
+        &s,
+        &letter(0),
+        &BTreeMap::new(),
+        issue(None),
+        &ministry_ctx("HOD"),
+    )
+    .unwrap();
+    assert_eq!(ok[0].stream_id, sid().to_string());
+}
+
+#[test]
+fn given_supplement_id_already_recorded_on_the_letter_when_issued_then_conflict() {
+    let s = Supplement::replay(&[drafted(), change(1, rnb_adjustment())]);
+    let mut reused = issue(None);
+    // `letter(2)` records supplements 1 and 2 under the ids 1 and 2.
+    reused.supplement_id = SupplementId(Uuid::from_u128(2));
+    let e = issue_supplement(
+        &s,
+        &letter(2),
+        &BTreeMap::new(),
+        reused,
+        &ministry_ctx("HOD"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        DomainError::conflict(format!(
+            "supplement {} is already recorded on this letter as nr. 2",
+            SupplementId(Uuid::from_u128(2))
+        ))
+    );
+}
+
+#[test]
+fn given_stored_draft_without_id_when_loaded_then_id_is_none() {
+    let payload = serde_json::json!({
+        "ministry": "HOD", "agency": "DMP", "year": 2024, "title": "Supplerende nr. 2",
+        "by": {"subject": "s", "display_name": "K", "organisation": "HOD"},
+        "at": "2024-02-05T09:00:00Z"
+    });
+    let e = SupplementEvent::from_stored("SupplementDrafted", 1, payload).unwrap();
+    let SupplementEvent::SupplementDrafted(d) = e else {
+        panic!("expected a draft")
+    };
+    assert_eq!(d.supplement_id, None);
 }

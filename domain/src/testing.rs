@@ -14,12 +14,12 @@
 //!     .then_expect_error_kind(DomainErrorKind::NotFound);
 //! ```
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::aggregate::{Actor, Aggregate, CommandContext, DomainEvent, Role};
 use crate::error::{DomainError, DomainErrorKind};
-use crate::values::{DepartmentCode, OrgCode};
+use crate::values::{DepartmentCode, OrgCode, PartLabel, Year};
 
 /// Given past events, when a command, then expected events or error.
 pub struct TestFramework<A: Aggregate> {
@@ -157,8 +157,24 @@ pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 2, 5, 9, 0, 0).unwrap()
 }
 
-fn org(code: &str) -> OrgCode {
+/// An organisation code known to be valid, e.g. `org("HOD")`.
+pub fn org(code: &str) -> OrgCode {
     OrgCode::parse(code).expect("test organisation code")
+}
+
+/// A calendar date known to be valid.
+pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("test date")
+}
+
+/// 2024, the year of the fixtures' letters.
+pub fn year() -> Year {
+    Year::new(2024).expect("2024")
+}
+
+/// A part label known to be valid, e.g. `label("a")` for part a).
+pub fn label(s: &str) -> Option<PartLabel> {
+    Some(PartLabel::parse(s).expect("test part label"))
 }
 
 pub fn ministry_actor(ministry: &str) -> Actor {

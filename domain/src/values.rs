@@ -199,9 +199,16 @@ impl AssignmentReference {
 }
 
 /// Kapittel: a budget chapter, 3–4 digits (e.g. 746, 3746, 5572).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "u16", into = "u16")]
+///
+/// Loading is lenient (any stored number), like [`Text`]: the range was checked on input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "u16")]
 pub struct Chapter(u16);
+impl<'de> Deserialize<'de> for Chapter {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        u16::deserialize(d).map(Chapter)
+    }
+}
 impl Chapter {
     pub fn new(n: u16) -> Result<Self, DomainError> {
         if (100..=9999).contains(&n) {
@@ -442,9 +449,18 @@ impl PartLabel {
 }
 
 /// Text that must not be blank (trimmed). The constructor names the field it is for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+///
+/// Loading is lenient: a stored `Text` was checked when its command was decided, so it is
+/// read back as stored, not re-validated; a rule tightened later must not make old streams
+/// unloadable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "String")]
 pub struct Text(String);
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Text)
+    }
+}
 impl Text {
     pub fn new(field: &str, s: impl AsRef<str>) -> Result<Self, DomainError> {
         let t = s.as_ref().trim();
@@ -460,6 +476,7 @@ impl Text {
 }
 impl TryFrom<String> for Text {
     type Error = DomainError;
+    /// Validating, like [`Text::new`]; loading uses the lenient `Deserialize` instead.
     fn try_from(s: String) -> Result<Self, DomainError> {
         Text::new("text", s)
     }
@@ -593,6 +610,34 @@ mod tests {
         assert_eq!(
             serde_json::to_value(DeadlineTerm::ToBeAgreed).unwrap(),
             serde_json::json!({"kind": "to_be_agreed"})
+        );
+    }
+
+    #[test]
+    fn stored_text_and_chapter_load_as_stored_without_today_s_rules() {
+        // Stored under a looser rule (or by an older version): still loads, unchanged.
+        let t: Text = serde_json::from_value(serde_json::json!("  ")).unwrap();
+        assert_eq!(t.as_str(), "  ");
+        let c: Chapter = serde_json::from_value(serde_json::json!(42)).unwrap();
+        assert_eq!(c.value(), 42);
+        // Not a lenience on shape: a number is not a text, a string is not a chapter.
+        assert!(serde_json::from_value::<Text>(serde_json::json!(1)).is_err());
+        assert!(serde_json::from_value::<Chapter>(serde_json::json!("746")).is_err());
+        // Input still goes through the validating constructors.
+        assert_eq!(
+            Text::try_from("  ".to_string()).unwrap_err().kind(),
+            DomainErrorKind::Validation
+        );
+        assert_eq!(
+            Chapter::try_from(42).unwrap_err().kind(),
+            DomainErrorKind::Validation
+        );
+        // And the stored form is unchanged.
+        let text = Text::new("title", " x ").unwrap();
+        assert_eq!(serde_json::to_value(&text).unwrap(), serde_json::json!("x"));
+        assert_eq!(
+            serde_json::to_value(Chapter::new(746).unwrap()).unwrap(),
+            serde_json::json!(746)
         );
     }
 

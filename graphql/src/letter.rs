@@ -774,14 +774,15 @@ impl SupplementMutation {
         let id = match options.as_ref().and_then(|o| o.command_id.as_ref()) {
             Some(c) => Uuid::new_v5(&parse_uuid("options.commandId", c)?, b"supplement"),
             None => Uuid::now_v7(),
-        }
-        .to_string();
-        let command = SupplementCommand::Draft {
+        };
+        let command = SupplementCommand::DraftWithId {
+            supplement_id: SupplementId(id),
             ministry: letter.details.ministry.clone(),
             agency: letter.details.agency.clone(),
             year: letter.details.year,
             title,
         };
+        let id = id.to_string();
         let outcome = command::run::<Supplement>(ctx, &id, command, options).await?;
         supplement_payload(ctx, &id, outcome).await
     }
