@@ -491,6 +491,14 @@ impl AssignmentView {
     async fn goal(&self) -> Option<&str> {
         self.details.goal.as_deref()
     }
+    /// The assignment this one continues (last year's).
+    async fn carried_over_from(&self) -> Option<ID> {
+        self.details.carried_over_from.map(|i| ID(i.to_string()))
+    }
+    /// The assignment that continues this one (next year's).
+    async fn carried_over_to(&self) -> Option<ID> {
+        self.details.carried_over_to.map(|i| ID(i.to_string()))
+    }
     async fn collaborators(&self) -> Vec<String> {
         self.details
             .collaborators
@@ -977,6 +985,43 @@ impl AssignmentMutation {
             source: ChangeSource::Direct,
         };
         AssignmentMutations::run(ctx, &id, command, options).await
+    }
+
+    /// Ministry: continue the assignment next year under a new reference (e.g. `TB2025-3`);
+    /// the old and the new one link to each other. Returns the new assignment.
+    async fn carry_over_assignment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        new_reference: Option<String>,
+        reason: String,
+        options: Option<CommandOptions>,
+    ) -> Result<AssignmentPayload> {
+        if Uuid::parse_str(&id).is_err() {
+            return Err(error::not_found(format!("no assignment {}", id.as_str())));
+        }
+        let new_reference = new_reference
+            .map(|r| parse("newReference", AssignmentReference::parse(&r)))
+            .transpose()?;
+        let workflow = ctx.data_unchecked::<Workflow>();
+        let meta = command::meta(ctx, options)?;
+        let outcome = workflow
+            .carry_over(&id, new_reference, reason, &meta)
+            .await
+            .map_err(error::workflow)?;
+        workflow.settle(&outcome).await.map_err(error::workflow)?;
+        let new_id = outcome
+            .events
+            .iter()
+            .find(|e| e.event_type == "AssignmentIssued")
+            .map(|e| e.stream.id().to_owned())
+            .ok_or_else(|| error::internal("carry-over wrote no new assignment"))?;
+        Ok(AssignmentPayload {
+            assignment: load_visible(ctx, &new_id).await?,
+            command_id: ID(outcome.command_id.to_string()),
+            position: outcome.position(),
+            repeated: outcome.repeated,
+        })
     }
 
     /// Ministry: amend the title or description.

@@ -4,7 +4,8 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use styr_workflow::domain::allocation_letter::{
-    AllocationLetter, BudgetLine, Goal, LetterCommand, LetterDetails, letter_stream_id,
+    AllocationLetter, BudgetLine, DeviationThreshold, Goal, LetterCommand, LetterDetails,
+    letter_stream_id,
 };
 use styr_workflow::domain::assignment::{ChangeSource, PartSpec};
 use styr_workflow::domain::supplement::{
@@ -37,7 +38,19 @@ pub struct BudgetPost {
 }
 
 #[derive(SimpleObject)]
+pub struct BudgetLineView {
+    pub id: ID,
+    pub chapter: String,
+    pub post: String,
+    /// NOK thousands.
+    pub amount: i64,
+    pub text: String,
+}
+
+#[derive(SimpleObject)]
 pub struct GoalView {
+    /// The item's id in the letter (for `removeLetterItem` while drafting).
+    pub id: ID,
     pub section: String,
     pub title: String,
     pub assessment_criteria: Vec<String>,
@@ -47,6 +60,8 @@ pub struct GoalView {
 
 #[derive(SimpleObject)]
 pub struct RequirementView {
+    /// The item's id in the letter (for `removeLetterItem` while drafting).
+    pub id: ID,
     pub text: String,
     pub due: Option<Date>,
     /// `letter` or `supplement N`.
@@ -55,6 +70,8 @@ pub struct RequirementView {
 
 #[derive(SimpleObject)]
 pub struct ListedAssignmentView {
+    /// The item's id in the letter (for `removeLetterItem` while drafting).
+    pub id: ID,
     pub assignment_id: ID,
     pub reference: Option<String>,
     pub title: String,
@@ -63,6 +80,8 @@ pub struct ListedAssignmentView {
 
 #[derive(SimpleObject)]
 pub struct CalendarEntryView {
+    /// The item's id in the letter (for `removeLetterItem` while drafting).
+    pub id: ID,
     pub date: Date,
     pub printed_date: Option<String>,
     pub text: String,
@@ -122,8 +141,9 @@ impl LetterView {
     async fn goals(&self) -> Vec<GoalView> {
         self.details
             .goals
-            .values()
-            .map(|g| GoalView {
+            .iter()
+            .map(|(id, g)| GoalView {
+                id: ID(id.to_string()),
                 section: g.section.clone(),
                 title: g.title.as_str().to_owned(),
                 assessment_criteria: g.assessment_criteria.clone(),
@@ -174,6 +194,20 @@ impl LetterView {
             })
             .collect()
     }
+    /// The budget lines as entered, with their ids.
+    async fn budget_lines(&self) -> Vec<BudgetLineView> {
+        self.details
+            .budget_lines
+            .iter()
+            .map(|(id, l)| BudgetLineView {
+                id: ID(id.to_string()),
+                chapter: l.chapter.to_string(),
+                post: l.post.to_string(),
+                amount: l.amount.0,
+                text: l.text.clone(),
+            })
+            .collect()
+    }
     async fn sum_mismatches(&self) -> Vec<SumMismatch> {
         self.details
             .chapter_sum_mismatches()
@@ -188,8 +222,9 @@ impl LetterView {
     async fn reporting_requirements(&self) -> Vec<RequirementView> {
         self.details
             .requirements
-            .values()
-            .map(|(r, source)| RequirementView {
+            .iter()
+            .map(|(id, (r, source))| RequirementView {
+                id: ID(id.to_string()),
                 text: r.text.as_str().to_owned(),
                 due: r.due.date().map(Date),
                 source: source_name(source),
@@ -199,8 +234,9 @@ impl LetterView {
     async fn assignments(&self) -> Vec<ListedAssignmentView> {
         self.details
             .assignments
-            .values()
-            .map(|a| ListedAssignmentView {
+            .iter()
+            .map(|(id, a)| ListedAssignmentView {
+                id: ID(id.to_string()),
                 assignment_id: ID(a.assignment_id.to_string()),
                 reference: a.reference.as_ref().map(|r| r.to_string()),
                 title: a.title.as_str().to_owned(),
@@ -210,11 +246,12 @@ impl LetterView {
     }
     /// The steering calendar as printed, in date order.
     async fn calendar(&self) -> Vec<CalendarEntryView> {
-        let mut entries: Vec<_> = self.details.calendar.values().collect();
-        entries.sort_by_key(|e| e.date);
+        let mut entries: Vec<_> = self.details.calendar.iter().collect();
+        entries.sort_by_key(|(_, e)| e.date);
         entries
             .into_iter()
-            .map(|e| CalendarEntryView {
+            .map(|(id, e)| CalendarEntryView {
+                id: ID(id.to_string()),
                 date: Date(e.date),
                 printed_date: e.printed_date.clone(),
                 text: e.text.as_str().to_owned(),
@@ -489,6 +526,54 @@ impl LetterMutation {
             date: date.0,
             printed_date,
             text,
+        };
+        run_letter(ctx, &letter_id, command, options).await
+    }
+
+    /// Ministry: record a chapter's printed *Sum* row (kept to flag a mismatch, never used as
+    /// the total).
+    async fn state_chapter_sum(
+        &self,
+        ctx: &Context<'_>,
+        letter_id: ID,
+        chapter: i32,
+        sum: i64,
+        options: Option<CommandOptions>,
+    ) -> Result<LetterPayload> {
+        let command = LetterCommand::StateChapterSum {
+            chapter: self::chapter("chapter", chapter)?,
+            sum: NokThousands(sum),
+        };
+        run_letter(ctx, &letter_id, command, options).await
+    }
+
+    /// Ministry: when a deviation counts as significant (*vesentlig*): an amount in NOK
+    /// thousands and/or tenths of a percent (`50` = 5.0 %).
+    async fn set_deviation_threshold(
+        &self,
+        ctx: &Context<'_>,
+        letter_id: ID,
+        amount: Option<i64>,
+        per_mille: Option<u32>,
+        options: Option<CommandOptions>,
+    ) -> Result<LetterPayload> {
+        let command = LetterCommand::SetDeviationThreshold(DeviationThreshold {
+            amount: amount.map(NokThousands),
+            per_mille,
+        });
+        run_letter(ctx, &letter_id, command, options).await
+    }
+
+    /// Ministry: remove a goal, budget line, requirement, listing or calendar line from a draft.
+    async fn remove_letter_item(
+        &self,
+        ctx: &Context<'_>,
+        letter_id: ID,
+        item_id: ID,
+        options: Option<CommandOptions>,
+    ) -> Result<LetterPayload> {
+        let command = LetterCommand::RemoveItem {
+            item_id: ItemId(parse_uuid("itemId", &item_id)?),
         };
         run_letter(ctx, &letter_id, command, options).await
     }

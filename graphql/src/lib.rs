@@ -7,6 +7,7 @@ mod dialogue;
 pub mod error;
 mod letter;
 pub mod limits;
+mod reference;
 mod reports;
 mod scalars;
 mod subscriptions;
@@ -32,6 +33,7 @@ pub struct Mutation(
     letter::SupplementMutation,
     dialogue::DeviationMutation,
     dialogue::CalendarMutation,
+    reference::ReferenceMutation,
 );
 
 /// Builds the schema with the service facade in its context and the default [`Limits`].
@@ -151,6 +153,11 @@ impl Query {
         period: assignment::PeriodInput,
     ) -> Result<Vec<reports::PeriodReportRow>> {
         reports::period_report(ctx, &letter_id, period).await
+    }
+
+    /// Ministries, agencies (with their ministry) and departments.
+    async fn reference_data(&self, ctx: &Context<'_>) -> Result<reference::ReferenceDataView> {
+        reference::reference_data(ctx).await
     }
 
     /// Deviation reports the caller may see.

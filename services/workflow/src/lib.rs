@@ -4,11 +4,11 @@
 //! Everything above it (GraphQL, HTTP, CLI) talks to [`Workflow`], never to SQL.
 
 mod clock;
+mod cross;
 mod error;
 mod handler;
 mod monitor;
 pub mod projections;
-mod supplement;
 
 use std::sync::Arc;
 
