@@ -729,6 +729,108 @@ fn dated_regardless(
     }
 }
 
+/// The Deadline stream of an obligation that has no stream id of its own in its event (a
+/// calendar item, a reporting requirement): derived from the obligation's item id, so every
+/// process finds the same stream.
+pub fn deadline_id_for_item(item: crate::values::ItemId) -> DeadlineId {
+    DeadlineId(uuid::Uuid::new_v5(&item.0, b"styr:deadline"))
+}
+
+/// Policy: the deadline commands a steering-calendar event implies, given the item's state
+/// before it. Only items the agency must deliver (responsible side: agency) are obligations
+/// with a Deadline stream; the ministry's own meetings are not. `item` is the calendar item's
+/// stream id.
+pub fn calendar_follow_ups(
+    item: crate::values::ItemId,
+    before: &crate::calendar::SteeringCalendarItem,
+    event: &crate::calendar::CalendarEvent,
+) -> Vec<(DeadlineId, DeadlineCommand)> {
+    use crate::calendar::{CalendarEvent as E, Side};
+    let id = deadline_id_for_item(item);
+    if let E::CalendarItemScheduled(e) = event {
+        return if e.responsible == Side::Agency {
+            vec![(
+                id,
+                DeadlineCommand::Set {
+                    obligation: Obligation::CalendarItem { item_id: item },
+                    ministry: e.ministry.clone(),
+                    agency: e.agency.clone(),
+                    due: e.date,
+                },
+            )]
+        } else {
+            Vec::new()
+        };
+    }
+    if !before
+        .details
+        .as_ref()
+        .is_some_and(|d| d.responsible == Side::Agency)
+    {
+        return Vec::new();
+    }
+    let command = match event {
+        E::CalendarItemRescheduled(e) => DeadlineCommand::Move {
+            new_due: e.to,
+            cause: MoveCause::Other {
+                reason: e.reason.as_str().to_owned(),
+            },
+        },
+        E::CalendarItemCompleted(e) => DeadlineCommand::Meet {
+            delivery_id: None,
+            met_on: oslo_date(e.at),
+        },
+        E::CalendarItemCancelled(e) => DeadlineCommand::Waive {
+            reason: e.reason.as_str().to_owned(),
+        },
+        _ => return Vec::new(),
+    };
+    vec![(id, command)]
+}
+
+/// Policy: the deadline commands an allocation-letter event implies, given the letter before
+/// it. Reporting requirements become obligations when the letter is issued (H1: a requirement
+/// exists only as part of an issued letter or supplement); one added to an issued letter by a
+/// supplement is set at once. Requirements without a date get no Deadline stream.
+pub fn letter_follow_ups(
+    before: &crate::allocation_letter::AllocationLetter,
+    event: &crate::allocation_letter::LetterEvent,
+) -> Vec<(DeadlineId, DeadlineCommand)> {
+    use crate::allocation_letter::LetterEvent as E;
+    let Some(d) = before.details.as_ref() else {
+        return Vec::new();
+    };
+    let letter = crate::allocation_letter::letter_stream_id(&d.ministry, &d.agency, d.year);
+    let set = |item: crate::values::ItemId, due| {
+        (
+            deadline_id_for_item(item),
+            DeadlineCommand::Set {
+                obligation: Obligation::ReportingRequirement {
+                    letter: letter.clone(),
+                    item_id: item,
+                },
+                ministry: d.ministry.clone(),
+                agency: d.agency.clone(),
+                due,
+            },
+        )
+    };
+    match event {
+        E::LetterIssued(_) => d
+            .requirements
+            .iter()
+            .filter_map(|(item, (r, _))| r.due.date().map(|due| set(*item, due)))
+            .collect(),
+        E::ReportingRequirementAdded(e) if d.is_issued() => e
+            .requirement
+            .due
+            .date()
+            .map(|due| vec![set(e.item_id, due)])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 #[path = "deadline_tests.rs"]
 mod tests;

@@ -755,3 +755,240 @@ fn given_set_when_agency_reassigns_then_forbidden_and_ministry_reassigns_then_re
             },
         )]);
 }
+
+// ---- calendar items and reporting requirements -------------------------------------------
+
+mod obligations_beyond_assignments {
+    use super::*;
+    use crate::allocation_letter::{AllocationLetter, LetterCommand};
+    use crate::calendar::{
+        CalendarCommand, CalendarKind, MeetingKind, ReportKind, Side, SteeringCalendarItem,
+    };
+    use crate::values::ItemId;
+
+    fn item() -> ItemId {
+        ItemId(Uuid::from_u128(77))
+    }
+
+    /// Runs calendar commands, returning the deadline commands each one implied.
+    fn calendar_run(
+        commands: Vec<(CommandContext, CalendarCommand)>,
+    ) -> Vec<Vec<(DeadlineId, DeadlineCommand)>> {
+        let mut state = SteeringCalendarItem::default();
+        let mut implied = Vec::new();
+        for (ctx, command) in commands {
+            let events = state.decide(command, &ctx).expect("accepted");
+            let mut out = Vec::new();
+            for e in &events {
+                out.extend(calendar_follow_ups(item(), &state, e));
+                state.evolve(e);
+            }
+            implied.push(out);
+        }
+        implied
+    }
+
+    fn schedule(kind: CalendarKind, responsible: Side) -> CalendarCommand {
+        CalendarCommand::Schedule {
+            ministry: org("HOD"),
+            agency: org("DMP"),
+            date: date(2024, 9, 20),
+            kind,
+            title: "Rapportering per andre tertial".into(),
+            responsible,
+        }
+    }
+
+    #[test]
+    fn given_an_agency_report_in_the_calendar_when_scheduled_moved_and_delivered_then_its_deadline_follows()
+     {
+        let implied = calendar_run(vec![
+            (
+                ministry_ctx("HOD"),
+                schedule(CalendarKind::ReportDue(ReportKind::Tertial), Side::Agency),
+            ),
+            (
+                ministry_ctx("HOD"),
+                CalendarCommand::Reschedule {
+                    date: date(2024, 9, 27),
+                    reason: "RNB".into(),
+                },
+            ),
+            (
+                agency_ctx("DMP"),
+                CalendarCommand::Complete {
+                    document_ref: "24/77-1".into(),
+                },
+            ),
+        ]);
+        let id = deadline_id_for_item(item());
+        assert_eq!(
+            implied[0],
+            vec![(
+                id,
+                DeadlineCommand::Set {
+                    obligation: Obligation::CalendarItem { item_id: item() },
+                    ministry: org("HOD"),
+                    agency: org("DMP"),
+                    due: date(2024, 9, 20),
+                }
+            )]
+        );
+        assert_eq!(
+            implied[1],
+            vec![(
+                id,
+                DeadlineCommand::Move {
+                    new_due: date(2024, 9, 27),
+                    cause: MoveCause::Other {
+                        reason: "RNB".into()
+                    }
+                }
+            )]
+        );
+        assert!(
+            matches!(implied[2][..], [(i, DeadlineCommand::Meet { delivery_id: None, .. })] if i == id)
+        );
+        // And the Deadline stream accepts them from the same actors.
+        let mut deadline = Deadline::default();
+        for (ctx, (_, command)) in [
+            (ministry_ctx("HOD"), implied[0][0].clone()),
+            (ministry_ctx("HOD"), implied[1][0].clone()),
+            (agency_ctx("DMP"), implied[2][0].clone()),
+        ] {
+            for e in deadline
+                .decide(command, &ctx)
+                .expect("the deadline accepts its follow-up")
+            {
+                deadline.evolve(&e);
+            }
+        }
+        assert_eq!(deadline.details.unwrap().status, DeadlineStatus::Met);
+    }
+
+    #[test]
+    fn given_a_cancelled_agency_report_then_its_deadline_is_waived() {
+        let implied = calendar_run(vec![
+            (
+                ministry_ctx("HOD"),
+                schedule(CalendarKind::ReportDue(ReportKind::HalfYear), Side::Agency),
+            ),
+            (
+                ministry_ctx("HOD"),
+                CalendarCommand::Cancel {
+                    reason: "Slått sammen".into(),
+                },
+            ),
+        ]);
+        assert!(
+            matches!(&implied[1][..], [(_, DeadlineCommand::Waive { reason })] if reason == "Slått sammen")
+        );
+    }
+
+    #[test]
+    fn given_a_ministry_meeting_then_no_deadline_stream() {
+        let implied = calendar_run(vec![
+            (
+                ministry_ctx("HOD"),
+                schedule(
+                    CalendarKind::Meeting(MeetingKind::SteeringMeeting),
+                    Side::Ministry,
+                ),
+            ),
+            (
+                ministry_ctx("HOD"),
+                CalendarCommand::Complete {
+                    document_ref: "referat".into(),
+                },
+            ),
+        ]);
+        assert!(implied.iter().all(Vec::is_empty), "{implied:?}");
+    }
+
+    fn letter_run(
+        commands: Vec<LetterCommand>,
+    ) -> (AllocationLetter, Vec<Vec<(DeadlineId, DeadlineCommand)>>) {
+        let ctx = ministry_ctx("HOD");
+        let mut state = AllocationLetter::default();
+        let mut implied = Vec::new();
+        for command in commands {
+            let events = state.decide(command, &ctx).expect("accepted");
+            let mut out = Vec::new();
+            for e in &events {
+                out.extend(letter_follow_ups(&state, e));
+                state.evolve(e);
+            }
+            implied.push(out);
+        }
+        (state, implied)
+    }
+
+    fn requirement(text: &str, due: DeadlineTerm) -> LetterCommand {
+        LetterCommand::AddReportingRequirement {
+            text: text.into(),
+            due,
+        }
+    }
+
+    #[test]
+    fn given_dated_requirements_when_the_letter_is_issued_then_each_gets_a_deadline() {
+        let (letter, implied) = letter_run(vec![
+            LetterCommand::Draft {
+                ministry: org("HOD"),
+                agency: org("DMP"),
+                year: year(),
+                title: "Tildelingsbrev 2024".into(),
+                case_ref: None,
+            },
+            requirement(
+                "Rapport om øvelser første halvår",
+                DeadlineTerm::Date(date(2024, 8, 15)),
+            ),
+            requirement("Omtale i årsrapporten", DeadlineTerm::NoDeadline),
+            LetterCommand::AddBudgetLine(crate::allocation_letter::BudgetLine {
+                chapter: crate::values::Chapter::new(746).unwrap(),
+                post: crate::values::Post::new(1).unwrap(),
+                amount: crate::values::NokThousands(429_548),
+                text: "Driftsutgifter".into(),
+            }),
+            LetterCommand::Issue {
+                issued_on: date(2024, 2, 5),
+            },
+        ]);
+        assert!(
+            implied[..4].iter().all(Vec::is_empty),
+            "a draft obliges nothing yet"
+        );
+        let d = letter.details.unwrap();
+        let (item, _) = d
+            .requirements
+            .iter()
+            .find(|(_, (r, _))| r.due.date().is_some())
+            .unwrap();
+        assert_eq!(
+            implied[4],
+            vec![(
+                deadline_id_for_item(*item),
+                DeadlineCommand::Set {
+                    obligation: Obligation::ReportingRequirement {
+                        letter: "HOD:DMP:2024".into(),
+                        item_id: *item,
+                    },
+                    ministry: org("HOD"),
+                    agency: org("DMP"),
+                    due: date(2024, 8, 15),
+                }
+            )],
+            "only the dated requirement"
+        );
+    }
+
+    #[test]
+    fn deadline_ids_for_items_are_stable_and_distinct() {
+        assert_eq!(deadline_id_for_item(item()), deadline_id_for_item(item()));
+        assert_ne!(
+            deadline_id_for_item(item()),
+            deadline_id_for_item(ItemId(Uuid::from_u128(78)))
+        );
+    }
+}

@@ -8,12 +8,15 @@ use styr_workflow::domain::allocation_letter::{
     letter_stream_id,
 };
 use styr_workflow::domain::assignment::{ChangeSource, PartSpec};
+use styr_workflow::domain::deadline::{
+    Deadline, DeadlineCommand, DeadlineStatus, deadline_id_for_item,
+};
 use styr_workflow::domain::supplement::{
     AdjustmentPart, IssueSupplement, NewAssignment, Supplement, SupplementChange, SupplementCommand,
 };
 use styr_workflow::domain::{
     Aggregate, AssignmentId, AssignmentReference, Chapter, DeadlineTerm, DepartmentCode, ItemId,
-    NokThousands, OrgCode, PartLabel, Post, SupplementId, Year,
+    NokThousands, OrgCode, PartLabel, Post, SupplementId, Year, oslo_date,
 };
 use styr_workflow::{CommandOutcome, Workflow};
 use uuid::Uuid;
@@ -66,6 +69,11 @@ pub struct RequirementView {
     pub due: Option<Date>,
     /// `letter` or `supplement N`.
     pub source: String,
+    /// Once the letter is issued, a dated requirement is an obligation: `open`, `met` or
+    /// `waived`; null while drafting or without a date.
+    pub deadline_status: Option<String>,
+    /// Whether the monitor has found the date passed unmet.
+    pub missed: bool,
 }
 
 #[derive(SimpleObject)]
@@ -219,17 +227,33 @@ impl LetterView {
             })
             .collect()
     }
-    async fn reporting_requirements(&self) -> Vec<RequirementView> {
-        self.details
-            .requirements
-            .iter()
-            .map(|(id, (r, source))| RequirementView {
+    async fn reporting_requirements(&self, ctx: &Context<'_>) -> Result<Vec<RequirementView>> {
+        let workflow = ctx.data_unchecked::<Workflow>();
+        let mut out = Vec::with_capacity(self.details.requirements.len());
+        for (id, (r, source)) in &self.details.requirements {
+            let deadline_id = deadline_id_for_item(*id).to_string();
+            let (deadline, _) = workflow
+                .load::<Deadline>(&deadline_id)
+                .await
+                .map_err(error::workflow)?;
+            let details = deadline.details;
+            out.push(RequirementView {
                 id: ID(id.to_string()),
                 text: r.text.as_str().to_owned(),
                 due: r.due.date().map(Date),
                 source: source_name(source),
-            })
-            .collect()
+                deadline_status: details.as_ref().map(|d| {
+                    match d.status {
+                        DeadlineStatus::Open => "open",
+                        DeadlineStatus::Met => "met",
+                        DeadlineStatus::Waived => "waived",
+                    }
+                    .to_owned()
+                }),
+                missed: details.is_some_and(|d| !d.missed.is_empty()),
+            });
+        }
+        Ok(out)
     }
     async fn assignments(&self) -> Vec<ListedAssignmentView> {
         self.details
@@ -576,6 +600,42 @@ impl LetterMutation {
             item_id: ItemId(parse_uuid("itemId", &item_id)?),
         };
         run_letter(ctx, &letter_id, command, options).await
+    }
+
+    /// Agency: report that a reporting requirement of an issued letter has been met.
+    async fn meet_reporting_requirement(
+        &self,
+        ctx: &Context<'_>,
+        letter_id: ID,
+        item_id: ID,
+        options: Option<CommandOptions>,
+    ) -> Result<LetterPayload> {
+        let item = ItemId(parse_uuid("itemId", &item_id)?);
+        let letter = load_letter(ctx, &letter_id).await?;
+        if !letter.details.requirements.contains_key(&item) {
+            return Err(error::not_found(format!(
+                "no reporting requirement {} in {}",
+                item_id.as_str(),
+                letter_id.as_str()
+            )));
+        }
+        let workflow = ctx.data_unchecked::<Workflow>();
+        let command = DeadlineCommand::Meet {
+            delivery_id: None,
+            met_on: oslo_date(workflow.now()),
+        };
+        let deadline_id = deadline_id_for_item(item).to_string();
+        let (deadline, _) = workflow
+            .load::<Deadline>(&deadline_id)
+            .await
+            .map_err(error::workflow)?;
+        if deadline.details.is_none() {
+            return Err(error::domain(styr_workflow::domain::DomainError::rule(
+                "this requirement has no deadline to meet: the letter is a draft or it has no date",
+            )));
+        }
+        let outcome = command::run::<Deadline>(ctx, &deadline_id, command, options).await?;
+        letter_payload(ctx, &letter_id, outcome).await
     }
 
     /// Ministry: issue the letter. Afterwards it changes only through supplements.

@@ -6,7 +6,64 @@ use styr_tests::{TestApp, on_both_backends};
 on_both_backends!(
     a_letter_is_drafted_issued_and_supplemented,
     letters_are_scoped_and_frozen_once_issued,
+    reporting_requirements_become_deadlines_the_agency_meets,
 );
+
+async fn reporting_requirements_become_deadlines_the_agency_meets(app: TestApp) {
+    let hod = app.token("ministry", "HOD");
+    let body = gql(&app, &hod, r#"mutation { draftLetter(input: { ministry: "HOD", agency: "DMP", year: 2024, title: "Tildelingsbrev 2024" }) { letter { id } } }"#, json!({})).await;
+    let id = data(&body, "draftLetter.letter.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = gql(&app, &hod, r#"mutation($id: ID!) {
+        r: addReportingRequirement(letterId: $id, text: "Rapport om øvelser første halvår", due: "2024-08-15") { position }
+        g: addGoal(letterId: $id, goal: { section: "2.3", title: "Forsyningssikkerhet og beredskap" }) {
+            letter { reportingRequirements { id deadlineStatus } } } }"#, json!({ "id": id })).await;
+    let requirement = &data(&body, "g.letter.reportingRequirements")[0];
+    assert!(
+        requirement["deadlineStatus"].is_null(),
+        "a draft obliges nothing: {requirement}"
+    );
+    let item = requirement["id"].clone();
+    gql(
+        &app,
+        &hod,
+        r#"mutation($id: ID!) { issueLetter(letterId: $id, issuedOn: "2024-02-05") { position } }"#,
+        json!({ "id": id }),
+    )
+    .await;
+    let view =
+        r#"query($id: ID!) { letter(id: $id) { reportingRequirements { deadlineStatus due } } }"#;
+    let body = gql(&app, &hod, view, json!({ "id": id })).await;
+    assert_eq!(
+        data(&body, "letter.reportingRequirements"),
+        &json!([{ "deadlineStatus": "open", "due": "2024-08-15" }])
+    );
+
+    let meet = r#"mutation($id: ID!, $item: ID!) { meetReportingRequirement(letterId: $id, itemId: $item) {
+        letter { reportingRequirements { deadlineStatus } } } }"#;
+    let body = gql(&app, &hod, meet, json!({ "id": id, "item": item })).await;
+    assert_eq!(
+        code(&body),
+        "FORBIDDEN",
+        "the agency reports, not the ministry"
+    );
+    let fhi = app.token("agency", "FHI");
+    let body = gql(&app, &fhi, meet, json!({ "id": id, "item": item })).await;
+    assert_eq!(code(&body), "NOT_FOUND");
+    let dmp = app.token("agency", "DMP");
+    let body = gql(&app, &dmp, meet, json!({ "id": id, "item": item })).await;
+    assert_eq!(
+        data(
+            &body,
+            "meetReportingRequirement.letter.reportingRequirements"
+        ),
+        &json!([{ "deadlineStatus": "met" }])
+    );
+    let body = gql(&app, &dmp, meet, json!({ "id": id, "item": item })).await;
+    assert_eq!(code(&body), "RULE_VIOLATED", "met once");
+}
 
 async fn gql(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
     app.graphql_with(

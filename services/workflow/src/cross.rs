@@ -37,6 +37,7 @@ enum CrossCommand {
 #[derive(Default)]
 struct Read {
     assignments: BTreeMap<AssignmentId, Assignment>,
+    letter: Option<(String, AllocationLetter)>,
     versions: HashMap<StreamId, u64>,
 }
 
@@ -154,7 +155,9 @@ impl Workflow {
                 let supplement: Supplement = read.load(self, supplement_id).await?;
                 let mut letter = AllocationLetter::default();
                 if let Some(details) = &supplement.details {
-                    letter = read.load(self, &details.letter_stream_id()).await?;
+                    let letter_id = details.letter_stream_id();
+                    letter = read.load(self, &letter_id).await?;
+                    read.letter = Some((letter_id, letter.clone()));
                     for id in details.affected_assignments() {
                         let a: Assignment = read.load(self, &id.to_string()).await?;
                         read.assignments.insert(id, a);
@@ -226,7 +229,8 @@ impl Workflow {
                 meta,
                 command_id,
             ));
-            if append.stream_type == Assignment::STREAM_TYPE {
+            let id = append.stream_id.as_str();
+            let follow_on = if append.stream_type == Assignment::STREAM_TYPE {
                 let events: Vec<_> = append
                     .events
                     .iter()
@@ -238,14 +242,34 @@ impl Workflow {
                 let before = read
                     .assignments
                     .iter()
-                    .find(|(id, _)| id.to_string() == append.stream_id)
+                    .find(|(a, _)| a.to_string() == id)
                     .map(|(_, a)| a.clone())
                     .unwrap_or_default();
-                batch.extend(
-                    self.deadline_appends::<Assignment>(&before, &events, ctx, meta, command_id)
-                        .await?,
-                );
-            }
+                self.deadline_appends::<Assignment>(id, &before, &events, ctx, meta, command_id)
+                    .await?
+            } else if append.stream_type == AllocationLetter::STREAM_TYPE {
+                let events: Vec<_> = append
+                    .events
+                    .iter()
+                    .filter_map(|e| match e {
+                        AnyEvent::Letter(l) => Some(l.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let before = read
+                    .letter
+                    .as_ref()
+                    .filter(|(l, _)| l == id)
+                    .map(|(_, l)| l.clone())
+                    .unwrap_or_default();
+                self.deadline_appends::<AllocationLetter>(
+                    id, &before, &events, ctx, meta, command_id,
+                )
+                .await?
+            } else {
+                Vec::new()
+            };
+            batch.extend(follow_on);
         }
         Ok(batch)
     }

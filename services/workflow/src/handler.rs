@@ -11,8 +11,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use styr_domain::assignment::Assignment;
-use styr_domain::deadline::{Deadline, DeadlineCommand, follow_ups};
+use styr_domain::deadline::{
+    Deadline, DeadlineCommand, calendar_follow_ups, follow_ups, letter_follow_ups,
+};
 use styr_domain::values::DeadlineId;
+use styr_domain::values::ItemId;
 use styr_domain::{Actor, Aggregate, CommandContext, DomainEvent, Role};
 use styr_eventstore::{
     EventMetadata, ExpectedVersion, NewEvent, RecordedEvent, StoreError, StreamAppend, StreamId,
@@ -88,9 +91,13 @@ impl CommandOutcome {
 }
 
 /// Other streams an aggregate's events oblige the workflow to update in the same append.
+/// Every dated obligation — an assignment part, an agency's calendar item, a reporting
+/// requirement of an issued letter — has a Deadline stream kept in step this way.
 pub trait FollowUps: Aggregate {
-    /// The deadline commands implied by `event`, given the state before it.
+    /// The deadline commands implied by `event` on the stream `stream_id`, given the state
+    /// before it.
     fn deadline_follow_ups(
+        _stream_id: &str,
         _before: &Self,
         _event: &Self::Event,
     ) -> Vec<(DeadlineId, DeadlineCommand)> {
@@ -100,10 +107,35 @@ pub trait FollowUps: Aggregate {
 
 impl FollowUps for Assignment {
     fn deadline_follow_ups(
+        _stream_id: &str,
         before: &Self,
         event: &Self::Event,
     ) -> Vec<(DeadlineId, DeadlineCommand)> {
         follow_ups(before, event)
+    }
+}
+
+impl FollowUps for styr_domain::calendar::SteeringCalendarItem {
+    fn deadline_follow_ups(
+        stream_id: &str,
+        before: &Self,
+        event: &Self::Event,
+    ) -> Vec<(DeadlineId, DeadlineCommand)> {
+        // Calendar items live in streams named by their uuid (see the GraphQL layer).
+        match Uuid::parse_str(stream_id) {
+            Ok(id) => calendar_follow_ups(ItemId(id), before, event),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+impl FollowUps for styr_domain::allocation_letter::AllocationLetter {
+    fn deadline_follow_ups(
+        _stream_id: &str,
+        before: &Self,
+        event: &Self::Event,
+    ) -> Vec<(DeadlineId, DeadlineCommand)> {
+        letter_follow_ups(before, event)
     }
 }
 
@@ -112,9 +144,7 @@ macro_rules! no_follow_ups {
 }
 no_follow_ups!(
     Deadline,
-    styr_domain::allocation_letter::AllocationLetter,
     styr_domain::supplement::Supplement,
-    styr_domain::calendar::SteeringCalendarItem,
     styr_domain::deviation::DeviationReport,
     styr_domain::reference_data::ReferenceData
 );
@@ -173,7 +203,7 @@ impl Workflow {
             let (state, version) = self.load::<A>(stream_id).await?;
             let decided = match state.decide(command.clone(), &ctx) {
                 Ok(events) => self
-                    .deadline_appends::<A>(&state, &events, &ctx, meta, command_id)
+                    .deadline_appends::<A>(stream_id, &state, &events, &ctx, meta, command_id)
                     .await
                     .map(|follow_on| (events, follow_on)),
                 Err(e) => Err(e.into()),
@@ -232,6 +262,7 @@ impl Workflow {
     /// Appends for the Deadline streams that `events` oblige, at the versions loaded now.
     pub(crate) async fn deadline_appends<A: FollowUps>(
         &self,
+        stream_id: &str,
         before: &A,
         events: &[A::Event],
         ctx: &CommandContext,
@@ -247,7 +278,7 @@ impl Workflow {
             Vec<<Deadline as Aggregate>::Event>,
         )> = Vec::new();
         for event in events {
-            for (deadline_id, command) in A::deadline_follow_ups(&state, event) {
+            for (deadline_id, command) in A::deadline_follow_ups(stream_id, &state, event) {
                 let index = match touched.iter().position(|t| t.0 == deadline_id) {
                     Some(i) => i,
                     None => {

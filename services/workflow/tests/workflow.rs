@@ -50,6 +50,7 @@ on_both_backends!(
     every_event_records_who_when_and_why,
     issuing_a_supplement_changes_every_stream_in_one_append,
     a_refused_supplement_changes_nothing,
+    agency_calendar_items_and_requirements_are_deadlines,
 );
 
 fn org(code: &str) -> OrgCode {
@@ -555,4 +556,111 @@ async fn a_refused_supplement_changes_nothing(db: TestDatabase) {
         .unwrap_err();
     assert!(matches!(err, WorkflowError::Domain(_)), "{err}");
     assert_eq!(wf.log_head().await.unwrap(), head, "no stream changed");
+}
+
+async fn agency_calendar_items_and_requirements_are_deadlines(db: TestDatabase) {
+    use styr_domain::allocation_letter::{AllocationLetter, LetterCommand, letter_stream_id};
+    use styr_domain::calendar::{
+        CalendarCommand, CalendarKind, ReportKind, Side, SteeringCalendarItem,
+    };
+    use styr_domain::deadline::{DeadlineStatus, deadline_id_for_item};
+    use styr_domain::values::ItemId;
+
+    let (wf, _) = setup(&db).await;
+    // A report the agency owes, in the steering calendar.
+    let item = Uuid::now_v7();
+    let schedule = CalendarCommand::Schedule {
+        ministry: org("HOD"),
+        agency: org("DMP"),
+        date: NaiveDate::from_ymd_opt(2024, 9, 20).unwrap(),
+        kind: CalendarKind::ReportDue(ReportKind::Tertial),
+        title: "Rapportering per andre tertial".into(),
+        responsible: Side::Agency,
+    };
+    let outcome = wf
+        .execute::<SteeringCalendarItem>(
+            &item.to_string(),
+            schedule,
+            &CommandMeta::new(desk_officer()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome
+            .events
+            .iter()
+            .map(|e| e.event_type.as_str())
+            .collect::<Vec<_>>(),
+        vec!["CalendarItemScheduled", "DeadlineSet"]
+    );
+    let deadline = deadline_id_for_item(ItemId(item)).to_string();
+    let complete = CalendarCommand::Complete {
+        document_ref: "24/9-2".into(),
+    };
+    wf.execute::<SteeringCalendarItem>(
+        &item.to_string(),
+        complete,
+        &CommandMeta::new(coordinator()),
+    )
+    .await
+    .unwrap();
+    let (d, _) = wf.load::<Deadline>(&deadline).await.unwrap();
+    assert_eq!(
+        d.details.unwrap().status,
+        DeadlineStatus::Met,
+        "delivering the report meets its deadline"
+    );
+
+    // A dated reporting requirement becomes a deadline when the letter is issued.
+    let letter = letter_stream_id(&org("HOD"), &org("DMP"), Year::new(2024).unwrap());
+    let meta = CommandMeta::new(desk_officer());
+    for command in [
+        LetterCommand::Draft {
+            ministry: org("HOD"),
+            agency: org("DMP"),
+            year: Year::new(2024).unwrap(),
+            title: "Tildelingsbrev 2024".into(),
+            case_ref: None,
+        },
+        LetterCommand::AddReportingRequirement {
+            text: "Øvelsesrapport".into(),
+            due: DeadlineTerm::Date(NaiveDate::from_ymd_opt(2024, 8, 15).unwrap()),
+        },
+        LetterCommand::AddGoal(Box::new(styr_domain::allocation_letter::Goal {
+            section: "2.3".into(),
+            title: styr_domain::values::Text::new("title", "Forsyningssikkerhet").unwrap(),
+            assessment_criteria: vec![],
+            steering_parameters: vec![],
+            key_figures: vec![],
+        })),
+    ] {
+        let outcome = wf
+            .execute::<AllocationLetter>(&letter, command, &meta)
+            .await
+            .unwrap();
+        assert!(
+            outcome
+                .events
+                .iter()
+                .all(|e| e.stream.stream_type() == "allocation_letter"),
+            "a draft obliges nothing"
+        );
+    }
+    let issued = wf
+        .execute::<AllocationLetter>(
+            &letter,
+            LetterCommand::Issue {
+                issued_on: NaiveDate::from_ymd_opt(2024, 2, 5).unwrap(),
+            },
+            &meta,
+        )
+        .await
+        .unwrap();
+    let set: Vec<_> = issued
+        .events
+        .iter()
+        .filter(|e| e.event_type == "DeadlineSet")
+        .collect();
+    assert_eq!(set.len(), 1);
+    assert_eq!(set[0].payload["due"], "2024-08-15");
 }
