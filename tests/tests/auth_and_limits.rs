@@ -54,6 +54,7 @@ on_both_backends!(
     a_wrong_or_missing_audience_is_refused,
     an_unknown_kid_is_refused,
     a_key_added_to_the_jwks_file_is_picked_up,
+    a_jwks_served_by_url_is_fetched_and_refreshed,
     an_unknown_role_is_refused,
     garbage_is_refused,
     a_scheme_other_than_bearer_is_refused,
@@ -419,6 +420,70 @@ async fn a_key_added_to_the_jwks_file_is_picked_up(kind: BackendKind) {
     assert_accepted(&app, &rotated).await;
     assert_accepted(&app, &rs256("test-rsa-1", &claims())).await;
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A stand-in identity provider: serves whatever JWKS document the test puts in it, from its
+/// own thread (the server under test fetches synchronously while verifying a token).
+fn jwks_endpoint(document: std::sync::Arc<std::sync::Mutex<String>>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            actix_web::HttpServer::new(move || {
+                let document = document.clone();
+                actix_web::App::new().route(
+                    "/jwks",
+                    actix_web::web::get().to(move || {
+                        let body = document.lock().unwrap().clone();
+                        async move {
+                            actix_web::HttpResponse::Ok()
+                                .content_type("application/json")
+                                .body(body)
+                        }
+                    }),
+                )
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .unwrap()
+            .run()
+            .await
+        })
+    });
+    format!("http://127.0.0.1:{port}/jwks")
+}
+
+async fn a_jwks_served_by_url_is_fetched_and_refreshed(kind: BackendKind) {
+    let document = std::sync::Arc::new(std::sync::Mutex::new(
+        String::from_utf8(read("jwks.json")).unwrap(),
+    ));
+    let url = jwks_endpoint(document.clone());
+    let app = spawn_app_with(
+        kind,
+        &[
+            ("STYR_JWKS", &url),
+            ("STYR_JWT_ISSUER", ISSUER),
+            ("STYR_JWT_AUDIENCE", AUDIENCE),
+        ],
+    )
+    .await;
+    assert_accepted(&app, &rs256("test-rsa-1", &claims())).await;
+    // The provider rotates in a new key; a token naming it makes the server fetch again.
+    *document.lock().unwrap() = String::from_utf8(read("jwks-rotated.json")).unwrap();
+    assert_accepted(&app, &rs256_with_key("rsa2.der", "test-rsa-2", &claims())).await;
+    // Unreachable at start-up: the server does not start, and says why.
+    let settings = styr::Settings::from_sources(&std::collections::BTreeMap::from([
+        ("STYR_DATABASE_URL".to_owned(), app.db.url().to_owned()),
+        ("STYR_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+        ("STYR_JWKS".to_owned(), "http://127.0.0.1:9/jwks".to_owned()),
+    ]))
+    .unwrap();
+    let err = styr::Application::build(&settings)
+        .await
+        .err()
+        .expect("refuses to start");
+    assert!(err.to_string().contains("JWKS"), "{err}");
 }
 
 async fn an_unknown_role_is_refused(kind: BackendKind) {

@@ -51,7 +51,11 @@ impl Application {
     /// Connects to the database (waiting for it up to the configured time), applies
     /// migrations, and binds the listener.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let verifier = Arc::new(Verifier::from_settings(settings)?);
+        // Reading the keys may fetch a JWKS over the network: off the async threads.
+        let for_keys = settings.clone();
+        let verifier = Arc::new(
+            tokio::task::spawn_blocking(move || Verifier::from_settings(&for_keys)).await??,
+        );
         let store = connect_with_retry(settings).await?;
         let metrics = Arc::new(Metrics::new());
         store.set_observer(Arc::new(StoreMetrics(metrics.clone())));

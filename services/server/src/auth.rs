@@ -9,7 +9,7 @@
 //! algorithm the library knows.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::RwLock;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -34,6 +34,11 @@ const JWKS_RELOAD_BACKOFF: Duration = Duration::from_secs(30);
 /// How often the JWKS file's modification time is looked at, so that a key the provider has
 /// withdrawn stops verifying without a restart.
 const JWKS_RECHECK: Duration = Duration::from_secs(60);
+/// How often a JWKS fetched by URL is fetched again (besides on a key not held).
+const JWKS_URL_RECHECK: Duration = Duration::from_secs(300);
+/// The longest a JWKS fetch may take; it blocks the request that needed a key not held, at
+/// most once per `JWKS_RELOAD_BACKOFF`.
+const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -172,7 +177,10 @@ impl Verifier {
             None
         };
         let jwks = match &settings.jwks {
-            Some(JwksSource::File(path)) => Some(Jwks::load(path.clone(), JWKS_RECHECK)?),
+            Some(source @ JwksSource::File(_)) => Some(Jwks::load(source.clone(), JWKS_RECHECK)?),
+            Some(source @ JwksSource::Url(_)) => {
+                Some(Jwks::load(source.clone(), JWKS_URL_RECHECK)?)
+            }
             None => None,
         };
         Ok(Self {
@@ -261,10 +269,10 @@ fn is_code(c: &str) -> bool {
             .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
 }
 
-/// Public keys by `kid`, re-read from their file when a token names one not held and when the
-/// file has changed (looked at every `recheck`).
+/// Public keys by `kid`, read again from their source when a token names one not held, and
+/// every `recheck` (a file only when it has changed).
 struct Jwks {
-    path: PathBuf,
+    source: JwksSource,
     recheck: Duration,
     cache: RwLock<JwksCache>,
 }
@@ -286,11 +294,11 @@ struct JwksKey {
 }
 
 impl Jwks {
-    fn load(path: PathBuf, recheck: Duration) -> Result<Self, AuthError> {
-        let modified = modified(&path);
-        let keys = read_jwks(&path)?;
+    fn load(source: JwksSource, recheck: Duration) -> Result<Self, AuthError> {
+        let modified = modified(&source);
+        let keys = read_jwks(&source)?;
         Ok(Self {
-            path,
+            source,
             recheck,
             cache: RwLock::new(JwksCache {
                 keys,
@@ -355,16 +363,21 @@ impl Jwks {
             return;
         }
         cache.checked = Instant::now();
-        let now = modified(&self.path);
-        if now.is_some() && now != cache.modified {
-            self.reload(&mut cache);
+        match &self.source {
+            JwksSource::File(_) => {
+                let now = modified(&self.source);
+                if now.is_some() && now != cache.modified {
+                    self.reload(&mut cache);
+                }
+            }
+            JwksSource::Url(_) => self.reload(&mut cache),
         }
     }
 
     /// Replaces the keys held with the file's; keeps them when the file is unreadable.
     fn reload(&self, cache: &mut JwksCache) {
-        let modified = modified(&self.path);
-        match read_jwks(&self.path) {
+        let modified = modified(&self.source);
+        match read_jwks(&self.source) {
             Ok(keys) => {
                 cache.keys = keys;
                 cache.modified = modified;
@@ -374,31 +387,55 @@ impl Jwks {
     }
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+fn modified(source: &JwksSource) -> Option<SystemTime> {
+    match source {
+        JwksSource::File(path) => std::fs::metadata(path).and_then(|m| m.modified()).ok(),
+        JwksSource::Url(_) => None,
+    }
+}
+
+/// The JWKS document's text, from its file or its URL.
+fn fetch_jwks(source: &JwksSource) -> Result<String, String> {
+    match source {
+        JwksSource::File(path) => std::fs::read_to_string(path).map_err(|e| e.to_string()),
+        JwksSource::Url(url) => {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .timeout_global(Some(JWKS_FETCH_TIMEOUT))
+                .build()
+                .into();
+            let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+            response
+                .body_mut()
+                .with_config()
+                .limit(1 << 20)
+                .read_to_string()
+                .map_err(|e| e.to_string())
+        }
+    }
 }
 
 /// The RSA and P-256 signing keys of a JWKS. Keys without a `kid` cannot be chosen, symmetric
 /// keys must never be published, and encryption keys do not sign, so all three are skipped
 /// with a warning.
-fn read_jwks(path: &Path) -> Result<HashMap<String, JwksKey>, AuthError> {
+fn read_jwks(source: &JwksSource) -> Result<HashMap<String, JwksKey>, AuthError> {
+    let path = source;
     let fail = |message: String| AuthError::Jwks {
-        path: path.display().to_string(),
+        path: source.to_string(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let text = fetch_jwks(source).map_err(fail)?;
     let set: JwkSet = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
     let mut keys = HashMap::new();
     for jwk in &set.keys {
         let Some(kid) = jwk.common.key_id.clone() else {
-            tracing::warn!(path = %path.display(), "JWKS key without kid skipped");
+            tracing::warn!(path = %path, "JWKS key without kid skipped");
             continue;
         };
         if matches!(
             jwk.common.public_key_use,
             Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))
         ) {
-            tracing::warn!(kid, path = %path.display(), "JWKS key not meant for signatures skipped");
+            tracing::warn!(kid, path = %path, "JWKS key not meant for signatures skipped");
             continue;
         }
         let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
@@ -409,7 +446,7 @@ fn read_jwks(path: &Path) -> Result<HashMap<String, JwksKey>, AuthError> {
                 Algorithm::ES256
             }
             _ => {
-                tracing::warn!(kid, path = %path.display(), "JWKS key of an unsupported kind skipped");
+                tracing::warn!(kid, path = %path, "JWKS key of an unsupported kind skipped");
                 continue;
             }
         };
@@ -537,6 +574,8 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     fn keys() -> TokenKeys {
@@ -609,7 +648,7 @@ mod tests {
 
     #[test]
     fn the_jwks_holds_only_signing_keys_with_ids() {
-        let keys = read_jwks(&fixture("jwks.json")).unwrap();
+        let keys = read_jwks(&JwksSource::File(fixture("jwks.json"))).unwrap();
         let mut kinds: Vec<_> = keys
             .iter()
             .map(|(kid, k)| (kid.as_str(), k.algorithm))
@@ -633,7 +672,7 @@ mod tests {
         std::fs::copy(fixture("jwks.json"), &path).unwrap();
         let verifier = Verifier {
             secret: None,
-            jwks: Some(Jwks::load(path.clone(), Duration::ZERO).unwrap()),
+            jwks: Some(Jwks::load(JwksSource::File(path.clone()), Duration::ZERO).unwrap()),
             algorithms: vec![TokenAlgorithm::Rs256, TokenAlgorithm::Es256],
             issuer: None,
             audience: None,

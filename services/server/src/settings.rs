@@ -149,6 +149,19 @@ pub enum JwtSecretSource {
 pub enum JwksSource {
     /// A JWKS document on disk, re-read when a token names a key it does not hold.
     File(PathBuf),
+    /// The identity provider's JWKS endpoint (`https://…`; plain `http://` only on the loopback
+    /// interface, for a local sidecar), fetched at start-up, every few minutes, and when a
+    /// token names a key not held.
+    Url(String),
+}
+
+impl std::fmt::Display for JwksSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwksSource::File(p) => write!(f, "{}", p.display()),
+            JwksSource::Url(u) => f.write_str(u),
+        }
+    }
 }
 
 /// A token signature algorithm the server can accept.
@@ -465,11 +478,19 @@ fn file_values(f: &FileSettings) -> BTreeMap<&'static str, String> {
 
 fn parse_jwks(key: &Key, raw: &str) -> Result<JwksSource, SettingsError> {
     let raw = raw.trim();
-    if raw.starts_with("http://") || raw.starts_with("https://") {
-        return Err(SettingsError::new(
-            key,
-            "fetching a JWKS by URL is not supported yet; save the document to a file and give its path",
-        ));
+    if let Some(rest) = raw.strip_prefix("http://") {
+        let host = rest.split(['/', '?']).next().unwrap_or("");
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            return Err(SettingsError::new(
+                key,
+                "a JWKS URL must use https:// (plain http:// is allowed only on the loopback interface)",
+            ));
+        }
+        return Ok(JwksSource::Url(raw.to_owned()));
+    }
+    if raw.starts_with("https://") {
+        return Ok(JwksSource::Url(raw.to_owned()));
     }
     Ok(JwksSource::File(PathBuf::from(raw)))
 }
@@ -644,7 +665,7 @@ mod tests {
             ("STYR_JWT_ALGORITHMS", "HS512", "jwt_algorithms"),
             ("STYR_JWT_ALGORITHMS", "RS256", "jwt_algorithms"),
             ("STYR_JWT_ALGORITHMS", " , ", "jwt_algorithms"),
-            ("STYR_JWKS", "https://idp.example/jwks", "jwks"),
+            ("STYR_JWKS", "http://idp.example/jwks", "jwks"),
             ("STYR_MAX_QUERY_DEPTH", "0", "max_query_depth"),
             ("STYR_MAX_QUERY_COMPLEXITY", "lots", "max_query_complexity"),
             ("STYR_MAX_QUERY_ALIASES", "-1", "max_query_aliases"),
@@ -658,6 +679,27 @@ mod tests {
             assert_eq!(err.env, var);
             let text = err.to_string();
             assert!(!text.contains("pw@"), "passwords are masked: {text}");
+        }
+    }
+
+    #[test]
+    fn a_jwks_url_must_be_https_unless_on_loopback() {
+        for (raw, ok) in [
+            (
+                "https://idp.example/realms/styr/protocol/openid-connect/certs",
+                true,
+            ),
+            ("http://127.0.0.1:9000/jwks", true),
+            ("http://localhost/jwks", true),
+            ("http://idp.example/jwks", false),
+            ("http://127.0.0.1.evil.example/jwks", false),
+        ] {
+            let s = Settings::from_sources(&env(&[("STYR_JWKS", raw)]));
+            match (ok, s) {
+                (true, Ok(s)) => assert_eq!(s.jwks, Some(JwksSource::Url(raw.to_owned()))),
+                (false, Err(e)) => assert!(e.to_string().contains("https://"), "{e}"),
+                (expected, got) => panic!("{raw}: expected ok={expected}, got {got:?}"),
+            }
         }
     }
 
