@@ -1024,6 +1024,36 @@ impl AssignmentMutation {
         })
     }
 
+    /// Ministry: change a part's deadline outright — a new date, to be agreed, or none. (An
+    /// agency asks with `requestExtension`; a supplement does this with its changes.)
+    async fn change_deadline(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        part: Option<String>,
+        date: Option<Date>,
+        #[graphql(default)] to_be_agreed: bool,
+        options: Option<CommandOptions>,
+    ) -> Result<AssignmentPayload> {
+        let deadline = match (date, to_be_agreed) {
+            (Some(_), true) => {
+                return Err(error::validation(
+                    "date",
+                    "give a date or toBeAgreed, not both",
+                ));
+            }
+            (Some(d), false) => DeadlineTerm::Date(d.0),
+            (None, true) => DeadlineTerm::ToBeAgreed,
+            (None, false) => DeadlineTerm::NoDeadline,
+        };
+        let command = AssignmentCommand::ChangeDeadline {
+            part: part_label("part", part)?,
+            deadline,
+            source: ChangeSource::Direct,
+        };
+        AssignmentMutations::run(ctx, &id, command, options).await
+    }
+
     /// Ministry: amend the title or description.
     async fn amend_assignment(
         &self,

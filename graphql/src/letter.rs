@@ -429,6 +429,38 @@ async fn run_letter(
     letter_payload(ctx, id, outcome).await
 }
 
+/// Runs a command on the Deadline stream of a reporting requirement the caller may see.
+async fn requirement_deadline(
+    ctx: &Context<'_>,
+    letter_id: &ID,
+    item_id: &ID,
+    command: DeadlineCommand,
+    options: Option<CommandOptions>,
+) -> Result<LetterPayload> {
+    let item = ItemId(parse_uuid("itemId", item_id)?);
+    let letter = load_letter(ctx, letter_id).await?;
+    if !letter.details.requirements.contains_key(&item) {
+        return Err(error::not_found(format!(
+            "no reporting requirement {} in {}",
+            item_id.as_str(),
+            letter_id.as_str()
+        )));
+    }
+    let workflow = ctx.data_unchecked::<Workflow>();
+    let deadline_id = deadline_id_for_item(item).to_string();
+    let (deadline, _) = workflow
+        .load::<Deadline>(&deadline_id)
+        .await
+        .map_err(error::workflow)?;
+    if deadline.details.is_none() {
+        return Err(error::domain(styr_workflow::domain::DomainError::rule(
+            "this requirement has no deadline: the letter is a draft or the requirement has no date",
+        )));
+    }
+    let outcome = command::run::<Deadline>(ctx, &deadline_id, command, options).await?;
+    letter_payload(ctx, letter_id, outcome).await
+}
+
 #[derive(Default)]
 pub struct LetterMutation;
 
@@ -610,32 +642,25 @@ impl LetterMutation {
         item_id: ID,
         options: Option<CommandOptions>,
     ) -> Result<LetterPayload> {
-        let item = ItemId(parse_uuid("itemId", &item_id)?);
-        let letter = load_letter(ctx, &letter_id).await?;
-        if !letter.details.requirements.contains_key(&item) {
-            return Err(error::not_found(format!(
-                "no reporting requirement {} in {}",
-                item_id.as_str(),
-                letter_id.as_str()
-            )));
-        }
-        let workflow = ctx.data_unchecked::<Workflow>();
+        let met_on = oslo_date(ctx.data_unchecked::<Workflow>().now());
         let command = DeadlineCommand::Meet {
             delivery_id: None,
-            met_on: oslo_date(workflow.now()),
+            met_on,
         };
-        let deadline_id = deadline_id_for_item(item).to_string();
-        let (deadline, _) = workflow
-            .load::<Deadline>(&deadline_id)
-            .await
-            .map_err(error::workflow)?;
-        if deadline.details.is_none() {
-            return Err(error::domain(styr_workflow::domain::DomainError::rule(
-                "this requirement has no deadline to meet: the letter is a draft or it has no date",
-            )));
-        }
-        let outcome = command::run::<Deadline>(ctx, &deadline_id, command, options).await?;
-        letter_payload(ctx, &letter_id, outcome).await
+        requirement_deadline(ctx, &letter_id, &item_id, command, options).await
+    }
+
+    /// Ministry: release the agency from a reporting requirement's deadline, with the reason.
+    async fn waive_reporting_requirement(
+        &self,
+        ctx: &Context<'_>,
+        letter_id: ID,
+        item_id: ID,
+        reason: String,
+        options: Option<CommandOptions>,
+    ) -> Result<LetterPayload> {
+        let command = DeadlineCommand::Waive { reason };
+        requirement_deadline(ctx, &letter_id, &item_id, command, options).await
     }
 
     /// Ministry: issue the letter. Afterwards it changes only through supplements.

@@ -11,7 +11,30 @@ on_both_backends!(
     refusals_carry_stable_codes_and_change_nothing,
     a_retried_command_id_acts_once,
     reports_list_every_assignment_of_a_letter,
+    the_ministry_changes_a_deadline_outright,
 );
+
+async fn the_ministry_changes_a_deadline_outright(app: TestApp) {
+    let id = issue(&app, "DMP", "TB2024-9").await;
+    let hod = app.token("ministry", "HOD");
+    let dmp = app.token("agency", "DMP");
+    let change = r#"mutation($id: ID!) { changeDeadline(id: $id, part: "b", date: "2024-10-01") {
+        assignment { parts { label deadline deadlineToBeAgreed } } } }"#;
+    let body = gql(&app, &dmp, change, json!({ "id": id })).await;
+    assert_eq!(
+        code(&body),
+        "FORBIDDEN",
+        "an agency asks with requestExtension"
+    );
+    let body = gql(&app, &hod, change, json!({ "id": id })).await;
+    assert_eq!(
+        data(&body, "changeDeadline.assignment.parts")[1],
+        json!({ "label": "b", "deadline": "2024-10-01", "deadlineToBeAgreed": false })
+    );
+    let both = r#"mutation($id: ID!) { changeDeadline(id: $id, part: "b", date: "2024-10-01", toBeAgreed: true) { position } }"#;
+    let body = gql(&app, &hod, both, json!({ "id": id })).await;
+    assert_eq!(code(&body), "VALIDATION");
+}
 
 async fn reports_list_every_assignment_of_a_letter(app: TestApp) {
     let first = issue(&app, "DMP", "TB2024-1").await;

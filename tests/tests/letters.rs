@@ -63,6 +63,15 @@ async fn reporting_requirements_become_deadlines_the_agency_meets(app: TestApp) 
     );
     let body = gql(&app, &dmp, meet, json!({ "id": id, "item": item })).await;
     assert_eq!(code(&body), "RULE_VIOLATED", "met once");
+    let waive = r#"mutation($id: ID!, $item: ID!) { waiveReportingRequirement(letterId: $id, itemId: $item, reason: "Ikke lenger aktuelt") { position } }"#;
+    let body = gql(&app, &dmp, waive, json!({ "id": id, "item": item })).await;
+    assert_eq!(code(&body), "FORBIDDEN", "only the ministry waives");
+    let body = gql(&app, &hod, waive, json!({ "id": id, "item": item })).await;
+    assert_eq!(
+        code(&body),
+        "RULE_VIOLATED",
+        "a met deadline cannot be waived: {body}"
+    );
 }
 
 async fn gql(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
