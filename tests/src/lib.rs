@@ -247,3 +247,33 @@ impl Subscription {
         }
     }
 }
+
+impl TestApp {
+    /// Runs a GraphQL document with variables as the holder of `token`.
+    pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.graphql_with(
+            json!({ "query": query, "variables": variables }),
+            Some(token),
+        )
+        .await
+    }
+}
+
+/// The value at `path` (dot-separated) under `data`, failing the test if the response has
+/// errors. `data(&body, "")` only checks that there are none.
+pub fn data<'a>(body: &'a Value, path: &str) -> &'a Value {
+    assert!(
+        body.get("errors").is_none_or(Value::is_null),
+        "unexpected errors: {body}"
+    );
+    path.split('.')
+        .filter(|k| !k.is_empty())
+        .fold(&body["data"], |v, k| &v[k])
+}
+
+/// The first error's `extensions.code`, failing the test if there is none.
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code: {body}"))
+}

@@ -2,7 +2,7 @@
 //! the ministry and the agency, scoping between agencies, and refusals with stable codes.
 
 use serde_json::{Value, json};
-use styr_tests::{TestApp, on_both_backends};
+use styr_tests::{TestApp, code, data, on_both_backends};
 
 on_both_backends!(
     a_day_in_the_life_of_an_assignment,
@@ -20,19 +20,19 @@ async fn the_ministry_changes_a_deadline_outright(app: TestApp) {
     let dmp = app.token("agency", "DMP");
     let change = r#"mutation($id: ID!) { changeDeadline(id: $id, part: "b", date: "2024-10-01") {
         assignment { parts { label deadline deadlineToBeAgreed } } } }"#;
-    let body = gql(&app, &dmp, change, json!({ "id": id })).await;
+    let body = app.gql(&dmp, change, json!({ "id": id })).await;
     assert_eq!(
         code(&body),
         "FORBIDDEN",
         "an agency asks with requestExtension"
     );
-    let body = gql(&app, &hod, change, json!({ "id": id })).await;
+    let body = app.gql(&hod, change, json!({ "id": id })).await;
     assert_eq!(
         data(&body, "changeDeadline.assignment.parts")[1],
         json!({ "label": "b", "deadline": "2024-10-01", "deadlineToBeAgreed": false })
     );
     let both = r#"mutation($id: ID!) { changeDeadline(id: $id, part: "b", date: "2024-10-01", toBeAgreed: true) { position } }"#;
-    let body = gql(&app, &hod, both, json!({ "id": id })).await;
+    let body = app.gql(&hod, both, json!({ "id": id })).await;
     assert_eq!(code(&body), "VALIDATION");
 }
 
@@ -43,10 +43,10 @@ async fn reports_list_every_assignment_of_a_letter(app: TestApp) {
     let dmp = app.token("agency", "DMP");
     let report = r#"mutation($id: ID!) { reportStatus(id: $id, input: { period: { kind: TERTIAL_1 }, trafficLight: GREEN,
         progress: "Levert", yearEndPhrase: "Levert til HOD." }) { position } }"#;
-    data(&gql(&app, &dmp, report, json!({ "id": first })).await, "");
+    data(&app.gql(&dmp, report, json!({ "id": first })).await, "");
 
     let appendix = r#"{ yearEndAppendix(letterId: "HOD:DMP:2024") { statusText status assignment { reference } } }"#;
-    let body = gql(&app, &dmp, appendix, json!({})).await;
+    let body = app.gql(&dmp, appendix, json!({})).await;
     assert_eq!(
         data(&body, "yearEndAppendix"),
         &json!([
@@ -55,7 +55,7 @@ async fn reports_list_every_assignment_of_a_letter(app: TestApp) {
         ])
     );
     let tertial = r#"{ periodReport(letterId: "HOD:DMP:2024", period: { kind: TERTIAL_1 }) { reported trafficLight assignment { reference } } }"#;
-    let body = gql(&app, &dmp, tertial, json!({})).await;
+    let body = app.gql(&dmp, tertial, json!({})).await;
     assert_eq!(
         data(&body, "periodReport"),
         &json!([
@@ -64,7 +64,9 @@ async fn reports_list_every_assignment_of_a_letter(app: TestApp) {
         ])
     );
     // Part a of each is due 1 March 2024, long past: overdue, unless overdue ones are left out.
-    let body = gql(&app, &dmp, "{ deadlines { reference overdue } }", json!({})).await;
+    let body = app
+        .gql(&dmp, "{ deadlines { reference overdue } }", json!({}))
+        .await;
     assert_eq!(
         data(&body, "deadlines"),
         &json!([
@@ -72,21 +74,21 @@ async fn reports_list_every_assignment_of_a_letter(app: TestApp) {
             { "reference": "TB2024-2", "overdue": true }
         ])
     );
-    let body = gql(
-        &app,
-        &dmp,
-        "{ deadlines(includeOverdue: false) { reference } }",
-        json!({}),
-    )
-    .await;
+    let body = app
+        .gql(
+            &dmp,
+            "{ deadlines(includeOverdue: false) { reference } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(data(&body, "deadlines"), &json!([]));
-    let body = gql(
-        &app,
-        &dmp,
-        r#"{ yearEndAppendix(letterId: "nonsense") { status } }"#,
-        json!({}),
-    )
-    .await;
+    let body = app
+        .gql(
+            &dmp,
+            r#"{ yearEndAppendix(letterId: "nonsense") { status } }"#,
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&body), "VALIDATION");
 }
 
@@ -116,37 +118,15 @@ fn issue_input(agency: &str, reference: &str, title: &str) -> Value {
     })
 }
 
-async fn gql(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
-    app.graphql_with(
-        json!({ "query": query, "variables": variables }),
-        Some(token),
-    )
-    .await
-}
-
-fn data<'a>(body: &'a Value, path: &str) -> &'a Value {
-    assert!(
-        body.get("errors").is_none_or(Value::is_null),
-        "unexpected errors: {body}"
-    );
-    path.split('.').fold(&body["data"], |v, k| &v[k])
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error code: {body}"))
-}
-
 async fn issue(app: &TestApp, agency: &str, reference: &str) -> String {
     let hod = app.token("ministry", "HOD");
-    let body = gql(
-        app,
-        &hod,
-        ISSUE,
-        json!({ "input": issue_input(agency, reference, "Tobakksstrategi") }),
-    )
-    .await;
+    let body = app
+        .gql(
+            &hod,
+            ISSUE,
+            json!({ "input": issue_input(agency, reference, "Tobakksstrategi") }),
+        )
+        .await;
     data(&body, "issueAssignment.assignment.id")
         .as_str()
         .unwrap()
@@ -160,7 +140,7 @@ async fn a_day_in_the_life_of_an_assignment(app: TestApp) {
 
     let report = r#"mutation($id: ID!, $input: ReportStatusInput!) {
         reportStatus(id: $id, input: $input) { assignment { statusReports { trafficLight correctiveAction } } } }"#;
-    let body = gql(&app, &dmp, report, json!({ "id": id, "input": {
+    let body = app.gql(&dmp, report, json!({ "id": id, "input": {
         "period": { "kind": "TERTIAL_1" }, "trafficLight": "YELLOW", "progress": "Forsinket datagrunnlag",
         "causeAndConsequence": "Mangler data fra RHF-ene", "correctiveAction": "Ny innhenting i mars" } })).await;
     assert_eq!(
@@ -170,7 +150,7 @@ async fn a_day_in_the_life_of_an_assignment(app: TestApp) {
 
     let request = r#"mutation($id: ID!) { requestExtension(id: $id, part: "a", newDate: "2024-03-15", reason: "Venter på data") {
         assignment { pendingExtension { id newDate } } } }"#;
-    let body = gql(&app, &dmp, request, json!({ "id": id })).await;
+    let body = app.gql(&dmp, request, json!({ "id": id })).await;
     let request_id = data(&body, "requestExtension.assignment.pendingExtension.id")
         .as_str()
         .unwrap()
@@ -178,7 +158,9 @@ async fn a_day_in_the_life_of_an_assignment(app: TestApp) {
 
     let grant = r#"mutation($id: ID!, $req: ID!) { grantExtension(id: $id, requestId: $req) {
         assignment { pendingExtension { id } parts { label deadline } } } }"#;
-    let body = gql(&app, &hod, grant, json!({ "id": id, "req": request_id })).await;
+    let body = app
+        .gql(&hod, grant, json!({ "id": id, "req": request_id }))
+        .await;
     assert!(data(&body, "grantExtension.assignment.pendingExtension").is_null());
     assert_eq!(
         data(&body, "grantExtension.assignment.parts")[0]["deadline"],
@@ -187,13 +169,13 @@ async fn a_day_in_the_life_of_an_assignment(app: TestApp) {
 
     let deliver = r#"mutation($id: ID!, $summary: String!) { deliver(id: $id, input: { part: "a", summary: $summary, documentRef: "24/101-3" }) {
         assignment { deliveries { part late } parts { label delivery } } } }"#;
-    let body = gql(
-        &app,
-        &dmp,
-        deliver,
-        json!({ "id": id, "summary": "Rapport om engangs-e-sigaretter" }),
-    )
-    .await;
+    let body = app
+        .gql(
+            &dmp,
+            deliver,
+            json!({ "id": id, "summary": "Rapport om engangs-e-sigaretter" }),
+        )
+        .await;
     let deliveries = data(&body, "deliver.assignment.deliveries");
     assert_eq!(deliveries[0]["part"], "a");
     assert_eq!(
@@ -203,26 +185,26 @@ async fn a_day_in_the_life_of_an_assignment(app: TestApp) {
 
     let give_back = r#"mutation($id: ID!) { returnDelivery(id: $id, part: "a", reason: "Mangler konsekvensvurdering") {
         assignment { parts { label delivery } } } }"#;
-    let body = gql(&app, &hod, give_back, json!({ "id": id })).await;
+    let body = app.gql(&hod, give_back, json!({ "id": id })).await;
     assert_eq!(
         data(&body, "returnDelivery.assignment.parts")[0]["delivery"],
         "returned"
     );
 
-    let body = gql(
-        &app,
-        &dmp,
-        deliver,
-        json!({ "id": id, "summary": "Revidert rapport" }),
-    )
-    .await;
+    let body = app
+        .gql(
+            &dmp,
+            deliver,
+            json!({ "id": id, "summary": "Revidert rapport" }),
+        )
+        .await;
     assert_eq!(
         data(&body, "deliver.assignment.parts")[0]["delivery"],
         "awaiting_review"
     );
 
     let accept = r#"mutation($id: ID!) { acceptDelivery(id: $id, part: "a") { assignment { parts { label delivery } } } }"#;
-    let body = gql(&app, &hod, accept, json!({ "id": id })).await;
+    let body = app.gql(&hod, accept, json!({ "id": id })).await;
     assert_eq!(
         data(&body, "acceptDelivery.assignment.parts")[0]["delivery"],
         "accepted"
@@ -232,7 +214,7 @@ async fn a_day_in_the_life_of_an_assignment(app: TestApp) {
     let board = r#"{ board(filter: { year: 2024 }) { totalCount statusCounts { status count }
         edges { node { id reference status trafficLight nextDeadline deadlineToBeAgreed overdue } } } }"#;
     for token in [&hod, &dmp] {
-        let body = gql(&app, token, board, json!({})).await;
+        let body = app.gql(token, board, json!({})).await;
         let node = &data(&body, "board.edges")[0]["node"];
         assert_eq!(node["reference"], "TB2024-12");
         assert_eq!(node["trafficLight"], "YELLOW");
@@ -243,7 +225,7 @@ async fn a_day_in_the_life_of_an_assignment(app: TestApp) {
         assert_eq!(data(&body, "board.totalCount"), 1);
     }
     let timeline = r#"query($id: ID!) { assignment(id: $id) { timeline { eventType actor { organisation role } reason } } }"#;
-    let body = gql(&app, &hod, timeline, json!({ "id": id })).await;
+    let body = app.gql(&hod, timeline, json!({ "id": id })).await;
     let types: Vec<&str> = data(&body, "assignment.timeline")
         .as_array()
         .unwrap()
@@ -270,12 +252,12 @@ async fn agencies_cannot_see_each_others_assignments(app: TestApp) {
     let fhi_assignment = issue(&app, "FHI", "TB2024-2").await;
     let dmp = app.token("agency", "DMP");
     let one = r#"query($id: ID!) { assignment(id: $id) { id title } }"#;
-    let body = gql(&app, &dmp, one, json!({ "id": fhi_assignment })).await;
+    let body = app.gql(&dmp, one, json!({ "id": fhi_assignment })).await;
     assert_eq!(code(&body), "NOT_FOUND", "by id");
-    let body = gql(&app, &dmp, one, json!({ "id": dmp_assignment })).await;
+    let body = app.gql(&dmp, one, json!({ "id": dmp_assignment })).await;
     assert_eq!(data(&body, "assignment.id"), dmp_assignment.as_str());
     let list = r#"{ board { totalCount statusCounts { count } edges { node { id } } } }"#;
-    let body = gql(&app, &dmp, list, json!({})).await;
+    let body = app.gql(&dmp, list, json!({})).await;
     assert_eq!(data(&body, "board.totalCount"), 1, "in counts");
     assert_eq!(data(&body, "board.statusCounts")[0]["count"], 1);
     assert_eq!(
@@ -284,7 +266,7 @@ async fn agencies_cannot_see_each_others_assignments(app: TestApp) {
         "in lists"
     );
     let filtered = r#"{ board(filter: { agency: "FHI" }) { totalCount } }"#;
-    let body = gql(&app, &dmp, filtered, json!({})).await;
+    let body = app.gql(&dmp, filtered, json!({})).await;
     assert_eq!(
         data(&body, "board.totalCount"),
         0,
@@ -292,11 +274,13 @@ async fn agencies_cannot_see_each_others_assignments(app: TestApp) {
     );
     // Another ministry sees neither.
     let fin = app.token("ministry", "FIN");
-    let body = gql(&app, &fin, list, json!({})).await;
+    let body = app.gql(&fin, list, json!({})).await;
     assert_eq!(data(&body, "board.totalCount"), 0);
     // Nor can an agency act on another's assignment.
     let fhi_reports = r#"mutation($id: ID!) { reportStatus(id: $id, input: { period: { kind: YEAR }, trafficLight: GREEN, progress: "ok" }) { position } }"#;
-    let body = gql(&app, &dmp, fhi_reports, json!({ "id": fhi_assignment })).await;
+    let body = app
+        .gql(&dmp, fhi_reports, json!({ "id": fhi_assignment }))
+        .await;
     assert_eq!(code(&body), "FORBIDDEN");
 }
 
@@ -304,27 +288,27 @@ async fn auditors_read_everything_and_change_nothing(app: TestApp) {
     let id = issue(&app, "DMP", "TB2024-3").await;
     issue(&app, "FHI", "TB2024-4").await;
     let rr = app.token("auditor", "RR");
-    let body = gql(
-        &app,
-        &rr,
-        "{ board { totalCount } me { role organisation } }",
-        json!({}),
-    )
-    .await;
+    let body = app
+        .gql(
+            &rr,
+            "{ board { totalCount } me { role organisation } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(data(&body, "board.totalCount"), 2);
     assert_eq!(data(&body, "me.role"), "AUDITOR");
     let cancel = r#"mutation($id: ID!) { cancelAssignment(id: $id, reason: "x") { position } }"#;
-    let body = gql(&app, &rr, cancel, json!({ "id": id })).await;
+    let body = app.gql(&rr, cancel, json!({ "id": id })).await;
     assert_eq!(code(&body), "FORBIDDEN");
-    let body = gql(
-        &app,
-        &rr,
-        ISSUE,
-        json!({ "input": issue_input("DMP", "TB2024-5", "x") }),
-    )
-    .await;
+    let body = app
+        .gql(
+            &rr,
+            ISSUE,
+            json!({ "input": issue_input("DMP", "TB2024-5", "x") }),
+        )
+        .await;
     assert_eq!(code(&body), "FORBIDDEN");
-    let body = gql(&app, &rr, "{ board { totalCount } }", json!({})).await;
+    let body = app.gql(&rr, "{ board { totalCount } }", json!({})).await;
     assert_eq!(data(&body, "board.totalCount"), 2, "nothing was added");
 }
 
@@ -341,18 +325,18 @@ async fn refusals_carry_stable_codes_and_change_nothing(app: TestApp) {
 
     let yellow = r#"mutation($id: ID!) { reportStatus(id: $id, input: { period: { kind: TERTIAL_1 }, trafficLight: YELLOW,
         progress: "forsinket", causeAndConsequence: "mangler data" }) { position } }"#;
-    let body = gql(&app, &dmp, yellow, json!({ "id": id })).await;
+    let body = app.gql(&dmp, yellow, json!({ "id": id })).await;
     assert_eq!(code(&body), "VALIDATION");
     assert_eq!(
         body["errors"][0]["extensions"]["field"],
         "corrective_action"
     );
 
-    let body = gql(&app, &hod, yellow, json!({ "id": id })).await;
+    let body = app.gql(&hod, yellow, json!({ "id": id })).await;
     assert_eq!(code(&body), "FORBIDDEN", "a ministry user reporting status");
 
     let grant = r#"mutation($id: ID!) { grantExtension(id: $id, requestId: "0190aaaa-0000-7000-8000-000000000000") { position } }"#;
-    let body = gql(&app, &hod, grant, json!({ "id": id })).await;
+    let body = app.gql(&hod, grant, json!({ "id": id })).await;
     assert_eq!(
         code(&body),
         "RULE_VIOLATED",
@@ -361,17 +345,13 @@ async fn refusals_carry_stable_codes_and_change_nothing(app: TestApp) {
 
     let mut bad = issue_input("DMP", "TB-twelve", "x");
     bad["year"] = json!(2024);
-    let body = gql(&app, &hod, ISSUE, json!({ "input": bad })).await;
+    let body = app.gql(&hod, ISSUE, json!({ "input": bad })).await;
     assert_eq!(code(&body), "VALIDATION");
     assert_eq!(body["errors"][0]["extensions"]["field"], "input.reference");
 
-    let body = gql(
-        &app,
-        &hod,
-        r#"{ assignment(id: "not-an-id") { id } }"#,
-        json!({}),
-    )
-    .await;
+    let body = app
+        .gql(&hod, r#"{ assignment(id: "not-an-id") { id } }"#, json!({}))
+        .await;
     assert_eq!(code(&body), "NOT_FOUND");
 
     let after =
@@ -384,8 +364,8 @@ async fn a_retried_command_id_acts_once(app: TestApp) {
     let hod = app.token("ministry", "HOD");
     let command_id = "0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee";
     let vars = json!({ "input": issue_input("DMP", "TB2024-7", "Retry"), "options": { "commandId": command_id } });
-    let first = gql(&app, &hod, ISSUE, vars.clone()).await;
-    let second = gql(&app, &hod, ISSUE, vars).await;
+    let first = app.gql(&hod, ISSUE, vars.clone()).await;
+    let second = app.gql(&hod, ISSUE, vars).await;
     assert_eq!(data(&first, "issueAssignment.repeated"), false);
     assert_eq!(data(&second, "issueAssignment.repeated"), true);
     assert_eq!(
@@ -396,7 +376,7 @@ async fn a_retried_command_id_acts_once(app: TestApp) {
         data(&first, "issueAssignment.position"),
         data(&second, "issueAssignment.position")
     );
-    let body = gql(&app, &hod, "{ board { totalCount } }", json!({})).await;
+    let body = app.gql(&hod, "{ board { totalCount } }", json!({})).await;
     assert_eq!(data(&body, "board.totalCount"), 1);
 }
 

@@ -1,7 +1,7 @@
 //! Letters and supplements through GraphQL over real HTTP, on SQLite and PostgreSQL.
 
-use serde_json::{Value, json};
-use styr_tests::{TestApp, on_both_backends};
+use serde_json::json;
+use styr_tests::{TestApp, code, data, on_both_backends};
 
 on_both_backends!(
     a_letter_is_drafted_issued_and_supplemented,
@@ -11,12 +11,12 @@ on_both_backends!(
 
 async fn reporting_requirements_become_deadlines_the_agency_meets(app: TestApp) {
     let hod = app.token("ministry", "HOD");
-    let body = gql(&app, &hod, r#"mutation { draftLetter(input: { ministry: "HOD", agency: "DMP", year: 2024, title: "Tildelingsbrev 2024" }) { letter { id } } }"#, json!({})).await;
+    let body = app.gql(&hod, r#"mutation { draftLetter(input: { ministry: "HOD", agency: "DMP", year: 2024, title: "Tildelingsbrev 2024" }) { letter { id } } }"#, json!({})).await;
     let id = data(&body, "draftLetter.letter.id")
         .as_str()
         .unwrap()
         .to_owned();
-    let body = gql(&app, &hod, r#"mutation($id: ID!) {
+    let body = app.gql(&hod, r#"mutation($id: ID!) {
         r: addReportingRequirement(letterId: $id, text: "Rapport om øvelser første halvår", due: "2024-08-15") { position }
         g: addGoal(letterId: $id, goal: { section: "2.3", title: "Forsyningssikkerhet og beredskap" }) {
             letter { reportingRequirements { id deadlineStatus } } } }"#, json!({ "id": id })).await;
@@ -26,8 +26,7 @@ async fn reporting_requirements_become_deadlines_the_agency_meets(app: TestApp) 
         "a draft obliges nothing: {requirement}"
     );
     let item = requirement["id"].clone();
-    gql(
-        &app,
+    app.gql(
         &hod,
         r#"mutation($id: ID!) { issueLetter(letterId: $id, issuedOn: "2024-02-05") { position } }"#,
         json!({ "id": id }),
@@ -35,7 +34,7 @@ async fn reporting_requirements_become_deadlines_the_agency_meets(app: TestApp) 
     .await;
     let view =
         r#"query($id: ID!) { letter(id: $id) { reportingRequirements { deadlineStatus due } } }"#;
-    let body = gql(&app, &hod, view, json!({ "id": id })).await;
+    let body = app.gql(&hod, view, json!({ "id": id })).await;
     assert_eq!(
         data(&body, "letter.reportingRequirements"),
         &json!([{ "deadlineStatus": "open", "due": "2024-08-15" }])
@@ -43,17 +42,17 @@ async fn reporting_requirements_become_deadlines_the_agency_meets(app: TestApp) 
 
     let meet = r#"mutation($id: ID!, $item: ID!) { meetReportingRequirement(letterId: $id, itemId: $item) {
         letter { reportingRequirements { deadlineStatus } } } }"#;
-    let body = gql(&app, &hod, meet, json!({ "id": id, "item": item })).await;
+    let body = app.gql(&hod, meet, json!({ "id": id, "item": item })).await;
     assert_eq!(
         code(&body),
         "FORBIDDEN",
         "the agency reports, not the ministry"
     );
     let fhi = app.token("agency", "FHI");
-    let body = gql(&app, &fhi, meet, json!({ "id": id, "item": item })).await;
+    let body = app.gql(&fhi, meet, json!({ "id": id, "item": item })).await;
     assert_eq!(code(&body), "NOT_FOUND");
     let dmp = app.token("agency", "DMP");
-    let body = gql(&app, &dmp, meet, json!({ "id": id, "item": item })).await;
+    let body = app.gql(&dmp, meet, json!({ "id": id, "item": item })).await;
     assert_eq!(
         data(
             &body,
@@ -61,12 +60,16 @@ async fn reporting_requirements_become_deadlines_the_agency_meets(app: TestApp) 
         ),
         &json!([{ "deadlineStatus": "met" }])
     );
-    let body = gql(&app, &dmp, meet, json!({ "id": id, "item": item })).await;
+    let body = app.gql(&dmp, meet, json!({ "id": id, "item": item })).await;
     assert_eq!(code(&body), "RULE_VIOLATED", "met once");
     let waive = r#"mutation($id: ID!, $item: ID!) { waiveReportingRequirement(letterId: $id, itemId: $item, reason: "Ikke lenger aktuelt") { position } }"#;
-    let body = gql(&app, &dmp, waive, json!({ "id": id, "item": item })).await;
+    let body = app
+        .gql(&dmp, waive, json!({ "id": id, "item": item }))
+        .await;
     assert_eq!(code(&body), "FORBIDDEN", "only the ministry waives");
-    let body = gql(&app, &hod, waive, json!({ "id": id, "item": item })).await;
+    let body = app
+        .gql(&hod, waive, json!({ "id": id, "item": item }))
+        .await;
     assert_eq!(
         code(&body),
         "RULE_VIOLATED",
@@ -74,39 +77,17 @@ async fn reporting_requirements_become_deadlines_the_agency_meets(app: TestApp) 
     );
 }
 
-async fn gql(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
-    app.graphql_with(
-        json!({ "query": query, "variables": variables }),
-        Some(token),
-    )
-    .await
-}
-
-fn data<'a>(body: &'a Value, path: &str) -> &'a Value {
-    assert!(
-        body.get("errors").is_none_or(Value::is_null),
-        "unexpected errors: {body}"
-    );
-    path.split('.').fold(&body["data"], |v, k| &v[k])
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error code: {body}"))
-}
-
 /// Drafts and issues HOD's 2024 letter to DMP with one goal and two budget lines.
 async fn issued_letter(app: &TestApp) -> String {
     let hod = app.token("ministry", "HOD");
-    let body = gql(
-        app,
-        &hod,
-        r#"mutation { draftLetter(input: { ministry: "HOD", agency: "DMP", year: 2024,
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation { draftLetter(input: { ministry: "HOD", agency: "DMP", year: 2024,
         title: "Tildelingsbrev 2024", caseRef: "23/3412" }) { letter { id issuedOn } } }"#,
-        json!({}),
-    )
-    .await;
+            json!({}),
+        )
+        .await;
     let id = data(&body, "draftLetter.letter.id")
         .as_str()
         .unwrap()
@@ -121,7 +102,7 @@ async fn issued_letter(app: &TestApp) -> String {
         r#"mutation($id: ID!) { issueLetter(letterId: $id, issuedOn: "2024-02-05") { letter { issuedOn } } }"#,
     ];
     for step in steps {
-        let body = gql(app, &hod, step, json!({ "id": id })).await;
+        let body = app.gql(&hod, step, json!({ "id": id })).await;
         data(&body, "");
     }
     id
@@ -130,7 +111,7 @@ async fn issued_letter(app: &TestApp) -> String {
 async fn a_letter_is_drafted_issued_and_supplemented(app: TestApp) {
     let hod = app.token("ministry", "HOD");
     let letter = issued_letter(&app).await;
-    let body = gql(&app, &hod, r#"mutation($id: ID!) { draftSupplement(letterId: $id, title: "Tillegg nr. 1") { supplement { id number } } }"#,
+    let body = app.gql(&hod, r#"mutation($id: ID!) { draftSupplement(letterId: $id, title: "Tillegg nr. 1") { supplement { id number } } }"#,
         json!({ "id": letter })).await;
     let supplement = data(&body, "draftSupplement.supplement.id")
         .as_str()
@@ -139,19 +120,19 @@ async fn a_letter_is_drafted_issued_and_supplemented(app: TestApp) {
     assert!(data(&body, "draftSupplement.supplement.number").is_null());
     let add = r#"mutation($id: ID!, $change: SupplementChangeInput!) { addSupplementChange(supplementId: $id, change: $change) {
         supplement { changes { kind } } } }"#;
-    let body = gql(&app, &hod, add, json!({ "id": supplement, "change": {
+    let body = app.gql(&hod, add, json!({ "id": supplement, "change": {
         "kind": "ADD_ASSIGNMENT", "reference": "TB2024-20", "department": "SHA",
         "title": "Mulig gebyr for laboratorietjenester", "parts": [{ "deadline": "2024-05-07" }] } })).await;
     data(&body, "");
-    let body = gql(
-        &app,
-        &hod,
-        add,
-        json!({ "id": supplement, "change": {
+    let body = app
+        .gql(
+            &hod,
+            add,
+            json!({ "id": supplement, "change": {
         "kind": "BUDGET_ADJUSTMENT", "chapter": 746, "post": 1, "statedTotal": 1289,
         "reason": "Overført bevilgning fra 2023", "printed": "1,289 mill. kroner" } }),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(
         data(&body, "addSupplementChange.supplement.changes")
             .as_array()
@@ -160,13 +141,13 @@ async fn a_letter_is_drafted_issued_and_supplemented(app: TestApp) {
         2
     );
     let issue = r#"mutation($id: ID!) { issueSupplement(supplementId: $id, issuedOn: "2024-03-20") { supplement { number issuedOn } } }"#;
-    let body = gql(&app, &hod, issue, json!({ "id": supplement })).await;
+    let body = app.gql(&hod, issue, json!({ "id": supplement })).await;
     assert_eq!(data(&body, "issueSupplement.supplement.number"), 1);
 
     let view = r#"query($id: ID!) { letter(id: $id) { budget { chapter post original adjustments current }
         supplements { number } assignments { reference source } goals { section } calendar { date printedDate } } }"#;
     let dmp = app.token("agency", "DMP");
-    let body = gql(&app, &dmp, view, json!({ "id": letter })).await;
+    let body = app.gql(&dmp, view, json!({ "id": letter })).await;
     let budget = data(&body, "letter.budget");
     assert_eq!(
         budget[0],
@@ -179,62 +160,64 @@ async fn a_letter_is_drafted_issued_and_supplemented(app: TestApp) {
         &json!([{ "reference": "TB2024-20", "source": "supplement 1" }])
     );
     // The supplement's assignment is on the agency's board at once.
-    let body = gql(
-        &app,
-        &dmp,
-        "{ board { totalCount edges { node { reference nextDeadline } } } }",
-        json!({}),
-    )
-    .await;
+    let body = app
+        .gql(
+            &dmp,
+            "{ board { totalCount edges { node { reference nextDeadline } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         data(&body, "board.edges")[0]["node"],
         json!({ "reference": "TB2024-20", "nextDeadline": "2024-05-07" })
     );
 
     // Numbers leave no gaps, and an issued supplement cannot be issued again.
-    let body = gql(&app, &hod, issue, json!({ "id": supplement })).await;
+    let body = app.gql(&hod, issue, json!({ "id": supplement })).await;
     assert_eq!(code(&body), "CONFLICT");
-    let body = gql(&app, &hod, r#"mutation($id: ID!) { draftSupplement(letterId: $id, title: "Tillegg nr. 3") { supplement { id } } }"#,
+    let body = app.gql(&hod, r#"mutation($id: ID!) { draftSupplement(letterId: $id, title: "Tillegg nr. 3") { supplement { id } } }"#,
         json!({ "id": letter })).await;
     let second = data(&body, "draftSupplement.supplement.id")
         .as_str()
         .unwrap()
         .to_owned();
-    gql(&app, &hod, add, json!({ "id": second, "change": { "kind": "FREE_TEXT", "text": "Rybelsus refunderes fra 1. juli" } })).await;
+    app.gql(&hod, add, json!({ "id": second, "change": { "kind": "FREE_TEXT", "text": "Rybelsus refunderes fra 1. juli" } })).await;
     let gap = r#"mutation($id: ID!) { issueSupplement(supplementId: $id, issuedOn: "2024-06-27", number: 3) { supplement { number } } }"#;
-    let body = gql(&app, &hod, gap, json!({ "id": second })).await;
+    let body = app.gql(&hod, gap, json!({ "id": second })).await;
     assert_eq!(code(&body), "RULE_VIOLATED", "{body}");
 }
 
 async fn letters_are_scoped_and_frozen_once_issued(app: TestApp) {
     let letter = issued_letter(&app).await;
     let hod = app.token("ministry", "HOD");
-    let body = gql(&app, &hod, r#"mutation($id: ID!) { addBudgetLine(letterId: $id, line: { chapter: 746, post: 1, amount: 1, text: "x" }) { position } }"#,
+    let body = app.gql(&hod, r#"mutation($id: ID!) { addBudgetLine(letterId: $id, line: { chapter: 746, post: 1, amount: 1, text: "x" }) { position } }"#,
         json!({ "id": letter })).await;
     assert_eq!(
         code(&body),
         "RULE_VIOLATED",
         "an issued letter changes only through supplements: {body}"
     );
-    let body = gql(&app, &hod, r#"mutation { addBudgetLine(letterId: "HOD:DMP:2024", line: { chapter: 7, post: 1, amount: 1, text: "x" }) { position } }"#, json!({})).await;
+    let body = app.gql(&hod, r#"mutation { addBudgetLine(letterId: "HOD:DMP:2024", line: { chapter: 7, post: 1, amount: 1, text: "x" }) { position } }"#, json!({})).await;
     assert_eq!(code(&body), "VALIDATION");
     assert_eq!(body["errors"][0]["extensions"]["field"], "line.chapter");
 
     let fhi = app.token("agency", "FHI");
-    let body = gql(
-        &app,
-        &fhi,
-        r#"query($id: ID!) { letter(id: $id) { title } }"#,
-        json!({ "id": letter }),
-    )
-    .await;
+    let body = app
+        .gql(
+            &fhi,
+            r#"query($id: ID!) { letter(id: $id) { title } }"#,
+            json!({ "id": letter }),
+        )
+        .await;
     assert_eq!(code(&body), "NOT_FOUND");
-    let body = gql(&app, &fhi, "{ letters { id } }", json!({})).await;
+    let body = app.gql(&fhi, "{ letters { id } }", json!({})).await;
     assert_eq!(data(&body, "letters"), &json!([]));
     let rr = app.token("auditor", "RR");
-    let body = gql(&app, &rr, "{ letters(year: 2024) { id } }", json!({})).await;
+    let body = app
+        .gql(&rr, "{ letters(year: 2024) { id } }", json!({}))
+        .await;
     assert_eq!(data(&body, "letters"), &json!([{ "id": "HOD:DMP:2024" }]));
     let dmp = app.token("agency", "DMP");
-    let body = gql(&app, &dmp, r#"mutation { draftLetter(input: { ministry: "HOD", agency: "DMP", year: 2025, title: "x" }) { position } }"#, json!({})).await;
+    let body = app.gql(&dmp, r#"mutation { draftLetter(input: { ministry: "HOD", agency: "DMP", year: 2025, title: "x" }) { position } }"#, json!({})).await;
     assert_eq!(code(&body), "FORBIDDEN");
 }

@@ -157,3 +157,27 @@ async fn drop_stale_databases(admin: &mut PgConnection) {
         }
     }
 }
+
+/// Generates every listed `async fn name(db: TestDatabase)` test twice, as `sqlite::name` and
+/// `postgres::name`, each on its own fresh database.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::testing::TestDatabase::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::testing::TestDatabase::postgres().await).await;
+                }
+            )*
+        }
+    };
+}

@@ -6,6 +6,7 @@ mod common;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
+use styr_eventstore::on_both_backends;
 
 use serde_json::json;
 use styr_eventstore::testing::TestDatabase;
@@ -14,27 +15,6 @@ use styr_eventstore::{
 };
 
 use common::{event, exec_raw, open, stream, with_reason};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(styr_eventstore::testing::TestDatabase::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(styr_eventstore::testing::TestDatabase::postgres().await).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     appended_events_read_back_with_their_metadata,

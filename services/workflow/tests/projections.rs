@@ -2,6 +2,7 @@
 //! to whom, and that a rebuild, concurrent projectors and an incremental build agree.
 
 use std::sync::Arc;
+use styr_eventstore::on_both_backends;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use styr_domain::assignment::{
@@ -19,27 +20,6 @@ use styr_workflow::projections::{
 };
 use styr_workflow::{CommandMeta, ManualClock, Workflow};
 use uuid::Uuid;
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(styr_eventstore::testing::TestDatabase::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(styr_eventstore::testing::TestDatabase::postgres().await).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     the_board_reflects_commands_after_settling,

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use styr_eventstore::on_both_backends;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use styr_domain::assignment::{
@@ -18,27 +19,6 @@ use styr_eventstore::testing::TestDatabase;
 use styr_eventstore::{EventStore, StoreOptions, StreamId};
 use styr_workflow::{CommandMeta, ManualClock, Workflow, WorkflowError};
 use uuid::Uuid;
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(styr_eventstore::testing::TestDatabase::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(styr_eventstore::testing::TestDatabase::postgres().await).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     issuing_an_assignment_sets_its_deadlines_in_the_same_append,
