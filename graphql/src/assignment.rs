@@ -22,7 +22,7 @@ use styr_workflow::projections::{
 };
 use uuid::Uuid;
 
-use crate::command::{self, CommandOptions, parse, parse_uuid};
+use crate::command::{self, CommandOptions, CommandReceipt, parse, parse_uuid};
 use crate::error;
 use crate::scalars::Date;
 use crate::viewer::{actor, can_see, scope};
@@ -653,11 +653,8 @@ pub async fn load_visible(ctx: &Context<'_>, id: &str) -> Result<AssignmentView>
 #[derive(SimpleObject)]
 pub struct AssignmentPayload {
     pub assignment: AssignmentView,
-    pub command_id: ID,
-    /// The log position of the command's last event.
-    pub position: u64,
-    /// True when this command id had acted before; nothing new was done.
-    pub repeated: bool,
+    #[graphql(flatten)]
+    pub receipt: CommandReceipt,
 }
 
 #[derive(InputObject, Clone, Debug)]
@@ -735,9 +732,7 @@ impl AssignmentMutations {
         let outcome = command::run::<AssignmentState>(ctx, id, command, options).await?;
         Ok(AssignmentPayload {
             assignment: load_visible(ctx, id).await?,
-            command_id: ID(outcome.command_id.to_string()),
-            position: outcome.position(),
-            repeated: outcome.repeated,
+            receipt: (&outcome).into(),
         })
     }
 }
@@ -1018,9 +1013,7 @@ impl AssignmentMutation {
             .ok_or_else(|| error::internal("carry-over wrote no new assignment"))?;
         Ok(AssignmentPayload {
             assignment: load_visible(ctx, &new_id).await?,
-            command_id: ID(outcome.command_id.to_string()),
-            position: outcome.position(),
-            repeated: outcome.repeated,
+            receipt: (&outcome).into(),
         })
     }
 

@@ -1,7 +1,7 @@
 //! Running a domain command from a mutation: the caller's identity, the options every
 //! mutation takes, input parsing that names the offending field, and read-your-writes.
 
-use async_graphql::{Context, ID, InputObject, Result};
+use async_graphql::{Context, ID, InputObject, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use styr_workflow::domain::DomainError;
 use styr_workflow::{CommandMeta, CommandOutcome, FollowUps, Workflow};
@@ -19,6 +19,27 @@ pub struct CommandOptions {
     pub reason: Option<String>,
     /// When it took effect, if earlier than now (a late registration).
     pub effective_at: Option<DateTime<Utc>>,
+}
+
+/// What every mutation reports about its command, beside the changed object.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CommandReceipt {
+    /// The command's id: send it again to retry safely.
+    pub command_id: ID,
+    /// The log position of the command's last event.
+    pub position: u64,
+    /// True when this command id had acted before; nothing new was done.
+    pub repeated: bool,
+}
+
+impl From<&CommandOutcome> for CommandReceipt {
+    fn from(o: &CommandOutcome) -> Self {
+        CommandReceipt {
+            command_id: ID(o.command_id.to_string()),
+            position: o.position(),
+            repeated: o.repeated,
+        }
+    }
 }
 
 /// Runs `command` against the aggregate in `stream_id` as the caller, and returns once the

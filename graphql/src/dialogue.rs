@@ -19,7 +19,7 @@ use styr_workflow::{CommandOutcome, FollowUps, Workflow};
 use uuid::Uuid;
 
 use crate::assignment::PeriodInput;
-use crate::command::{self, CommandOptions, parse, parse_uuid};
+use crate::command::{self, CommandOptions, CommandReceipt, parse, parse_uuid};
 use crate::error;
 use crate::scalars::Date;
 use crate::viewer::{actor, can_see, scope};
@@ -307,9 +307,8 @@ pub struct FollowUpView {
 #[derive(SimpleObject)]
 pub struct DeviationPayload {
     pub report: DeviationView,
-    pub command_id: ID,
-    pub position: u64,
-    pub repeated: bool,
+    #[graphql(flatten)]
+    pub receipt: CommandReceipt,
 }
 
 fn deviation_details(s: DeviationReport) -> Option<DeviationDetails> {
@@ -349,9 +348,7 @@ async fn deviation_payload(
 ) -> Result<DeviationPayload> {
     Ok(DeviationPayload {
         report: deviation_view(ctx, id).await?,
-        command_id: ID(outcome.command_id.to_string()),
-        position: outcome.position(),
-        repeated: outcome.repeated,
+        receipt: (&outcome).into(),
     })
 }
 
@@ -628,9 +625,8 @@ impl CalendarItemView {
 #[derive(SimpleObject)]
 pub struct CalendarPayload {
     pub item: CalendarItemView,
-    pub command_id: ID,
-    pub position: u64,
-    pub repeated: bool,
+    #[graphql(flatten)]
+    pub receipt: CommandReceipt,
 }
 
 fn calendar_details(s: SteeringCalendarItem) -> Option<CalendarDetails> {
@@ -670,9 +666,7 @@ async fn calendar_payload(
             id: id.to_owned(),
             details: one(ctx, id, calendar_details, calendar_owner).await?,
         },
-        command_id: ID(outcome.command_id.to_string()),
-        position: outcome.position(),
-        repeated: outcome.repeated,
+        receipt: (&outcome).into(),
     })
 }
 

@@ -21,7 +21,7 @@ use styr_workflow::domain::{
 use styr_workflow::{CommandOutcome, Workflow};
 use uuid::Uuid;
 
-use crate::command::{self, CommandOptions, parse, parse_uuid};
+use crate::command::{self, CommandOptions, CommandReceipt, parse, parse_uuid};
 use crate::error;
 use crate::scalars::Date;
 use crate::viewer::{actor, can_see, scope};
@@ -344,9 +344,8 @@ pub async fn letters(ctx: &Context<'_>, year: Option<i32>) -> Result<Vec<LetterV
 #[derive(SimpleObject)]
 pub struct LetterPayload {
     pub letter: LetterView,
-    pub command_id: ID,
-    pub position: u64,
-    pub repeated: bool,
+    #[graphql(flatten)]
+    pub receipt: CommandReceipt,
 }
 
 #[derive(InputObject)]
@@ -413,9 +412,7 @@ async fn letter_payload(
 ) -> Result<LetterPayload> {
     Ok(LetterPayload {
         letter: load_letter(ctx, id).await?,
-        command_id: ID(outcome.command_id.to_string()),
-        position: outcome.position(),
-        repeated: outcome.repeated,
+        receipt: (&outcome).into(),
     })
 }
 
@@ -872,9 +869,8 @@ pub struct SupplementChangeView {
 #[derive(SimpleObject)]
 pub struct SupplementPayload {
     pub supplement: SupplementView,
-    pub command_id: ID,
-    pub position: u64,
-    pub repeated: bool,
+    #[graphql(flatten)]
+    pub receipt: CommandReceipt,
 }
 
 async fn load_supplement(ctx: &Context<'_>, id: &str) -> Result<SupplementView> {
@@ -916,9 +912,7 @@ async fn supplement_payload(
 ) -> Result<SupplementPayload> {
     Ok(SupplementPayload {
         supplement: load_supplement(ctx, id).await?,
-        command_id: ID(outcome.command_id.to_string()),
-        position: outcome.position(),
-        repeated: outcome.repeated,
+        receipt: (&outcome).into(),
     })
 }
 
