@@ -26,6 +26,7 @@ pub use error::StoreError;
 pub use feed::Subscription;
 pub use store::{
     AppendResult, BackendKind, EventStore, Pool, StoreObserver, StoreOptions, redact_url,
+    sqlite_file,
 };
 pub use types::{
     Actor, AppendOutcome, EventMetadata, ExpectedVersion, GENESIS_HASH, LogHead, NewEvent,

@@ -571,6 +571,24 @@ impl EventStore {
         Ok(report(&verifier, None))
     }
 
+    /// SQLite only: writes a transactionally consistent copy of the whole database to `path`
+    /// while the service keeps running (`VACUUM INTO`). The file must not exist yet.
+    pub async fn backup_sqlite_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        let Backend::Sqlite(pool) = &self.inner.backend else {
+            return Err(StoreError::InvalidArgument(
+                "backup_sqlite_to is for SQLite; back PostgreSQL up with pg_dump".into(),
+            ));
+        };
+        let target = path.to_str().ok_or_else(|| {
+            StoreError::InvalidArgument(format!("{} is not a UTF-8 path", path.display()))
+        })?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+
     /// Stops the live feed and closes the pool; in-flight queries finish first.
     pub async fn close(&self) {
         // The PostgreSQL listener holds a pooled connection; closing waits for it otherwise.
@@ -583,6 +601,14 @@ impl EventStore {
             Backend::Sqlite(p) => p.close().await,
         }
     }
+}
+
+/// The database file of a `sqlite:` URL.
+pub fn sqlite_file(url: &str) -> Result<std::path::PathBuf, StoreError> {
+    use std::str::FromStr;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::InvalidArgument(format!("bad SQLite URL: {e}")))?;
+    Ok(options.get_filename().to_path_buf())
 }
 
 /// Moves the known head forward (never back) and wakes subscribers if it moved.

@@ -56,6 +56,20 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Write a consistent copy of the database to a new file (SQLite: online; PostgreSQL:
+    /// pg_dump custom format).
+    Backup {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Replace the database with a backup, then verify its hash chain. Stop the service first.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace a database that already holds events.
+        #[arg(long)]
+        force: bool,
+    },
     /// Audit tools.
     Audit {
         #[command(subcommand)]
@@ -181,6 +195,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 started.elapsed().as_secs_f64()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { out } => {
+            telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stderr);
+            crate::backup::backup(&settings, &out).await
+        }
+        Command::Restore { from, force } => {
+            telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stderr);
+            crate::backup::restore(&settings, &from, force).await
         }
         Command::Schema => {
             print!("{}", styr_graphql::sdl());

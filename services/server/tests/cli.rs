@@ -334,3 +334,129 @@ async fn raw(db: &TestDatabase, statements: &[&str]) {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backup_and_restore_keep_the_chain_on_sqlite() {
+    backup_and_restore(TestDatabase::sqlite(), TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backup_and_restore_keep_the_chain_on_postgres() {
+    backup_and_restore(
+        TestDatabase::postgres().await,
+        TestDatabase::postgres().await,
+    )
+    .await;
+}
+
+async fn backup_and_restore(source: TestDatabase, target: TestDatabase) {
+    let store = EventStore::connect(source.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    let stream = StreamId::new("assignment", "a").unwrap();
+    for v in 0..5 {
+        store
+            .append(vec![StreamAppend {
+                stream: stream.clone(),
+                expected: ExpectedVersion(v),
+                events: vec![event()],
+            }])
+            .await
+            .unwrap();
+    }
+    let head = store.head().await.unwrap();
+    let dir = scratch_dir();
+    let file = dir.join("styr.backup");
+    // Taken while the service is running: the store above stays open.
+    let out = styr(Some(&source), &dir)
+        .args(["backup", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&head.hash));
+    let again = styr(Some(&source), &dir)
+        .args(["backup", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "an existing file is never overwritten"
+    );
+
+    let out = styr(Some(&target), &dir)
+        .args(["restore", "--from"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("chain intact, 5 events"));
+    let verify = styr(Some(&target), &dir)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", stderr_of(&verify));
+    let restored = EventStore::connect(target.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        restored.head().await.unwrap(),
+        head,
+        "the same log, to the last hash"
+    );
+    restored.close().await;
+
+    // A database with events is not replaced without --force.
+    store
+        .append(vec![StreamAppend {
+            stream: stream.clone(),
+            expected: ExpectedVersion(5),
+            events: vec![event()],
+        }])
+        .await
+        .unwrap();
+    store.close().await;
+    let refused = styr(Some(&source), &dir)
+        .args(["restore", "--from"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr_of(&refused).contains("--force"),
+        "{}",
+        stderr_of(&refused)
+    );
+    let forced = styr(Some(&source), &dir)
+        .args(["restore", "--force", "--from"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(forced.status.success(), "{}", stderr_of(&forced));
+    let back = EventStore::connect(source.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        back.head().await.unwrap(),
+        head,
+        "back to the state of the backup"
+    );
+    back.close().await;
+}
+
+#[test]
+fn restoring_a_file_that_is_not_a_backup_fails_clearly() {
+    let dir = scratch_dir();
+    let junk = dir.join("junk.db");
+    std::fs::write(&junk, b"not a database").unwrap();
+    let target = TestDatabase::sqlite();
+    let out = styr(Some(&target), &dir)
+        .args(["restore", "--from"])
+        .arg(&junk)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("junk.db"), "{}", stderr_of(&out));
+}
