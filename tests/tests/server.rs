@@ -87,6 +87,23 @@ async fn metrics_count_requests_and_show_the_log_position(app: TestApp) {
     );
     assert!(body.contains("styr_http_request_duration_seconds_bucket"));
     assert!(body.contains("styr_log_position 3"), "{body}");
+    assert!(body.contains("styr_projector_position"), "{body}");
+    // Errors are counted by their stable code.
+    app.graphql("{ nosuchfield }", None).await;
+    app.post_graphql(
+        json!({ "query": "{ __typename }" }).to_string(),
+        Some("Bearer junk"),
+    )
+    .await;
+    let (_, body) = app.get("/metrics").await;
+    assert!(
+        body.contains(r#"styr_graphql_errors_total{code="VALIDATION"} 1"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"styr_graphql_errors_total{code="UNAUTHENTICATED"} 1"#),
+        "{body}"
+    );
 }
 
 async fn bad_tokens_are_unauthenticated_and_good_ones_accepted(app: TestApp) {

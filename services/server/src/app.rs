@@ -328,14 +328,21 @@ async fn graphql(
     http: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
+    let errors = |code: &str| state.metrics.observe_graphql_error(code);
     let identity = match caller(&http, &state.verifier) {
         Ok(identity) => identity,
-        Err(reason) => return unauthenticated(&reason),
+        Err(reason) => {
+            errors("UNAUTHENTICATED");
+            return unauthenticated(&reason);
+        }
     };
     let limits = &state.limits;
     let body = match read_body(&http, payload, limits.max_body_bytes).await {
         Ok(body) => body,
-        Err(response) => return response,
+        Err(response) => {
+            errors("LIMIT_EXCEEDED");
+            return response;
+        }
     };
     // Decided by the first character: serde would read `[]` as a single request.
     let parsed = if body.trim_ascii_start().starts_with(b"[") {
@@ -346,6 +353,7 @@ async fn graphql(
     let batch = match parsed {
         Ok(batch) => batch,
         Err(e) => {
+            errors("BAD_REQUEST");
             return error_response(
                 StatusCode::BAD_REQUEST,
                 coded_error(
@@ -358,6 +366,7 @@ async fn graphql(
     if let BatchRequest::Batch(requests) = &batch
         && !(1..=limits.max_batch).contains(&requests.len())
     {
+        errors("LIMIT_EXCEEDED");
         return error_response(
             StatusCode::BAD_REQUEST,
             limit_error(
@@ -375,10 +384,24 @@ async fn graphql(
         None => batch,
     };
     match tokio::time::timeout(limits.request_timeout, state.schema.execute_batch(batch)).await {
-        Ok(response) => GraphQLResponse::from(response)
-            .respond_to(&http)
-            .map_into_boxed_body(),
+        Ok(response) => {
+            let responses = match &response {
+                async_graphql::BatchResponse::Single(r) => std::slice::from_ref(r),
+                async_graphql::BatchResponse::Batch(rs) => rs.as_slice(),
+            };
+            for e in responses.iter().flat_map(|r| &r.errors) {
+                let code = e.extensions.as_ref().and_then(|x| x.get("code"));
+                match code {
+                    Some(async_graphql::Value::String(c)) => errors(c),
+                    _ => errors("INTERNAL"),
+                }
+            }
+            GraphQLResponse::from(response)
+                .respond_to(&http)
+                .map_into_boxed_body()
+        }
         Err(_) => {
+            errors("TIMEOUT");
             tracing::warn!(
                 timeout_secs = limits.request_timeout.as_secs(),
                 "request timed out"

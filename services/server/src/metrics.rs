@@ -27,6 +27,12 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    /// The stable `extensions.code` of the error.
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AppendLabels {
     backend: String,
     result: String,
@@ -46,6 +52,7 @@ pub struct Metrics {
     registry: Registry,
     http_requests: Family<HttpLabels, Counter>,
     http_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    graphql_errors: Family<CodeLabels, Counter>,
     appends: Family<AppendLabels, Counter>,
     appended_events: Family<BackendLabels, Counter>,
     append_duration: Family<BackendLabels, Histogram, fn() -> Histogram>,
@@ -75,6 +82,12 @@ impl Metrics {
                 latency_histogram as fn() -> Histogram,
             );
         let appends = Family::<AppendLabels, Counter>::default();
+        let graphql_errors = Family::<CodeLabels, Counter>::default();
+        registry.register(
+            "graphql_errors",
+            "GraphQL errors by extensions.code",
+            graphql_errors.clone(),
+        );
         let appended_events = Family::<BackendLabels, Counter>::default();
         let append_duration =
             Family::<BackendLabels, Histogram, fn() -> Histogram>::new_with_constructor(
@@ -127,6 +140,7 @@ impl Metrics {
             registry,
             http_requests,
             http_duration,
+            graphql_errors,
             appends,
             appended_events,
             append_duration,
@@ -157,6 +171,14 @@ impl Metrics {
                 route: route.to_owned(),
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn observe_graphql_error(&self, code: &str) {
+        self.graphql_errors
+            .get_or_create(&CodeLabels {
+                code: code.to_owned(),
+            })
+            .inc();
     }
 
     pub fn set_log_position(&self, position: u64) {
