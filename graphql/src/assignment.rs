@@ -638,7 +638,15 @@ pub async fn load_visible(ctx: &Context<'_>, id: &str) -> Result<AssignmentView>
         .await
         .map_err(error::workflow)?;
     let details = state.details.ok_or_else(missing)?;
-    if !can_see(&scope, details.ministry.as_str(), details.agency.as_str()) {
+    // While a transfer is not yet effective, the agency still responsible may see it too.
+    let today = oslo_date(workflow.now());
+    let visible = can_see(&scope, details.ministry.as_str(), details.agency.as_str())
+        || can_see(
+            &scope,
+            details.ministry.as_str(),
+            details.agency_on(today).as_str(),
+        );
+    if !visible {
         return Err(missing());
     }
     Ok(AssignmentView {

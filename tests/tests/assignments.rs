@@ -12,7 +12,48 @@ on_both_backends!(
     a_retried_command_id_acts_once,
     reports_list_every_assignment_of_a_letter,
     the_ministry_changes_a_deadline_outright,
+    a_transfer_not_yet_effective_leaves_the_old_agency_in_charge,
 );
+
+async fn a_transfer_not_yet_effective_leaves_the_old_agency_in_charge(app: TestApp) {
+    let id = issue(&app, "DMP", "TB2024-11").await;
+    let hod = app.token("ministry", "HOD");
+    let transfer = r#"mutation($id: ID!) { transferAssignment(id: $id, toAgency: "HDIR", reason: "Ansvar flyttes",
+        effective: "2099-01-01") { assignment { agency } } }"#;
+    let body = app.gql(&hod, transfer, json!({ "id": id })).await;
+    assert_eq!(data(&body, "transferAssignment.assignment.agency"), "HDIR");
+    // Until 2099 DMP is still responsible: it sees the assignment and reports on it.
+    let dmp = app.token("agency", "DMP");
+    let report = r#"mutation($id: ID!) { reportStatus(id: $id, input: { period: { kind: YEAR }, trafficLight: GREEN, progress: "I rute" }) {
+        assignment { statusReports { progress } } } }"#;
+    let body = app.gql(&dmp, report, json!({ "id": id })).await;
+    assert_eq!(
+        data(&body, "reportStatus.assignment.statusReports")[0]["progress"],
+        "I rute"
+    );
+    let hdir = app.token("agency", "HDIR");
+    let body = app
+        .gql(
+            &hdir,
+            "query($id: ID!) { assignment(id: $id) { agency } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        data(&body, "assignment.agency"),
+        "HDIR",
+        "the receiving side sees it"
+    );
+    let fhi = app.token("agency", "FHI");
+    let body = app
+        .gql(
+            &fhi,
+            "query($id: ID!) { assignment(id: $id) { agency } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(code(&body), "NOT_FOUND");
+}
 
 async fn the_ministry_changes_a_deadline_outright(app: TestApp) {
     let id = issue(&app, "DMP", "TB2024-9").await;
