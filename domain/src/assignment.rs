@@ -114,6 +114,11 @@ pub enum AssignmentCommand {
         date: NaiveDate,
     },
     ReportStatus(Box<ReportStatus>),
+    /// Amend the latest report for a period: a new event with a reason, never an update.
+    CorrectStatus {
+        report: Box<ReportStatus>,
+        reason: String,
+    },
     RequestExtension {
         part: Option<PartLabel>,
         new_date: NaiveDate,
@@ -219,6 +224,24 @@ pub struct StatusReported {
     pub corrective_action: Option<Text>,
     pub year_end_phrase: Option<String>,
     pub normalised: Option<NormalisedStatus>,
+    pub by: By,
+    pub at: DateTime<Utc>,
+}
+
+/// A correction of the latest status report for `period`: the report's content as it should
+/// have read, and why. The original stays in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCorrected {
+    pub period: Period,
+    pub light: TrafficLight,
+    pub progress: Text,
+    pub cause_and_consequence: Option<Text>,
+    pub corrective_action: Option<Text>,
+    pub year_end_phrase: Option<String>,
+    pub normalised: Option<NormalisedStatus>,
+    /// When the corrected report was made (its `at`).
+    pub corrects_report_of: DateTime<Utc>,
+    pub reason: Text,
     pub by: By,
     pub at: DateTime<Utc>,
 }
@@ -365,6 +388,7 @@ domain_events! {
         AssignmentCancelled(AssignmentCancelled) = 1,
         AssignmentTransferred(AssignmentTransferred) = 1,
         AssignmentCarriedOver(AssignmentCarriedOver) = 1,
+        StatusCorrected(StatusCorrected) = 1,
     }
     upcaster = upcast;
 }
@@ -693,33 +717,47 @@ impl Aggregate for Assignment {
                 if d.lifecycle != Lifecycle::Completed {
                     d.require_active("report status")?;
                 }
-                let progress = text("progress", &r.progress)?;
-                let cause = opt_text("cause_and_consequence", &r.cause_and_consequence)?;
-                let action = opt_text("corrective_action", &r.corrective_action)?;
-                if r.light != TrafficLight::Green {
-                    if cause.is_none() {
-                        return Err(DomainError::validation(
-                            "cause_and_consequence",
-                            "a yellow or red status must explain cause and consequence",
-                        ));
-                    }
-                    if action.is_none() {
-                        return Err(DomainError::validation(
-                            "corrective_action",
-                            "a yellow or red status must state the corrective action",
-                        ));
-                    }
+                Ok(vec![E::StatusReported(checked_report(*r, by, at)?)])
+            }
+            C::CorrectStatus { report, reason } => {
+                ctx.actor
+                    .require_agency(d.agency_on(ctx.today_oslo()), "correct status reports")?;
+                let reason = text("reason", &reason)?;
+                let Some(original) = d
+                    .status_reports
+                    .iter()
+                    .rev()
+                    .find(|s| s.period == report.period)
+                else {
+                    return Err(DomainError::not_found(format!(
+                        "there is no status report for {:?} to correct",
+                        report.period
+                    )));
+                };
+                let corrected = checked_report(*report, by, at)?;
+                let same = corrected.light == original.light
+                    && corrected.progress == original.progress
+                    && corrected.cause_and_consequence == original.cause_and_consequence
+                    && corrected.corrective_action == original.corrective_action
+                    && corrected.year_end_phrase == original.year_end_phrase
+                    && corrected.normalised == original.normalised;
+                if same {
+                    return Err(DomainError::rule(
+                        "the correction does not change the report",
+                    ));
                 }
-                Ok(vec![E::StatusReported(StatusReported {
-                    period: r.period,
-                    light: r.light,
-                    progress,
-                    cause_and_consequence: cause,
-                    corrective_action: action,
-                    year_end_phrase: r.year_end_phrase.filter(|s| !s.trim().is_empty()),
-                    normalised: r.normalised,
-                    by,
-                    at,
+                Ok(vec![E::StatusCorrected(StatusCorrected {
+                    period: corrected.period,
+                    light: corrected.light,
+                    progress: corrected.progress,
+                    cause_and_consequence: corrected.cause_and_consequence,
+                    corrective_action: corrected.corrective_action,
+                    year_end_phrase: corrected.year_end_phrase,
+                    normalised: corrected.normalised,
+                    corrects_report_of: original.at,
+                    reason,
+                    by: corrected.by,
+                    at: corrected.at,
                 })])
             }
             C::RequestExtension {
@@ -1139,6 +1177,21 @@ impl Aggregate for Assignment {
                 clear_pending_of(d, &e.part);
             }
             E::StatusReported(e) => d.status_reports.push(e.clone()),
+            E::StatusCorrected(e) => {
+                if let Some(r) = d
+                    .status_reports
+                    .iter_mut()
+                    .rev()
+                    .find(|r| r.period == e.period)
+                {
+                    r.light = e.light;
+                    r.progress = e.progress.clone();
+                    r.cause_and_consequence = e.cause_and_consequence.clone();
+                    r.corrective_action = e.corrective_action.clone();
+                    r.year_end_phrase = e.year_end_phrase.clone();
+                    r.normalised = e.normalised;
+                }
+            }
             E::ExtensionRequested(e) => d.pending_extension = Some(e.clone()),
             E::ExtensionGranted(e) => {
                 set_part(d, &e.part, &|p| p.deadline = DeadlineTerm::Date(e.new_date));
@@ -1187,6 +1240,43 @@ impl Aggregate for Assignment {
             }
         }
     }
+}
+
+/// A report's content checked: progress required; yellow and red must explain cause and
+/// consequence and state the corrective action.
+fn checked_report(
+    r: ReportStatus,
+    by: By,
+    at: DateTime<Utc>,
+) -> Result<StatusReported, DomainError> {
+    let progress = text("progress", &r.progress)?;
+    let cause = opt_text("cause_and_consequence", &r.cause_and_consequence)?;
+    let action = opt_text("corrective_action", &r.corrective_action)?;
+    if r.light != TrafficLight::Green {
+        if cause.is_none() {
+            return Err(DomainError::validation(
+                "cause_and_consequence",
+                "a yellow or red status must explain cause and consequence",
+            ));
+        }
+        if action.is_none() {
+            return Err(DomainError::validation(
+                "corrective_action",
+                "a yellow or red status must state the corrective action",
+            ));
+        }
+    }
+    Ok(StatusReported {
+        period: r.period,
+        light: r.light,
+        progress,
+        cause_and_consequence: cause,
+        corrective_action: action,
+        year_end_phrase: r.year_end_phrase.filter(|s| !s.trim().is_empty()),
+        normalised: r.normalised,
+        by,
+        at,
+    })
 }
 
 fn pending_request(

@@ -1395,3 +1395,104 @@ fn given_request_against_a_deadline_no_longer_in_force_when_granted_then_rule_vi
             "the request was made against the deadline 2024-02-01, but the deadline in force is 2024-03-01; the agency must ask again",
         ));
 }
+
+// ---- corrections ----------------------------------------------------------------------
+
+fn reported_green() -> AssignmentEvent {
+    let ctx = agency_ctx("DMP");
+    let state = Assignment::replay(&[issued()]);
+    state
+        .decide(status(TrafficLight::Green, None, None), &ctx)
+        .unwrap()
+        .remove(0)
+}
+
+fn correction(light: TrafficLight, reason: &str) -> AssignmentCommand {
+    let AssignmentCommand::ReportStatus(report) = status(
+        light,
+        Some("input from Hdir is late"),
+        Some("weekly follow-up meetings"),
+    ) else {
+        unreachable!()
+    };
+    AssignmentCommand::CorrectStatus {
+        report,
+        reason: reason.into(),
+    }
+}
+
+#[test]
+fn given_green_report_when_agency_corrects_it_to_yellow_then_corrected_and_original_kept() {
+    let original = reported_green();
+    let state = TestFramework::<Assignment>::with(agency_ctx("DMP"))
+        .given(vec![issued(), original.clone()])
+        .when(correction(TrafficLight::Yellow, "the T2 report understated the delay"))
+        .state_after();
+    let d = state.details.unwrap();
+    assert_eq!(d.status_reports.len(), 1, "a correction amends, it does not add");
+    assert_eq!(d.status_reports[0].light, TrafficLight::Yellow);
+    let AssignmentEvent::StatusReported(o) = original else {
+        unreachable!()
+    };
+    assert_eq!(d.status_reports[0].at, o.at, "the report keeps its time");
+}
+
+#[test]
+fn given_report_when_corrected_then_event_names_the_report_and_reason() {
+    let events = TestFramework::<Assignment>::with(agency_ctx("DMP"))
+        .given(vec![issued(), reported_green()])
+        .when(correction(TrafficLight::Red, "wrong light"))
+        .inspect_result()
+        .unwrap();
+    let [AssignmentEvent::StatusCorrected(c)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(c.period, Period::Tertial2);
+    assert_eq!(c.corrects_report_of, t0());
+    assert_eq!(c.reason.as_str(), "wrong light");
+    assert_round_trips(&events[0]);
+}
+
+#[test]
+fn given_no_report_for_the_period_when_corrected_then_not_found() {
+    TestFramework::<Assignment>::with(agency_ctx("DMP"))
+        .given(vec![issued()])
+        .when(correction(TrafficLight::Yellow, "x"))
+        .then_expect_error_kind(DomainErrorKind::NotFound);
+}
+
+#[test]
+fn given_report_when_corrected_without_reason_or_by_ministry_then_refused() {
+    TestFramework::<Assignment>::with(agency_ctx("DMP"))
+        .given(vec![issued(), reported_green()])
+        .when(correction(TrafficLight::Yellow, " "))
+        .then_expect_validation_of("reason");
+    TestFramework::<Assignment>::with(ministry_ctx("HOD"))
+        .given(vec![issued(), reported_green()])
+        .when(correction(TrafficLight::Yellow, "x"))
+        .then_expect_error_kind(DomainErrorKind::Forbidden);
+}
+
+#[test]
+fn given_report_when_correction_changes_nothing_or_breaks_the_light_rule_then_refused() {
+    let AssignmentCommand::ReportStatus(same) = status(TrafficLight::Green, None, None) else {
+        unreachable!()
+    };
+    TestFramework::<Assignment>::with(agency_ctx("DMP"))
+        .given(vec![issued(), reported_green()])
+        .when(AssignmentCommand::CorrectStatus {
+            report: same,
+            reason: "typo".into(),
+        })
+        .then_expect_error_kind(DomainErrorKind::RuleViolated);
+    let AssignmentCommand::ReportStatus(red_bare) = status(TrafficLight::Red, None, None) else {
+        unreachable!()
+    };
+    TestFramework::<Assignment>::with(agency_ctx("DMP"))
+        .given(vec![issued(), reported_green()])
+        .when(AssignmentCommand::CorrectStatus {
+            report: red_bare,
+            reason: "worse than thought".into(),
+        })
+        .then_expect_validation_of("cause_and_consequence");
+}

@@ -24,6 +24,7 @@ pub mod aggregate;
 pub mod allocation_letter;
 pub mod assignment;
 pub mod calendar;
+pub mod correspondence;
 pub mod deadline;
 pub mod deviation;
 pub mod error;
