@@ -236,7 +236,7 @@ domain_events! {
 
 // ---- state --------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ListedAssignment {
     pub assignment_id: AssignmentId,
     pub reference: Option<AssignmentReference>,
@@ -244,7 +244,7 @@ pub struct ListedAssignment {
     pub source: ChangeSource,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LetterDetails {
     pub ministry: OrgCode,
     pub agency: OrgCode,
@@ -340,7 +340,7 @@ impl LetterDetails {
 }
 
 /// The letter's state; `details` is `None` until drafted.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct AllocationLetter {
     pub details: Option<LetterDetails>,
 }

@@ -430,7 +430,7 @@ fn upcast(
 // ---- state --------------------------------------------------------------------------------
 
 /// Where a part stands with respect to delivery.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub enum PartDelivery {
     #[default]
     NotDelivered,
@@ -439,7 +439,7 @@ pub enum PartDelivery {
     Accepted(DeliveryId),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Part {
     pub label: Option<PartLabel>,
     pub title: Option<String>,
@@ -451,7 +451,7 @@ pub struct Part {
     pub deadline_status: Option<DeadlineStatus>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Lifecycle {
     Active,
     Completed,
@@ -459,7 +459,7 @@ pub enum Lifecycle {
     CarriedOver,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AssignmentDetails {
     pub id: AssignmentId,
     pub reference: Option<AssignmentReference>,
@@ -533,7 +533,7 @@ impl AssignmentDetails {
 }
 
 /// The assignment's state; `details` is `None` until issued.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Assignment {
     pub details: Option<AssignmentDetails>,
 }

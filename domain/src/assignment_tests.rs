@@ -1426,10 +1426,17 @@ fn given_green_report_when_agency_corrects_it_to_yellow_then_corrected_and_origi
     let original = reported_green();
     let state = TestFramework::<Assignment>::with(agency_ctx("DMP"))
         .given(vec![issued(), original.clone()])
-        .when(correction(TrafficLight::Yellow, "the T2 report understated the delay"))
+        .when(correction(
+            TrafficLight::Yellow,
+            "the T2 report understated the delay",
+        ))
         .state_after();
     let d = state.details.unwrap();
-    assert_eq!(d.status_reports.len(), 1, "a correction amends, it does not add");
+    assert_eq!(
+        d.status_reports.len(),
+        1,
+        "a correction amends, it does not add"
+    );
     assert_eq!(d.status_reports[0].light, TrafficLight::Yellow);
     let AssignmentEvent::StatusReported(o) = original else {
         unreachable!()

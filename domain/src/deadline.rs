@@ -190,7 +190,7 @@ domain_events! {
     upcaster = crate::aggregate::no_upcast;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum DeadlineStatus {
     Open,
     Met,

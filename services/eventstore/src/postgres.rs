@@ -234,6 +234,15 @@ pub(crate) async fn head(pool: &PgPool) -> Result<LogHead, StoreError> {
     })
 }
 
+pub(crate) async fn position_at(pool: &PgPool, t: DateTime<Utc>) -> Result<u64, StoreError> {
+    let row =
+        sqlx::query("SELECT COALESCE(MAX(position), 0) AS p FROM events WHERE recorded_at <= $1")
+            .bind(t)
+            .fetch_one(pool)
+            .await?;
+    Ok(to_u64(row.try_get::<i64, _>("p")?))
+}
+
 /// The hash of the event at `position`, and each stream's last version before it; the state a
 /// verification starting at `position` continues from.
 pub(crate) async fn chain_state_before(

@@ -171,6 +171,18 @@ pub(crate) async fn head(pool: &SqlitePool) -> Result<LogHead, StoreError> {
     head_of(pool).await
 }
 
+pub(crate) async fn position_at(
+    pool: &SqlitePool,
+    t: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, StoreError> {
+    let row =
+        sqlx::query("SELECT COALESCE(MAX(position), 0) AS p FROM events WHERE recorded_at <= ?")
+            .bind(format_timestamp(&truncate_to_micros(t)))
+            .fetch_one(pool)
+            .await?;
+    Ok(u64::try_from(row.try_get::<i64, _>("p")?).unwrap_or(0))
+}
+
 pub(crate) async fn events_by_id(
     pool: &SqlitePool,
     ids: &[Uuid],

@@ -392,6 +392,15 @@ impl EventStore {
         }
     }
 
+    /// The last position recorded at or before `t` (0: none). `recorded_at` never decreases
+    /// along the log, so the events up to this position are exactly those recorded by `t`.
+    pub async fn position_at(&self, t: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError> {
+        match &self.inner.backend {
+            Backend::Postgres(p) => postgres::position_at(p, t).await,
+            Backend::Sqlite(p) => sqlite::position_at(p, t).await,
+        }
+    }
+
     /// The tip of the chain: the last position and its hash (0 and the genesis hash when empty).
     pub async fn head(&self) -> Result<LogHead, StoreError> {
         match &self.inner.backend {

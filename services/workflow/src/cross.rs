@@ -271,6 +271,8 @@ impl Workflow {
             };
             batch.extend(follow_on);
         }
+        let copies = self.copy_obligations(&batch, meta, command_id).await?;
+        batch.extend(copies);
         Ok(batch)
     }
 }

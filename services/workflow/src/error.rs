@@ -27,6 +27,9 @@ pub enum WorkflowError {
     #[error("stream {stream} is too busy: gave up after {attempts} attempts")]
     Contention { stream: String, attempts: u32 },
 
+    #[error(transparent)]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
+
     #[error("invalid stream id: {0}")]
     BadStreamId(String),
 }

@@ -146,7 +146,8 @@ no_follow_ups!(
     Deadline,
     styr_domain::supplement::Supplement,
     styr_domain::deviation::DeviationReport,
-    styr_domain::reference_data::ReferenceData
+    styr_domain::reference_data::ReferenceData,
+    styr_domain::correspondence::Correspondence
 );
 
 /// The role as the event log records it.
@@ -164,19 +165,7 @@ impl Workflow {
     pub async fn load<A: Aggregate>(&self, stream_id: &str) -> Result<(A, u64), WorkflowError> {
         let stream = stream_of::<A>(stream_id)?;
         let recorded = self.store().read_stream(&stream, 0).await?;
-        let mut state = A::default();
-        let mut version = 0;
-        for r in &recorded {
-            let event = A::Event::from_stored(&r.event_type, r.schema_version, r.payload.clone())
-                .map_err(|source| WorkflowError::Undecodable {
-                stream: stream.to_string(),
-                version: r.version,
-                source,
-            })?;
-            state.evolve(&event);
-            version = r.version;
-        }
-        Ok((state, version))
+        crate::audit::fold::<A>(&stream, &recorded)
     }
 
     /// Runs one command against the aggregate in `stream_id`, with its follow-ups on other
@@ -241,6 +230,8 @@ impl Workflow {
                     .collect(),
             });
             batch.append(&mut follow_on);
+            let copies = self.copy_obligations(&batch, meta, command_id).await?;
+            batch.extend(copies);
             match self.store().append(batch).await {
                 Ok(outcome) => {
                     return Ok(CommandOutcome {

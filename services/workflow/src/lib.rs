@@ -3,8 +3,12 @@
 //! retries by command id, and follow-up events on other streams in the same atomic append.
 //! Everything above it (GraphQL, HTTP, CLI) talks to [`Workflow`], never to SQL.
 
+pub mod audit;
+pub mod checkpoint;
 mod clock;
+pub mod copies;
 mod cross;
+pub mod delivery;
 mod error;
 mod handler;
 mod monitor;

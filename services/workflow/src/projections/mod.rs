@@ -81,6 +81,61 @@ pub struct BoardFilter {
     pub ids: Vec<String>,
 }
 
+impl BoardFilter {
+    /// The same test the board's SQL applies, for rows computed in memory (as-of views).
+    pub fn matches(&self, row: &BoardRow, today: NaiveDate) -> bool {
+        let eq = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| have == Some(w))
+        };
+        let active_overdue =
+            row.lifecycle == "active" && row.next_deadline.is_some_and(|d| d < today);
+        self.year.is_none_or(|y| i64::from(y) == row.year)
+            && eq(&self.ministry, Some(&row.ministry))
+            && eq(&self.agency, Some(&row.agency))
+            && eq(&self.department, row.department.as_deref())
+            && eq(&self.goal, row.goal.as_deref())
+            && eq(&self.traffic_light, row.traffic_light.as_deref())
+            && (self.statuses.is_empty() || self.statuses.contains(&row.status))
+            && self.overdue.is_none_or(|o| o == active_overdue)
+            && self
+                .deadline_from
+                .is_none_or(|f| row.next_deadline.is_some_and(|d| d >= f))
+            && self
+                .deadline_to
+                .is_none_or(|t| row.next_deadline.is_some_and(|d| d <= t))
+            && (self.ids.is_empty() || self.ids.contains(&row.assignment_id))
+            && self
+                .text
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .is_none_or(|t| row.search_text.contains(&t.to_lowercase()))
+    }
+}
+
+/// Sorts rows as the board's SQL does: by the key with missing values last, then by id.
+pub fn sort_rows(rows: &mut [BoardRow], sort: BoardSort, descending: bool) {
+    rows.sort_by(|a, b| {
+        let key = |r: &BoardRow| -> Option<String> {
+            match sort {
+                BoardSort::NextDeadline => r.next_deadline.map(|d| d.to_string()),
+                BoardSort::Reference => r.reference.clone(),
+                BoardSort::Title => Some(r.title.clone()),
+                BoardSort::Updated => Some(format!("{:020}", r.updated_position)),
+            }
+        };
+        let (ka, kb) = (key(a), key(b));
+        let by_key = match (&ka, &kb) {
+            (None, None) => std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Greater,
+            (Some(_), None) => return std::cmp::Ordering::Less,
+            (Some(x), Some(y)) => x.cmp(y),
+        };
+        let ord = by_key.then_with(|| a.assignment_id.cmp(&b.assignment_id));
+        if descending { ord.reverse() } else { ord }
+    });
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum BoardSort {
     #[default]
