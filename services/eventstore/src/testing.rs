@@ -181,3 +181,87 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+impl TestDatabase {
+    /// Runs one SQL statement on a connection of its own, outside the store: how tests play
+    /// an attacker with database access.
+    pub async fn exec_raw(&self, sql: &str) -> Result<u64, String> {
+        use sqlx::Connection as _;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self.kind() {
+            BackendKind::Postgres => {
+                let mut c = PgConnection::connect(self.url())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let r = sqlx::query(sql).execute(&mut c).await;
+                let _ = c.close().await;
+                r.map(|r| r.rows_affected()).map_err(|e| e.to_string())
+            }
+            BackendKind::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(self.url())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let r = sqlx::query(sql).execute(&mut c).await;
+                let _ = c.close().await;
+                r.map(|r| r.rows_affected()).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// What an attacker with database access would do first: drop the append-only guards.
+    pub async fn disable_append_only(&self) {
+        let statements: &[&str] = match self.kind() {
+            BackendKind::Postgres => &["ALTER TABLE events DISABLE TRIGGER USER"],
+            BackendKind::Sqlite => &[
+                "DROP TRIGGER events_no_update",
+                "DROP TRIGGER events_no_delete",
+            ],
+        };
+        for sql in statements {
+            self.exec_raw(sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    }
+
+    /// A *consistent* rewrite: replaces the payload of the event at `position` and recomputes
+    /// every hash from there to the head, so the chain alone still verifies. Only a signed
+    /// checkpoint taken before shows it.
+    pub async fn rewrite_history(
+        &self,
+        store: &crate::EventStore,
+        position: u64,
+        payload: serde_json::Value,
+    ) {
+        self.disable_append_only().await;
+        let head = store.head().await.expect("head");
+        let mut events = Vec::new();
+        let mut after = position - 1;
+        while after < head.position {
+            let page = store.read_all(after, 1000).await.expect("read");
+            after = page.last().map_or(head.position, |e| e.position);
+            events.extend(page);
+        }
+        let mut prev = events[0].prev_hash.clone();
+        for (i, e) in events.iter_mut().enumerate() {
+            if i == 0 {
+                e.payload_text = crate::canonical_json(&payload);
+                e.payload = payload.clone();
+            }
+            e.prev_hash = prev;
+            e.hash = crate::recompute_hash(e);
+            prev = e.hash.clone();
+            let sql = format!(
+                "UPDATE events SET payload = '{}', prev_hash = '{}', hash = '{}' WHERE position = {}",
+                e.payload_text.replace('\'', "''"),
+                e.prev_hash,
+                e.hash,
+                e.position
+            );
+            self.exec_raw(&sql).await.expect("rewrite");
+        }
+        self.exec_raw(&format!("UPDATE log_head SET hash = '{prev}' WHERE id = 1"))
+            .await
+            .expect("rewrite head");
+    }
+}

@@ -224,9 +224,18 @@ pub(crate) fn build_row(row: RowInput, env: &RowEnv, sink: &mut Sink) -> Assignm
     let plain: Vec<&str> = words.iter().map(|(_, w)| *w).collect();
     let (markers, incomplete) = find_markers(&row.lines);
     for (first, _) in &incomplete {
-        let at = &row.lines[words[*first].0];
+        let index = words[*first].0;
+        let at = &row.lines[index];
         sink.warn(at.no, "\"Avd.\" without a department code");
-        sink.unparsed(at);
+        // Report the line as printed, with the reference that was split off it.
+        let printed = match (&row.reference, index) {
+            (Some(r), 0) => format!("{} {}", r.printed, at.text),
+            _ => at.text.clone(),
+        };
+        sink.unparsed(&Line {
+            no: at.no,
+            text: printed,
+        });
     }
     // An incomplete marker still separates the title from the description.
     let split = markers

@@ -167,7 +167,8 @@ fn post_label(line: &str) -> Option<(u8, &str)> {
 
 /// Name and "kan overføres" from the text beside a post.
 fn name_and_transferable(s: &str) -> (Option<String>, bool) {
-    let lower = s.to_lowercase();
+    // ASCII lower-casing keeps byte offsets for slicing `s` below.
+    let lower = s.to_ascii_lowercase();
     let transferable = lower.contains("kan overføres");
     let name = match lower.find("kan overføres") {
         Some(at) => format!("{} {}", &s[..at], &s[at + "kan overføres".len()..]),
@@ -286,8 +287,8 @@ fn parse_table(
             j += 1;
             continue;
         }
-        let lower = line.text.to_lowercase();
         let text = pipe_to_spaces(&line.text);
+        let lower = text.to_lowercase();
         // Once every post has its amount, only another post or the Sum row continues the table.
         let complete = !posts.is_empty() && amounts.len() >= needed(&posts, &sum);
         let continues = post_label(&text).is_some() || lower.starts_with("sum");

@@ -16,12 +16,9 @@ pub(crate) fn goal_heading(line: &str) -> Option<GoalHeading> {
         Some((number, title)) => (Some(number), title),
         None => (None, line),
     };
-    let lower = title.to_lowercase();
-    let rest_at = ["hovedmål", "mål"]
+    let rest = ["hovedmål", "mål"]
         .iter()
-        .find(|w| lower.starts_with(*w))
-        .map(|w| w.len())?;
-    let rest = &title[rest_at..];
+        .find_map(|w| text::strip_prefix_ci(title, w))?;
     let digits: String = rest
         .trim_start()
         .chars()

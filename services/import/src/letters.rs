@@ -232,7 +232,8 @@ pub(crate) fn cited_letter_date(
     year: i32,
 ) -> Option<(NaiveDate, usize)> {
     let joined = Joined::new(&lines[span.body_start..span.end]);
-    let lower = joined.text.to_lowercase();
+    // ASCII lower-casing keeps byte offsets, so positions found in `lower` index the text.
+    let lower = joined.text.to_ascii_lowercase();
     for phrase in [
         "tildelingsbrev av ",
         "tildelingsbrevet av ",

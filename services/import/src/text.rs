@@ -76,6 +76,19 @@ fn push_fragment(out: &mut String, fragment: &str) -> usize {
     start
 }
 
+/// `s` without `prefix`, compared case-insensitively character by character (so byte
+/// offsets stay those of `s`).
+pub(crate) fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let mut rest = s.char_indices();
+    for p in prefix.chars() {
+        let (_, c) = rest.next()?;
+        if !c.to_lowercase().eq(p.to_lowercase()) {
+            return None;
+        }
+    }
+    Some(rest.next().map_or("", |(i, _)| &s[i..]))
+}
+
 pub(crate) fn collapse_spaces(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -141,10 +154,14 @@ pub(crate) fn is_letterhead(s: &str) -> bool {
         || (t.contains('@') && word_count(t) == 1)
         || t.starts_with("deres ref")
         || t.starts_with("vår ref");
-    let postcode = t.len() > 5
-        && t[..4].chars().all(|c| c.is_ascii_digit())
-        && t[4..].starts_with(' ')
-        && t[5..].chars().all(|c| c.is_alphabetic() || c == ' ');
+    let postcode = t
+        .get(..4)
+        .is_some_and(|d| d.chars().all(|c| c.is_ascii_digit()))
+        && t.get(4..).is_some_and(|rest| {
+            rest.len() > 1
+                && rest.starts_with(' ')
+                && rest.chars().all(|c| c.is_alphabetic() || c == ' ')
+        });
     // "23/3412-", "22 24 90 90", "983 887 406": case numbers and phone/organisation numbers.
     let number_only = !t.is_empty()
         && t.chars().any(|c| c.is_ascii_digit())
@@ -352,6 +369,14 @@ mod tests {
         assert!(is_successor(&[2, 1, 1], &[2, 1, 2]));
         assert!(!is_successor(&[2, 1, 1], &[1]));
         assert!(!is_successor(&[2, 1, 1], &[4]));
+    }
+
+    #[test]
+    fn case_insensitive_prefix() {
+        assert_eq!(strip_prefix_ci("MÅL: Rask", "mål"), Some(": Rask"));
+        assert_eq!(strip_prefix_ci("Mål", "mål"), Some(""));
+        assert_eq!(strip_prefix_ci("Må", "mål"), None);
+        assert_eq!(strip_prefix_ci("\u{212B}", "å"), Some(""));
     }
 
     #[test]

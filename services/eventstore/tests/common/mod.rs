@@ -1,11 +1,10 @@
 //! Helpers shared by the store tests.
 
 use serde_json::{Value, json};
-use sqlx::Connection;
 use styr_eventstore::testing::TestDatabase;
 use styr_eventstore::{
-    Actor, AppendOutcome, BackendKind, EventMetadata, EventStore, ExpectedVersion, NewEvent,
-    StoreError, StoreOptions, StreamAppend, StreamId,
+    Actor, AppendOutcome, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreError,
+    StoreOptions, StreamAppend, StreamId,
 };
 use uuid::Uuid;
 
@@ -68,45 +67,10 @@ pub async fn fill(store: &EventStore, n: u64) {
     }
 }
 
-/// Runs one statement outside the store; returns the database's error message on failure.
 pub async fn exec_raw(db: &TestDatabase, sql: &str) -> Result<u64, String> {
-    let sql = sqlx::AssertSqlSafe(sql.to_owned());
-    match db.kind() {
-        BackendKind::Postgres => {
-            let mut c = sqlx::PgConnection::connect(db.url())
-                .await
-                .map_err(|e| e.to_string())?;
-            let r = sqlx::query(sql)
-                .execute(&mut c)
-                .await
-                .map_err(|e| e.to_string());
-            let _ = c.close().await;
-            r.map(|r| r.rows_affected())
-        }
-        BackendKind::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(db.url())
-                .await
-                .map_err(|e| e.to_string())?;
-            let r = sqlx::query(sql)
-                .execute(&mut c)
-                .await
-                .map_err(|e| e.to_string());
-            let _ = c.close().await;
-            r.map(|r| r.rows_affected())
-        }
-    }
+    db.exec_raw(sql).await
 }
 
-/// What an attacker with database access would do first.
 pub async fn disable_append_only(db: &TestDatabase) {
-    let statements: &[&str] = match db.kind() {
-        BackendKind::Postgres => &["ALTER TABLE events DISABLE TRIGGER USER"],
-        BackendKind::Sqlite => &[
-            "DROP TRIGGER events_no_update",
-            "DROP TRIGGER events_no_delete",
-        ],
-    };
-    for sql in statements {
-        exec_raw(db, sql).await.unwrap();
-    }
+    db.disable_append_only().await
 }

@@ -37,5 +37,8 @@ pub fn synthetic() -> ImportPreview {
 
 /// Warnings as (line, message) for compact assertions.
 pub fn warnings(p: &ImportPreview) -> Vec<(usize, &str)> {
-    p.warnings.iter().map(|w| (w.line, w.message.as_str())).collect()
+    p.warnings
+        .iter()
+        .map(|w| (w.line, w.message.as_str()))
+        .collect()
 }
