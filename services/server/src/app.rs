@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use actix_web::dev::{Server, Service};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Responder, web};
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, Responder, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, Data, ErrorExtensionValues, ServerError};
 use async_graphql_actix_web::{GraphQLResponse, GraphQLSubscription};
@@ -27,6 +27,11 @@ use crate::metrics::{Metrics, StoreMetrics};
 use crate::settings::{RequestLimits, Settings};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id, for spans opened below the request span (they are what JSON log lines
+/// show, so they carry it too).
+#[derive(Clone)]
+struct RequestId(String);
 
 /// Shared by every worker.
 struct AppState {
@@ -88,21 +93,36 @@ impl Application {
                     let request_id = incoming_request_id(req.headers())
                         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
                     let method = req.method().to_string();
+                    // Matched against the route table by path, before routing runs.
+                    let route = req
+                        .match_pattern()
+                        .unwrap_or_else(|| "unmatched".to_owned());
                     let span = tracing::info_span!(
                         "http",
                         request_id = %request_id,
                         method = %method,
                         path = %req.path(),
+                        route = %route,
+                        status = tracing::field::Empty,
+                        otel.name = tracing::field::Empty,
+                        otel.kind = tracing::field::Empty,
+                        otel.status_code = tracing::field::Empty,
                     );
+                    if crate::telemetry::exporting() {
+                        span.record("otel.name", format!("{method} {route}"));
+                        span.record("otel.kind", "server");
+                        crate::telemetry::continue_trace(&span, req.headers());
+                    }
+                    req.extensions_mut().insert(RequestId(request_id.clone()));
                     let started = Instant::now();
                     let call = srv.call(req).instrument(span.clone());
                     async move {
                         let mut res = call.await?;
-                        let route = res
-                            .request()
-                            .match_pattern()
-                            .unwrap_or_else(|| "unmatched".to_owned());
                         let status = res.status().as_u16();
+                        span.record("status", status);
+                        if res.status().is_server_error() && crate::telemetry::exporting() {
+                            span.record("otel.status_code", "error");
+                        }
                         let elapsed = started.elapsed();
                         if let Some(state) = state {
                             state
@@ -383,7 +403,9 @@ async fn graphql(
         Some(identity) => batch.data(identity.claims).data(identity.actor),
         None => batch,
     };
-    match tokio::time::timeout(limits.request_timeout, state.schema.execute_batch(batch)).await {
+    let span = graphql_span(&http, &batch);
+    let execution = state.schema.execute_batch(batch).instrument(span);
+    match tokio::time::timeout(limits.request_timeout, execution).await {
         Ok(response) => {
             let responses = match &response {
                 async_graphql::BatchResponse::Single(r) => std::slice::from_ref(r),
@@ -419,6 +441,42 @@ async fn graphql(
             )
         }
     }
+}
+
+/// The span GraphQL execution runs in, below the request span: the operation's name when the
+/// request names one (and it is a GraphQL name), or how many operations a batch holds.
+fn graphql_span(http: &HttpRequest, batch: &BatchRequest) -> tracing::Span {
+    let request_id = http.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let span = tracing::info_span!(
+        "graphql",
+        request_id = request_id.as_deref().unwrap_or(""),
+        operation = tracing::field::Empty,
+        batch = tracing::field::Empty,
+    );
+    match batch {
+        BatchRequest::Single(request) => {
+            if let Some(name) = request
+                .operation_name
+                .as_deref()
+                .filter(|n| is_graphql_name(n))
+            {
+                span.record("operation", name);
+            }
+        }
+        BatchRequest::Batch(requests) => {
+            span.record("batch", requests.len());
+        }
+    }
+    span
+}
+
+fn is_graphql_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 128
+        && chars
+            .next()
+            .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 async fn graphiql(state: web::Data<AppState>) -> HttpResponse {

@@ -126,8 +126,15 @@ pub fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve => {
-            telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stdout);
-            serve(settings).await
+            let telemetry = telemetry::init_service(
+                settings.log_format,
+                &settings.log_level,
+                settings.otlp.as_ref(),
+            )?;
+            let result = serve(settings).await;
+            // After the server has stopped, so the last requests' spans are in the batch.
+            tokio::task::spawn_blocking(move || telemetry.shutdown()).await?;
+            result
         }
         Command::Migrate => {
             telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stderr);

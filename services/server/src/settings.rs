@@ -124,6 +124,16 @@ const KEYS: &[Key] = &[
         env: "STYR_DEADLINE_MONITOR_SECS",
         default: Some("600"),
     },
+    Key {
+        name: "otlp_endpoint",
+        env: "STYR_OTLP_ENDPOINT",
+        default: None,
+    },
+    Key {
+        name: "otlp_service_name",
+        env: "STYR_OTLP_SERVICE_NAME",
+        default: Some("styr"),
+    },
 ];
 
 /// The variable naming an alternative settings file (default `./styr.toml`, optional).
@@ -185,6 +195,27 @@ impl TokenAlgorithm {
     }
 }
 
+/// Where `styr serve` sends its traces (OpenTelemetry over OTLP/HTTP with protobuf bodies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtlpSettings {
+    /// The collector's base URL as configured, e.g. `http://collector:4318`.
+    pub endpoint: String,
+    /// The `service.name` resource attribute of every exported span.
+    pub service_name: String,
+}
+
+impl OtlpSettings {
+    /// The URL spans are posted to: the base URL with `/v1/traces`, unless it already ends so.
+    pub fn traces_url(&self) -> String {
+        let base = self.endpoint.trim_end_matches('/');
+        if base.ends_with("/v1/traces") {
+            base.to_owned()
+        } else {
+            format!("{base}/v1/traces")
+        }
+    }
+}
+
 /// Limits on what one request may cost.
 #[derive(Debug, Clone)]
 pub struct RequestLimits {
@@ -222,6 +253,8 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// How often the server marks deadlines that have passed as missed.
     pub deadline_monitor_every: Duration,
+    /// Trace export; `None` (the default) installs no exporter at all.
+    pub otlp: Option<OtlpSettings>,
 }
 
 /// A bad setting: which one, where it came from, and what is wrong.
@@ -276,6 +309,8 @@ struct FileSettings {
     dev: Option<bool>,
     shutdown_timeout_secs: Option<u64>,
     deadline_monitor_secs: Option<u64>,
+    otlp_endpoint: Option<String>,
+    otlp_service_name: Option<String>,
 }
 
 impl Settings {
@@ -353,6 +388,20 @@ impl Settings {
         let number = |name: &str, min: usize, max: usize| {
             parse_number(key(name), &required_value(name), min, max)
         };
+        let otlp = optional_text("otlp_endpoint")
+            .map(|raw| parse_otlp_endpoint(key("otlp_endpoint"), &raw))
+            .transpose()?;
+        let otlp_service_name = required_value("otlp_service_name").trim().to_owned();
+        if otlp_service_name.is_empty() {
+            return Err(SettingsError::new(
+                key("otlp_service_name"),
+                "must not be empty",
+            ));
+        }
+        let otlp = otlp.map(|endpoint| OtlpSettings {
+            endpoint,
+            service_name: otlp_service_name,
+        });
         let limits = RequestLimits {
             graphql: styr_graphql::Limits {
                 max_depth: number("max_query_depth", 1, 1_000)?,
@@ -405,6 +454,7 @@ impl Settings {
                 1,
                 86_400,
             )?),
+            otlp,
         })
     }
 
@@ -473,7 +523,45 @@ fn file_values(f: &FileSettings) -> BTreeMap<&'static str, String> {
         "deadline_monitor_secs",
         f.deadline_monitor_secs.map(|v| v.to_string()),
     );
+    put("otlp_endpoint", f.otlp_endpoint.clone());
+    put("otlp_service_name", f.otlp_service_name.clone());
     m
+}
+
+/// An `http://` or `https://` URL with a host, e.g. `http://collector:4318`. Credentials in
+/// the URL are refused (they would be logged); a collector that wants them gets a header
+/// through `OTEL_EXPORTER_OTLP_HEADERS`.
+fn parse_otlp_endpoint(key: &Key, raw: &str) -> Result<String, SettingsError> {
+    let raw = raw.trim();
+    let shown = redact_url(raw);
+    let not_a_url = || {
+        SettingsError::new(
+            key,
+            format!("{shown:?} is not an http:// or https:// URL like http://collector:4318"),
+        )
+    };
+    let uri = raw.parse::<ureq::http::Uri>().map_err(|_| not_a_url())?;
+    let authority = match (uri.scheme_str(), uri.authority()) {
+        (Some("http" | "https"), Some(authority)) => authority,
+        _ => return Err(not_a_url()),
+    };
+    if authority.as_str().contains('@') {
+        return Err(SettingsError::new(
+            key,
+            "credentials do not belong in the URL; send them as a header with \
+             OTEL_EXPORTER_OTLP_HEADERS",
+        ));
+    }
+    if authority.host().is_empty() {
+        return Err(not_a_url());
+    }
+    if uri.query().is_some() {
+        return Err(SettingsError::new(
+            key,
+            format!("{shown:?} has a query; give the collector's base URL"),
+        ));
+    }
+    Ok(raw.to_owned())
 }
 
 fn parse_jwks(key: &Key, raw: &str) -> Result<JwksSource, SettingsError> {
@@ -672,6 +760,24 @@ mod tests {
             ("STYR_MAX_BATCH", "0", "max_batch"),
             ("STYR_MAX_BODY_BYTES", "100", "max_body_bytes"),
             ("STYR_REQUEST_TIMEOUT_SECS", "0", "request_timeout_secs"),
+            ("STYR_OTLP_ENDPOINT", "collector:4318", "otlp_endpoint"),
+            (
+                "STYR_OTLP_ENDPOINT",
+                "grpc://collector:4317",
+                "otlp_endpoint",
+            ),
+            ("STYR_OTLP_ENDPOINT", "http://", "otlp_endpoint"),
+            (
+                "STYR_OTLP_ENDPOINT",
+                "http://u:pw@collector:4318",
+                "otlp_endpoint",
+            ),
+            (
+                "STYR_OTLP_ENDPOINT",
+                "ftp://u:pw@collector",
+                "otlp_endpoint",
+            ),
+            ("STYR_OTLP_SERVICE_NAME", " ", "otlp_service_name"),
         ];
         for (var, value, setting) in cases {
             let err = Settings::from_sources(&env(&[(var, value)])).unwrap_err();
@@ -700,6 +806,36 @@ mod tests {
                 (false, Err(e)) => assert!(e.to_string().contains("https://"), "{e}"),
                 (expected, got) => panic!("{raw}: expected ok={expected}, got {got:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn trace_export_is_off_unless_an_endpoint_is_set() {
+        let s = Settings::from_sources(&env(&[])).unwrap();
+        assert_eq!(s.otlp, None);
+        let s = Settings::from_sources(&env(&[("STYR_OTLP_ENDPOINT", " ")])).unwrap();
+        assert_eq!(s.otlp, None, "blank is unset");
+        let s = Settings::from_sources(&env(&[("STYR_OTLP_ENDPOINT", "http://collector:4318")]))
+            .unwrap();
+        let otlp = s.otlp.unwrap();
+        assert_eq!(otlp.service_name, "styr");
+        assert_eq!(otlp.traces_url(), "http://collector:4318/v1/traces");
+        for (endpoint, url) in [
+            ("https://otel.example/", "https://otel.example/v1/traces"),
+            (
+                "https://otel.example/otlp",
+                "https://otel.example/otlp/v1/traces",
+            ),
+            ("http://[::1]:4318/v1/traces", "http://[::1]:4318/v1/traces"),
+        ] {
+            let s = Settings::from_sources(&env(&[
+                ("STYR_OTLP_ENDPOINT", endpoint),
+                ("STYR_OTLP_SERVICE_NAME", "styr-test"),
+            ]))
+            .unwrap();
+            let otlp = s.otlp.unwrap();
+            assert_eq!(otlp.traces_url(), url);
+            assert_eq!(otlp.service_name, "styr-test");
         }
     }
 
