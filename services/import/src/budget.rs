@@ -140,7 +140,9 @@ fn amount_only(s: &str) -> Option<&str> {
 /// The part of a `Sum` row that may hold the total: after "Sum" and an optional
 /// "kap. 900", whose number is not part of the amount.
 fn sum_figures(line: &str) -> &str {
-    let rest = line[3..].trim_start_matches([':', ' ']);
+    let rest = text::strip_prefix_ci(line, "sum")
+        .unwrap_or(line)
+        .trim_start_matches([':', ' ']);
     match chapter_header(rest) {
         Some((_, after)) => after,
         None => rest,
@@ -284,6 +286,11 @@ fn parse_table(
     while j < end {
         let line = &lines[j];
         if line.is_blank() || text::is_page_marker(&line.text) {
+            j += 1;
+            continue;
+        }
+        if line.text.starts_with('|') && !line.text.contains(|c: char| c.is_ascii_digit()) {
+            // A Markdown header or separator row.
             j += 1;
             continue;
         }

@@ -9,8 +9,11 @@ use styr_domain::{AssignmentReference, DepartmentCode, OrgCode, PartLabel, Year}
 /// Who the letter is from and to, and for which year; the parser checks the text against it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportContext {
+    /// Checked against department markers (`Avd. HOD: SHA`).
     pub ministry: OrgCode,
+    /// Carried for the caller; letters name the agency in words, so the text is not checked.
     pub agency: OrgCode,
+    /// Checked against titles and references; dates printed without a year get this one.
     pub year: Year,
 }
 

@@ -154,3 +154,37 @@ fn text_that_is_not_a_letter() {
     .unwrap_err();
     assert_eq!(err, ImportError::NothingFound);
 }
+
+/// Whatever the text, the parser answers with a preview or an error — it never panics.
+#[test]
+fn no_panics_on_mangled_letters() {
+    let seed = seed_text();
+    let synthetic = synthetic_text();
+    let mangled = [
+        seed.to_uppercase(),
+        seed.to_lowercase(),
+        seed.replace('\n', "\r\n"),
+        seed.lines().rev().collect::<Vec<_>>().join("\n"),
+        seed.chars().filter(char::is_ascii).collect(),
+        seed.replace(' ', "\u{a0}"),
+        seed.replace("Avd.", "Avd. HOD:"),
+        synthetic.replace(['.', ':'], ""),
+        synthetic.replace("Mål", "M\u{212B}L"),
+        "Kap. 746 (i 1 000 kr)\nPost 01\nSum\n".to_string(),
+        "TB2024-\nAvd.\n".to_string(),
+        "Tillegg nr. 1 til tildelingsbrev\n".to_string(),
+        "| TB2024-1 |\n|---|\n".to_string(),
+        "Styringskalender\n1. æøå\n31. februar Noe\n".to_string(),
+    ];
+    for text in &mangled {
+        let _ = parse_letter(text, &ctx(2024));
+    }
+    // And every window of the seed's lines, which cuts tables, rows and sentences anywhere.
+    let lines: Vec<&str> = seed.lines().collect();
+    for start in (0..lines.len()).step_by(37) {
+        for len in [1, 5, 23, 80] {
+            let end = (start + len).min(lines.len());
+            let _ = parse_letter(&lines[start..end].join("\n"), &ctx(2024));
+        }
+    }
+}

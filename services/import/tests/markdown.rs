@@ -38,6 +38,9 @@ Kap. 900 Testdirektoratet (i 1 000 kr)
 | 26. april | Innspill |
 ";
 
+/// Reference, title, department, deadlines, deadline to be agreed.
+type Row<'a> = (Option<&'a str>, &'a str, Option<&'a str>, Vec<String>, bool);
+
 #[test]
 fn markdown_letter() {
     let p = parse_letter(LETTER, &common::ctx(2024)).unwrap();
@@ -45,7 +48,7 @@ fn markdown_letter() {
     assert_eq!(l.title, "Tildelingsbrev for Testdirektoratet 2024");
     assert_eq!(l.goals.len(), 1);
     assert_eq!(l.steering_parameters.len(), 2);
-    let rows: Vec<(Option<&str>, &str, Option<&str>, Vec<String>, bool)> = l
+    let rows: Vec<Row> = l
         .assignments
         .iter()
         .map(|a| {
@@ -87,7 +90,7 @@ fn markdown_letter() {
     assert!(
         p.warnings
             .iter()
-            .any(|w| w.line == 15 && w.message == "\"Merknad\" is not an assignment reference")
+            .any(|w| w.line == 16 && w.message == "\"Merknad\" is not an assignment reference")
     );
     assert_eq!(p.unparsed, []);
 }

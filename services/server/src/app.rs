@@ -50,6 +50,8 @@ pub struct Application {
     store: EventStore,
     projector: tokio::task::JoinHandle<()>,
     deadline_monitor: tokio::task::JoinHandle<()>,
+    copy_delivery: tokio::task::JoinHandle<()>,
+    stop_delivery: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -64,12 +66,22 @@ impl Application {
         let store = connect_with_retry(settings).await?;
         let metrics = Arc::new(Metrics::new());
         store.set_observer(Arc::new(StoreMetrics(metrics.clone())));
-        let workflow = Workflow::new(store.clone());
+        let workflow =
+            Workflow::new(store.clone()).with_copy_channels(settings.copy_channels.clone());
         // Bring the read models up to date before serving, then keep them current.
         workflow.projections().catch_up().await?;
         let projector = workflow.projections().clone().spawn();
         let deadline_monitor =
             spawn_deadline_monitor(workflow.clone(), settings.deadline_monitor_every);
+        let (stop_delivery, stop_rx) = tokio::sync::watch::channel(false);
+        let backlog_metrics = metrics.clone();
+        let copy_delivery = tokio::spawn(styr_workflow::delivery::run_delivery(
+            workflow.clone(),
+            settings.copy_channels.clone(),
+            settings.copy_delivery_every,
+            move |n| backlog_metrics.set_copy_backlog(n),
+            stop_rx,
+        ));
         let state = web::Data::new(AppState {
             schema: build_schema_with(workflow.clone(), &settings.limits.graphql),
             workflow,
@@ -162,6 +174,8 @@ impl Application {
             store,
             projector,
             deadline_monitor,
+            copy_delivery,
+            stop_delivery,
         })
     }
 
@@ -178,6 +192,15 @@ impl Application {
     /// requests finish, then closes the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        // Let an attempt in progress record its outcome before the pool closes.
+        let _ = self.stop_delivery.send(true);
+        let mut delivery = self.copy_delivery;
+        if tokio::time::timeout(Duration::from_secs(10), &mut delivery)
+            .await
+            .is_err()
+        {
+            delivery.abort();
+        }
         for task in [self.projector, self.deadline_monitor] {
             task.abort();
             let _ = task.await;

@@ -59,6 +59,7 @@ pub struct Metrics {
     log_position: Gauge,
     projector_position: Gauge,
     projector_lag: Gauge,
+    copy_backlog: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -96,6 +97,7 @@ impl Metrics {
         let log_position = Gauge::default();
         let projector_position = Gauge::default();
         let projector_lag = Gauge::default();
+        let copy_backlog = Gauge::default();
         registry.register(
             "http_requests",
             "HTTP requests by method, route and status",
@@ -136,6 +138,11 @@ impl Metrics {
             "Events written but not yet in the read models",
             projector_lag.clone(),
         );
+        registry.register(
+            "copy_backlog",
+            "Correspondence items whose copy is not yet delivered on every channel",
+            copy_backlog.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -147,7 +154,13 @@ impl Metrics {
             log_position,
             projector_position,
             projector_lag,
+            copy_backlog,
         }
+    }
+
+    pub fn set_copy_backlog(&self, items: usize) {
+        self.copy_backlog
+            .set(i64::try_from(items).unwrap_or(i64::MAX));
     }
 
     pub fn set_projector(&self, position: u64, lag: u64) {

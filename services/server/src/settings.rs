@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use styr_workflow::delivery::{Channel, ChannelKind, Recipient};
 
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -134,6 +135,46 @@ const KEYS: &[Key] = &[
         env: "STYR_OTLP_SERVICE_NAME",
         default: Some("styr"),
     },
+    Key {
+        name: "copy_dir",
+        env: "STYR_COPY_DIR",
+        default: None,
+    },
+    Key {
+        name: "copy_webhook_url",
+        env: "STYR_COPY_WEBHOOK_URL",
+        default: None,
+    },
+    Key {
+        name: "copy_webhook_token",
+        env: "STYR_COPY_WEBHOOK_TOKEN",
+        default: None,
+    },
+    Key {
+        name: "copy_ministry_dir",
+        env: "STYR_COPY_MINISTRY_DIR",
+        default: None,
+    },
+    Key {
+        name: "copy_delivery_secs",
+        env: "STYR_COPY_DELIVERY_SECS",
+        default: Some("10"),
+    },
+    Key {
+        name: "checkpoint_key",
+        env: "STYR_CHECKPOINT_KEY",
+        default: None,
+    },
+    Key {
+        name: "checkpoint_key_file",
+        env: "STYR_CHECKPOINT_KEY_FILE",
+        default: None,
+    },
+    Key {
+        name: "checkpoint_public_key",
+        env: "STYR_CHECKPOINT_PUBLIC_KEY",
+        default: None,
+    },
 ];
 
 /// The variable naming an alternative settings file (default `./styr.toml`, optional).
@@ -255,6 +296,13 @@ pub struct Settings {
     pub deadline_monitor_every: Duration,
     /// Trace export; `None` (the default) installs no exporter at all.
     pub otlp: Option<OtlpSettings>,
+    /// Where copies of the correspondence go (none configured: every copy stays owed).
+    pub copy_channels: Vec<Channel>,
+    pub copy_delivery_every: Duration,
+    /// The Ed25519 key that signs log checkpoints (32 bytes, hex or base64).
+    pub checkpoint_key: Option<SecretString>,
+    /// The public key checkpoints are verified with; derived from the signing key if unset.
+    pub checkpoint_public_key: Option<String>,
 }
 
 /// A bad setting: which one, where it came from, and what is wrong.
@@ -311,6 +359,14 @@ struct FileSettings {
     deadline_monitor_secs: Option<u64>,
     otlp_endpoint: Option<String>,
     otlp_service_name: Option<String>,
+    copy_dir: Option<String>,
+    copy_webhook_url: Option<String>,
+    copy_webhook_token: Option<String>,
+    copy_ministry_dir: Option<String>,
+    copy_delivery_secs: Option<u64>,
+    checkpoint_key: Option<String>,
+    checkpoint_key_file: Option<String>,
+    checkpoint_public_key: Option<String>,
 }
 
 impl Settings {
@@ -455,12 +511,77 @@ impl Settings {
                 86_400,
             )?),
             otlp,
+            copy_channels: copy_channels(&optional_text, &key)?,
+            copy_delivery_every: Duration::from_secs(parse_number(
+                key("copy_delivery_secs"),
+                &required_value("copy_delivery_secs"),
+                1,
+                86_400,
+            )?),
+            checkpoint_key: match (
+                optional_text("checkpoint_key"),
+                optional_text("checkpoint_key_file"),
+            ) {
+                (Some(k), _) => Some(SecretString::from(k)),
+                (None, Some(path)) => {
+                    Some(SecretString::from(std::fs::read_to_string(&path).map_err(
+                        |e| SettingsError::new(key("checkpoint_key_file"), format!("{path}: {e}")),
+                    )?))
+                }
+                (None, None) => None,
+            },
+            checkpoint_public_key: optional_text("checkpoint_public_key"),
         })
     }
 
     pub fn database_url_redacted(&self) -> String {
         redact_url(&self.database_url)
     }
+}
+
+/// The configured copy channels: directory drops and a webhook for Riksrevisjonen, and a
+/// directory drop for copies owed to the ministry.
+fn copy_channels(
+    optional_text: &dyn Fn(&str) -> Option<String>,
+    key: &dyn Fn(&str) -> &'static Key,
+) -> Result<Vec<Channel>, SettingsError> {
+    let mut channels = Vec::new();
+    if let Some(dir) = optional_text("copy_dir") {
+        channels.push(Channel {
+            name: "rr-directory".into(),
+            recipient: Recipient::Riksrevisjonen,
+            kind: ChannelKind::Directory { dir: dir.into() },
+        });
+    }
+    if let Some(url) = optional_text("copy_webhook_url") {
+        let url = url.trim().to_owned();
+        let ok = url.parse::<ureq::http::Uri>().is_ok_and(|u| {
+            matches!(u.scheme_str(), Some("http" | "https")) && u.authority().is_some()
+        });
+        if !ok {
+            return Err(SettingsError::new(
+                key("copy_webhook_url"),
+                format!("{:?} is not an https:// URL", redact_url(&url)),
+            ));
+        }
+        channels.push(Channel {
+            name: "rr-webhook".into(),
+            recipient: Recipient::Riksrevisjonen,
+            kind: ChannelKind::Webhook {
+                url,
+                bearer_token: optional_text("copy_webhook_token"),
+                timeout: Duration::from_secs(30),
+            },
+        });
+    }
+    if let Some(dir) = optional_text("copy_ministry_dir") {
+        channels.push(Channel {
+            name: "ministry-directory".into(),
+            recipient: Recipient::Ministry,
+            kind: ChannelKind::Directory { dir: dir.into() },
+        });
+    }
+    Ok(channels)
 }
 
 fn read_file(path: &Path, required: bool) -> Result<FileSettings, SettingsError> {
@@ -525,6 +646,17 @@ fn file_values(f: &FileSettings) -> BTreeMap<&'static str, String> {
     );
     put("otlp_endpoint", f.otlp_endpoint.clone());
     put("otlp_service_name", f.otlp_service_name.clone());
+    put("copy_dir", f.copy_dir.clone());
+    put("copy_webhook_url", f.copy_webhook_url.clone());
+    put("copy_webhook_token", f.copy_webhook_token.clone());
+    put("copy_ministry_dir", f.copy_ministry_dir.clone());
+    put(
+        "copy_delivery_secs",
+        f.copy_delivery_secs.map(|v| v.to_string()),
+    );
+    put("checkpoint_key", f.checkpoint_key.clone());
+    put("checkpoint_key_file", f.checkpoint_key_file.clone());
+    put("checkpoint_public_key", f.checkpoint_public_key.clone());
     m
 }
 

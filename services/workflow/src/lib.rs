@@ -32,6 +32,7 @@ pub struct Workflow {
     store: EventStore,
     clock: Arc<dyn Clock>,
     projections: Arc<projections::Projections>,
+    copy_channels: Arc<Vec<delivery::Channel>>,
 }
 
 impl Workflow {
@@ -44,7 +45,19 @@ impl Workflow {
             projections: Arc::new(projections::Projections::new(store.clone())),
             store,
             clock,
+            copy_channels: Arc::new(Vec::new()),
         }
+    }
+
+    /// The channels copies to Riksrevisjonen (and to ministries) are delivered on; reports
+    /// judge completeness against them.
+    pub fn with_copy_channels(mut self, channels: Vec<delivery::Channel>) -> Self {
+        self.copy_channels = Arc::new(channels);
+        self
+    }
+
+    pub fn copy_channels(&self) -> &[delivery::Channel] {
+        &self.copy_channels
     }
 
     /// The read models (board and friends).
