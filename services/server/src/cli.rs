@@ -90,6 +90,31 @@ enum AuditCommand {
         /// First position to check (default: the whole log).
         #[arg(long, default_value_t = 1)]
         from: u64,
+        /// Also prove the log up to a signed checkpoint has not been rewritten since.
+        #[arg(long)]
+        checkpoint: Option<std::path::PathBuf>,
+    },
+    /// Sign the head of the log (Ed25519, key from STYR_CHECKPOINT_KEY[_FILE]), write the
+    /// checkpoint file and register it for delivery to Riksrevisjonen.
+    Checkpoint {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Print a new checkpoint signing key (hex) and its public key.
+    Keygen,
+    /// Every correspondence item of a period and whether its copy was delivered; exit 1 when
+    /// any is missing.
+    Completeness {
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// Only one agency's correspondence, e.g. DMP.
+        #[arg(long)]
+        agency: Option<String>,
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -216,15 +241,42 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
-            command: AuditCommand::Verify { from },
+            command: AuditCommand::Verify { from, checkpoint },
         } => {
             telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stderr);
-            verify(settings, from).await
+            let chain = verify(&settings, from).await?;
+            match checkpoint {
+                Some(file) if chain == ExitCode::SUCCESS => {
+                    crate::audit_cli::verify_checkpoint(&settings, &file).await
+                }
+                _ => Ok(chain),
+            }
+        }
+        Command::Audit {
+            command: AuditCommand::Checkpoint { out },
+        } => {
+            telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stderr);
+            crate::audit_cli::checkpoint(&settings, &out).await
+        }
+        Command::Audit {
+            command: AuditCommand::Keygen,
+        } => crate::audit_cli::keygen(),
+        Command::Audit {
+            command:
+                AuditCommand::Completeness {
+                    from,
+                    to,
+                    agency,
+                    json,
+                },
+        } => {
+            telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stderr);
+            crate::audit_cli::completeness(&settings, from, to, agency.as_deref(), json).await
         }
     }
 }
 
-fn store_options(settings: &Settings) -> StoreOptions {
+pub(crate) fn store_options(settings: &Settings) -> StoreOptions {
     StoreOptions {
         max_connections: settings.database_max_connections,
         ..StoreOptions::default()
@@ -244,7 +296,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn verify(settings: Settings, from: u64) -> anyhow::Result<ExitCode> {
+async fn verify(settings: &Settings, from: u64) -> anyhow::Result<ExitCode> {
     let store =
         EventStore::connect_without_migrating(&settings.database_url, store_options(&settings))
             .await?;

@@ -2,6 +2,7 @@
 //! metrics and logging. Protocol edges live here; rules live in the domain and workflow crates.
 
 pub mod app;
+mod audit_cli;
 pub mod auth;
 pub mod backup;
 pub mod cli;

@@ -460,3 +460,121 @@ fn restoring_a_file_that_is_not_a_backup_fails_clearly() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_of(&out).contains("junk.db"), "{}", stderr_of(&out));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn checkpoint_then_rewrite_is_caught_on_sqlite() {
+    checkpoint_then_rewrite(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn checkpoint_then_rewrite_is_caught_on_postgres() {
+    checkpoint_then_rewrite(TestDatabase::postgres().await).await;
+}
+
+/// keygen → checkpoint → verify passes; a consistent rewrite passes `verify` but not
+/// `verify --checkpoint`; the checkpoint itself is owed to Riksrevisjonen.
+async fn checkpoint_then_rewrite(db: TestDatabase) {
+    let store = EventStore::connect(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    let stream = StreamId::new("assignment", "a").unwrap();
+    for v in 0..3 {
+        store
+            .append(vec![StreamAppend {
+                stream: stream.clone(),
+                expected: ExpectedVersion(v),
+                events: vec![event()],
+            }])
+            .await
+            .unwrap();
+    }
+    let dir = scratch_dir();
+    let keys = styr(None, &dir).args(["audit", "keygen"]).output().unwrap();
+    assert!(keys.status.success(), "{}", stderr_of(&keys));
+    let keys = String::from_utf8(keys.stdout).unwrap();
+    let value = |name: &str| {
+        keys.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let (secret, public) = (
+        value("STYR_CHECKPOINT_KEY"),
+        value("STYR_CHECKPOINT_PUBLIC_KEY"),
+    );
+    let file = dir.join("checkpoint.json");
+    let without_key = styr(Some(&db), &dir)
+        .args(["audit", "checkpoint", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(without_key.status.code(), Some(1));
+    assert!(stderr_of(&without_key).contains("STYR_CHECKPOINT_KEY"));
+    let out = styr(Some(&db), &dir)
+        .env("STYR_CHECKPOINT_KEY", &secret)
+        .args(["audit", "checkpoint", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("position 3"));
+    let verify = || {
+        styr(Some(&db), &dir)
+            .env("STYR_CHECKPOINT_PUBLIC_KEY", &public)
+            .args(["audit", "verify", "--checkpoint"])
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let ok = verify();
+    assert!(ok.status.success(), "{}", stderr_of(&ok));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("as it was when checkpointed"));
+
+    // The checkpoint is registered as correspondence owed to Riksrevisjonen (no channel here).
+    let owed = styr(Some(&db), &dir)
+        .args([
+            "audit",
+            "completeness",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(owed.status.code(), Some(1), "missing copies fail the check");
+    let report: serde_json::Value = serde_json::from_slice(&owed.stdout).unwrap();
+    assert_eq!(report["rows"][0]["kind"], "audit_checkpoint");
+    assert_eq!(report["missing"].as_array().unwrap().len(), 1);
+
+    // A forged checkpoint file is refused before the log is read.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let forged = dir.join("forged.json");
+    std::fs::write(&forged, text.replace("\"position\": 3", "\"position\": 2")).unwrap();
+    let out = styr(Some(&db), &dir)
+        .env("STYR_CHECKPOINT_PUBLIC_KEY", &public)
+        .args(["audit", "verify", "--checkpoint"])
+        .arg(&forged)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("altered"));
+
+    // Rewrite event 2 and recompute the chain after it: the chain alone verifies …
+    db.rewrite_history(&store, 2, json!({"light": "red"})).await;
+    store.close().await;
+    let chain = styr(Some(&db), &dir)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(chain.status.success(), "{}", stderr_of(&chain));
+    // … the checkpoint does not.
+    let caught = verify();
+    assert_eq!(caught.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&caught.stdout).contains("rewritten since the checkpoint"),
+        "{}",
+        String::from_utf8_lossy(&caught.stdout)
+    );
+}
