@@ -846,6 +846,31 @@ impl AssignmentMutation {
         AssignmentMutations::run(ctx, &id, command, options).await
     }
 
+    /// Agency: correct the latest report for a period. The original stays in the history;
+    /// the correction is a new record with its reason.
+    async fn correct_status(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: ReportStatusInput,
+        reason: String,
+        options: Option<CommandOptions>,
+    ) -> Result<AssignmentPayload> {
+        let command = AssignmentCommand::CorrectStatus {
+            report: Box::new(ReportStatus {
+                period: input.period.to_domain()?,
+                light: input.traffic_light.into(),
+                progress: input.progress,
+                cause_and_consequence: input.cause_and_consequence,
+                corrective_action: input.corrective_action,
+                year_end_phrase: input.year_end_phrase,
+                normalised: input.normalised.map(Into::into),
+            }),
+            reason,
+        };
+        AssignmentMutations::run(ctx, &id, command, options).await
+    }
+
     /// Agency: ask to move a part's deadline.
     async fn request_extension(
         &self,

@@ -2,6 +2,7 @@
 //! crate mounts [`StyrSchema`] and passes the authenticated caller in as request data.
 
 mod assignment;
+mod audit;
 mod command;
 mod dialogue;
 pub mod error;
@@ -16,6 +17,7 @@ mod viewer;
 use async_graphql::{
     Context, ErrorExtensions, ID, MergedObject, Object, Result, Schema, SimpleObject, Subscription,
 };
+use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use styr_workflow::Workflow;
 
@@ -34,6 +36,7 @@ pub struct Mutation(
     dialogue::DeviationMutation,
     dialogue::CalendarMutation,
     reference::ReferenceMutation,
+    audit::AuditMutation,
 );
 
 /// Builds the schema with the service facade in its context and the default [`Limits`].
@@ -180,6 +183,99 @@ impl Query {
         ctx: &Context<'_>,
     ) -> Result<Vec<dialogue::CalendarItemView>> {
         dialogue::unformalized_instructions(ctx).await
+    }
+
+    /// Every event of a stream (`assignment`, `allocation_letter`, `supplement`,
+    /// `deviation_report`, `calendar_item`, `deadline`, `correspondence`) with who, when on
+    /// both time axes, why, correlation and causation; as of an instant if given.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        stream_type: String,
+        stream_id: ID,
+        as_of: Option<DateTime<Utc>>,
+        effective_by: Option<DateTime<Utc>>,
+    ) -> Result<Vec<audit::HistoryEntry>> {
+        audit::AuditQueries::history(ctx, stream_type, stream_id, as_of, effective_by).await
+    }
+
+    /// An assignment as the log knew it at `asOf` (and, with `effectiveBy`, only what had
+    /// taken effect by then).
+    async fn assignment_as_of(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        as_of: DateTime<Utc>,
+        effective_by: Option<DateTime<Utc>>,
+    ) -> Result<assignment::AssignmentView> {
+        audit::AuditQueries::assignment_as_of(ctx, id, as_of, effective_by).await
+    }
+
+    /// The board as it stood at `asOf`, computed from the events recorded by then.
+    async fn board_as_of(
+        &self,
+        ctx: &Context<'_>,
+        as_of: DateTime<Utc>,
+        effective_by: Option<DateTime<Utc>>,
+        filter: Option<assignment::BoardFilterInput>,
+    ) -> Result<Vec<assignment::BoardItem>> {
+        audit::AuditQueries::board_as_of(ctx, as_of, effective_by, filter).await
+    }
+
+    /// What changed in an assignment between two instants, field by field.
+    async fn assignment_diff(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<audit::FieldChangeView>> {
+        audit::AuditQueries::diff(ctx, "assignment", id, from, to).await
+    }
+
+    /// What changed in a letter (`HOD:DMP:2024`) between two instants, field by field.
+    async fn letter_diff(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<audit::FieldChangeView>> {
+        audit::AuditQueries::diff(ctx, "allocation_letter", id, from, to).await
+    }
+
+    /// An assignment's decisions: the original deadlines and every change with its grant or
+    /// supplement, every status, delivery, acceptance or return, and who did it.
+    async fn decision_trail(
+        &self,
+        ctx: &Context<'_>,
+        assignment_id: ID,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Vec<audit::TrailEntryView>> {
+        audit::AuditQueries::decision_trail(ctx, assignment_id, as_of).await
+    }
+
+    /// Every correspondence item of the Oslo dates `from..=to` with the state of its copy to
+    /// Riksrevisjonen (or the ministry), and the list of those missing.
+    async fn copy_completeness(
+        &self,
+        ctx: &Context<'_>,
+        from: scalars::Date,
+        to: scalars::Date,
+        agency: Option<String>,
+    ) -> Result<async_graphql::Json<styr_workflow::audit::CompletenessReport>> {
+        audit::AuditQueries::completeness(ctx, from, to, agency).await
+    }
+
+    /// The public journal (*offentlig journal*): correspondence of the period, with the
+    /// content of exempt items withheld. Needs no sign-in.
+    async fn public_journal(
+        &self,
+        ctx: &Context<'_>,
+        from: scalars::Date,
+        to: scalars::Date,
+    ) -> Result<Vec<audit::JournalEntry>> {
+        audit::AuditQueries::public_journal(ctx, from, to).await
     }
 
     /// Every letter the caller may see, optionally of one year.

@@ -298,7 +298,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
 
 async fn verify(settings: &Settings, from: u64) -> anyhow::Result<ExitCode> {
     let store =
-        EventStore::connect_without_migrating(&settings.database_url, store_options(&settings))
+        EventStore::connect_without_migrating(&settings.database_url, store_options(settings))
             .await?;
     store.readiness().await?;
     let mut last_report = std::time::Instant::now();

@@ -119,6 +119,21 @@ impl Workflow {
         Ok(out)
     }
 
+    /// The ministry and agency a stream's dialogue is between (`None`: unknown stream), for
+    /// deciding who may read its history.
+    pub async fn parties_of(
+        &self,
+        stream: &StreamId,
+    ) -> Result<Option<(OrgCode, OrgCode)>, WorkflowError> {
+        if stream.stream_type() == Correspondence::STREAM_TYPE {
+            let (c, _) = self.load::<Correspondence>(stream.id()).await?;
+            return Ok(c
+                .details
+                .and_then(|d| Some((d.registered.ministry?, d.registered.agency?))));
+        }
+        Ok(self.parties(stream).await?.map(|p| (p.ministry, p.agency)))
+    }
+
     /// Ministry, agency and a subject line for the stream's correspondence.
     async fn parties(&self, stream: &StreamId) -> Result<Option<Parties>, WorkflowError> {
         let id = stream.id();
