@@ -476,7 +476,15 @@ async fn issuing_a_supplement_changes_every_stream_in_one_append(db: TestDatabas
         .collect();
     assert_eq!(
         streams,
-        HashSet::from(["supplement", "allocation_letter", "assignment", "deadline"])
+        // The supplement is correspondence: its copy to Riksrevisjonen is owed in the same
+        // transaction.
+        HashSet::from([
+            "supplement",
+            "allocation_letter",
+            "assignment",
+            "deadline",
+            "correspondence"
+        ])
     );
 
     let (l, _) = wf
