@@ -11,6 +11,7 @@ mod cross;
 pub mod delivery;
 mod error;
 mod handler;
+pub mod import;
 mod monitor;
 pub mod projections;
 
