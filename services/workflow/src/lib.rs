@@ -6,6 +6,7 @@
 mod clock;
 mod cross;
 mod error;
+pub mod export;
 mod handler;
 mod monitor;
 pub mod projections;
