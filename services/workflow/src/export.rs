@@ -220,7 +220,8 @@ fn parent_of(path: &Path) -> PathBuf {
 ///
 /// Refuses (before writing anything) a period that ends before it starts and an output that
 /// exists and is not an empty directory. Fails with [`ExportError::Damaged`], leaving nothing
-/// behind, if an event in the period does not match its hash or link to the one before.
+/// behind, if an event in the period does not match its hash or link to the one before (the
+/// first one to the stored event just before the period).
 pub async fn write_package(
     store: &EventStore,
     request: &ExportRequest,
@@ -254,6 +255,10 @@ pub async fn write_package(
     if let Some(range) = range {
         let total = range.last - range.first + 1;
         let mut after = range.first - 1;
+        // The anchor: the first event must link to the stored event before it.
+        if after > 0 {
+            last_hash = Some(event_at(store, after).await?.hash);
+        }
         'pages: loop {
             let page = store.read_all(after, PAGE).await?;
             if page.is_empty() {
@@ -397,24 +402,27 @@ async fn first_position_where(
     let (mut lo, mut hi) = (1, head + 1);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        let event = store
-            .read_all(mid - 1, 1)
-            .await?
-            .into_iter()
-            .next()
-            .filter(|e| e.position == mid)
-            .ok_or_else(|| {
-                ExportError::Damaged(format!(
-                    "position {mid} is missing from the log (run styr audit verify)"
-                ))
-            })?;
-        if pred(&event) {
+        if pred(&event_at(store, mid).await?) {
             hi = mid;
         } else {
             lo = mid + 1;
         }
     }
     Ok((lo <= head).then_some(lo))
+}
+
+async fn event_at(store: &EventStore, position: u64) -> Result<RecordedEvent, ExportError> {
+    store
+        .read_all(position - 1, 1)
+        .await?
+        .into_iter()
+        .next()
+        .filter(|e| e.position == position)
+        .ok_or_else(|| {
+            ExportError::Damaged(format!(
+                "position {position} is missing from the log (run styr audit verify)"
+            ))
+        })
 }
 
 /// A file being written: buffered, with its size and SHA-256 taken as it is written.

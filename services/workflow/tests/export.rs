@@ -897,6 +897,26 @@ async fn a_period_is_the_events_recorded_on_its_oslo_dates(db: TestDatabase) {
     let xml = std::fs::read_to_string(scratch.0.join("gap").join(ARCHIVE_FILE)).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert!(!doc.descendants().any(|n| n.tag_name().name() == "mappe"));
+
+    // The anchor is checked against the log: a rewritten hash just before the period is found
+    // although that event is not exported.
+    let tamper: &[&str] = match db.kind() {
+        BackendKind::Postgres => &[
+            "ALTER TABLE events DISABLE TRIGGER USER",
+            "UPDATE events SET hash = repeat('0', 64) WHERE position = 2",
+        ],
+        BackendKind::Sqlite => &[
+            "DROP TRIGGER events_no_update",
+            "UPDATE events SET hash = '0000000000000000000000000000000000000000000000000000000000000000' WHERE position = 2",
+        ],
+    };
+    raw(&db, tamper).await;
+    let request = ExportRequest::new(date(2024, 3, 1), date(2024, 3, 1), scratch.0.join("m1b"));
+    match write_package(&store, &request, |_, _| {}).await {
+        Err(ExportError::Damaged(m)) => assert!(m.contains("position 3 does not link"), "{m}"),
+        other => panic!("expected damage, got {other:?}"),
+    }
+    assert!(!scratch.0.join("m1b").exists());
 }
 
 async fn a_bad_request_or_a_damaged_log_leaves_no_package(db: TestDatabase) {
