@@ -15,6 +15,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use crate::error::StoreError;
+use crate::import;
 use crate::seal::{EVENT_COLUMNS, seal};
 use crate::store::AppendAttempt;
 use crate::types::{Actor, LogHead, RecordedEvent, StreamAppend, StreamId, truncate_to_micros};
@@ -51,57 +52,96 @@ pub(crate) async fn append(
         }
     }
 
-    let head_row = sqlx::query("SELECT position, hash FROM log_head WHERE id = 1 FOR UPDATE")
-        .fetch_one(&mut *tx)
-        .await?;
-    let head = LogHead {
-        position: to_u64(head_row.try_get::<i64, _>("position")?),
-        hash: head_row.try_get("hash")?,
-    };
+    let head = lock_head(&mut tx).await?;
     // Taken under the head lock, so recorded_at never decreases along the log.
     let recorded_at = truncate_to_micros(Utc::now());
     let sealed = seal(batch, &head, recorded_at);
 
-    let mut insert =
-        QueryBuilder::<Postgres>::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
-    insert.push_values(&sealed, |mut row, e| {
-        row.push_bind(to_i64(e.position))
-            .push_bind(e.event_id)
-            .push_bind(e.stream.stream_type())
-            .push_bind(e.stream.id())
-            .push_bind(to_i64(e.version))
-            .push_bind(&e.event_type)
-            .push_bind(e.schema_version as i32)
-            .push_bind(&e.payload_text)
-            .push_bind(&e.actor.subject)
-            .push_bind(&e.actor.display_name)
-            .push_bind(&e.actor.role)
-            .push_bind(&e.actor.organisation)
-            .push_bind(&e.reason)
-            .push_bind(e.correlation_id)
-            .push_bind(e.causation_id)
-            .push_bind(e.recorded_at)
-            .push_bind(e.effective_at)
-            .push_bind(&e.prev_hash)
-            .push_bind(&e.hash);
-    });
-    if let Err(err) = insert.build().execute(&mut *tx).await {
+    if let Err(err) = write_events(&mut tx, &sealed).await {
         return classify_insert_error(err);
     }
+    tx.commit().await?;
+    Ok(AppendAttempt::Written(sealed))
+}
 
-    let last = sealed.last().expect("validated: at least one event");
+/// Appends already-recorded events exactly as they are (see
+/// [`crate::EventStore::import_verbatim`]); the extract itself was checked by the caller.
+pub(crate) async fn import_verbatim(
+    pool: &PgPool,
+    events: &[RecordedEvent],
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let head = lock_head(&mut tx).await?;
+    import::check_continues(&head, events)?;
+    for (stream, expected) in import::stream_starts(events) {
+        let actual = current_version(&mut tx, stream).await?;
+        import::check_stream_version(stream, expected, actual)?;
+    }
+    write_events(&mut tx, events)
+        .await
+        .map_err(import::insert_error)?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Takes the log head's row lock, held until the transaction ends.
+async fn lock_head(tx: &mut sqlx::Transaction<'_, Postgres>) -> Result<LogHead, StoreError> {
+    let row = sqlx::query("SELECT position, hash FROM log_head WHERE id = 1 FOR UPDATE")
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(LogHead {
+        position: to_u64(row.try_get::<i64, _>("position")?),
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// Inserts recorded events, moves the head to the last of them and announces it. The caller
+/// holds the head lock and has chained the events onto the head.
+async fn write_events(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    events: &[RecordedEvent],
+) -> Result<(), sqlx::Error> {
+    let Some(last) = events.last() else {
+        return Ok(());
+    };
+    // PostgreSQL allows 65535 bound parameters per statement; 19 per row.
+    for chunk in events.chunks(1000) {
+        let mut insert =
+            QueryBuilder::<Postgres>::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
+        insert.push_values(chunk, |mut row, e| {
+            row.push_bind(to_i64(e.position))
+                .push_bind(e.event_id)
+                .push_bind(e.stream.stream_type())
+                .push_bind(e.stream.id())
+                .push_bind(to_i64(e.version))
+                .push_bind(&e.event_type)
+                .push_bind(e.schema_version as i32)
+                .push_bind(&e.payload_text)
+                .push_bind(&e.actor.subject)
+                .push_bind(&e.actor.display_name)
+                .push_bind(&e.actor.role)
+                .push_bind(&e.actor.organisation)
+                .push_bind(&e.reason)
+                .push_bind(e.correlation_id)
+                .push_bind(e.causation_id)
+                .push_bind(e.recorded_at)
+                .push_bind(e.effective_at)
+                .push_bind(&e.prev_hash)
+                .push_bind(&e.hash);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
     sqlx::query("UPDATE log_head SET position = $1, hash = $2 WHERE id = 1")
         .bind(to_i64(last.position))
         .bind(&last.hash)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(NOTIFY_CHANNEL)
         .bind(last.position.to_string())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
-    Ok(AppendAttempt::Written(sealed))
+    Ok(())
 }
 
 /// A unique violation on insert means a concurrent writer got there first: on the primary key

@@ -17,6 +17,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use crate::error::StoreError;
+use crate::import;
 use crate::seal::{EVENT_COLUMNS, seal};
 use crate::store::AppendAttempt;
 use crate::types::{
@@ -78,8 +79,44 @@ pub(crate) async fn append(
     let recorded_at = truncate_to_micros(chrono::Utc::now());
     let sealed = seal(batch, &head, recorded_at);
 
+    if let Err(err) = write_events(&mut tx, &sealed).await {
+        return classify_insert_error(err);
+    }
+    tx.commit().await?;
+    Ok(AppendAttempt::Written(sealed))
+}
+
+/// Appends already-recorded events exactly as they are (see
+/// [`crate::EventStore::import_verbatim`]); the extract itself was checked by the caller.
+pub(crate) async fn import_verbatim(
+    pool: &SqlitePool,
+    events: &[RecordedEvent],
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let head = head_of(&mut *tx).await?;
+    import::check_continues(&head, events)?;
+    for (stream, expected) in import::stream_starts(events) {
+        let actual = version_of(&mut *tx, stream).await?;
+        import::check_stream_version(stream, expected, actual)?;
+    }
+    write_events(&mut tx, events)
+        .await
+        .map_err(import::insert_error)?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Inserts recorded events and moves the head to the last of them. The caller holds the write
+/// lock and has chained the events onto the head.
+async fn write_events(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    events: &[RecordedEvent],
+) -> Result<(), sqlx::Error> {
+    let Some(last) = events.last() else {
+        return Ok(());
+    };
     // SQLite allows 32766 bound parameters per statement; 19 per row.
-    for chunk in sealed.chunks(1000) {
+    for chunk in events.chunks(1000) {
         let mut insert =
             QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
         insert.push_values(chunk, |mut row, e| {
@@ -103,19 +140,14 @@ pub(crate) async fn append(
                 .push_bind(e.prev_hash.clone())
                 .push_bind(e.hash.clone());
         });
-        if let Err(err) = insert.build().execute(&mut *tx).await {
-            return classify_insert_error(err);
-        }
+        insert.build().execute(&mut **tx).await?;
     }
-
-    let last = sealed.last().expect("validated: at least one event");
     sqlx::query("UPDATE log_head SET position = ?, hash = ? WHERE id = 1")
         .bind(last.position as i64)
         .bind(&last.hash)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
-    Ok(AppendAttempt::Written(sealed))
+    Ok(())
 }
 
 /// With the write lock held these cannot race, but a second process on the same file, or a

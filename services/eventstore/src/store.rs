@@ -282,6 +282,31 @@ impl EventStore {
         }
     }
 
+    /// Appends already-recorded events exactly as they were recorded elsewhere — position,
+    /// ids, stream and version, type, schema version, the canonical payload text, actor,
+    /// reason, correlation and causation ids, both timestamps, `prev_hash` and `hash` — for
+    /// re-importing an audit extract or moving a log between databases. Returns the number of
+    /// events written.
+    ///
+    /// Refused with [`StoreError::InvalidArgument`], writing nothing, unless: the events have
+    /// consecutive positions; each hash matches its recomputed content hash
+    /// ([`crate::recompute_hash`]) and each `prev_hash` the hash before it; each stream's
+    /// versions continue the version stored for it; and the store's head is at exactly
+    /// `events[0].position - 1` with the hash `events[0].prev_hash` (so an empty store accepts an
+    /// extract that starts at position 1). The content is checked before a transaction starts,
+    /// the head and stream versions under the head lock; all rows and the new head are written
+    /// in one transaction.
+    pub async fn import_verbatim(&self, events: &[RecordedEvent]) -> Result<u64, StoreError> {
+        crate::import::check_extract(events)?;
+        match &self.inner.backend {
+            Backend::Postgres(p) => postgres::import_verbatim(p, events).await?,
+            Backend::Sqlite(p) => sqlite::import_verbatim(p, events).await?,
+        }
+        let last = events.last().map(|e| e.position).unwrap_or(0);
+        advance(&self.inner.head_tx, last);
+        Ok(events.len() as u64)
+    }
+
     /// A repeat is accepted only if it is the same append: every id stored, each in the stream
     /// the batch names.
     async fn resolve_repeat(&self, batch: &[StreamAppend]) -> Result<AppendOutcome, StoreError> {

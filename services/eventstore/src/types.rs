@@ -183,6 +183,14 @@ pub(crate) fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("timestamp {s:?} does not parse: {e}")))
 }
 
+/// 1 to 100 ASCII letters, digits, `_` or `.`.
+pub(crate) fn valid_event_type(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 100
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
 /// Checks an append request before any database work, so bad input never reaches a transaction.
 pub(crate) fn validate_batch(batch: &[StreamAppend]) -> Result<(), StoreError> {
     if batch.is_empty() || batch.iter().all(|s| s.events.is_empty()) {
@@ -212,12 +220,7 @@ pub(crate) fn validate_batch(batch: &[StreamAppend]) -> Result<(), StoreError> {
                     e.event_id
                 )));
             }
-            let type_ok = !e.event_type.is_empty()
-                && e.event_type.len() <= 100
-                && e.event_type
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-            if !type_ok {
+            if !valid_event_type(&e.event_type) {
                 return Err(StoreError::InvalidArgument(format!(
                     "event type {:?} must be 1 to 100 ASCII letters, digits, '_' or '.'",
                     e.event_type

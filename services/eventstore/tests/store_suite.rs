@@ -11,7 +11,8 @@ use styr_eventstore::on_both_backends;
 use serde_json::json;
 use styr_eventstore::testing::TestDatabase;
 use styr_eventstore::{
-    ChainFault, EventStore, ExpectedVersion, StoreError, StoreOptions, StreamAppend, StreamId,
+    ChainFault, EventStore, ExpectedVersion, RecordedEvent, StoreError, StoreOptions, StreamAppend,
+    StreamId, recompute_hash,
 };
 
 use common::{event, exec_raw, open, stream, with_reason};
@@ -38,6 +39,8 @@ on_both_backends!(
     subscription_sees_commits_of_another_process,
     migrations_are_idempotent_and_readiness_reports_them,
     events_are_found_by_their_command_and_streams_by_type,
+    an_extract_imports_verbatim_into_an_empty_store_and_verifies,
+    imports_that_do_not_continue_the_chain_exactly_are_refused_and_write_nothing,
 );
 
 async fn events_are_found_by_their_command_and_streams_by_type(db: TestDatabase) {
@@ -690,4 +693,159 @@ async fn expect_break(store: &EventStore, position: u64, fault: impl Fn(&ChainFa
         report.verified_to,
         position.min(5) - 1 + u64::from(position > 5)
     );
+}
+
+/// A log with the awkward cases: several streams in one append, a reason, a late effective
+/// time, no causation id, and text that needs escaping.
+async fn varied_log(store: &EventStore) -> Vec<RecordedEvent> {
+    common::fill(store, 6).await;
+    let mut late = with_reason(
+        event(
+            "StatusReported",
+            json!({"text": "«ø» \"quoted\"\n", "n": 1.5}),
+        ),
+        "late registration",
+    );
+    late.metadata.effective_at = Some(chrono::Utc::now() - chrono::Duration::days(30));
+    late.metadata.causation_id = None;
+    store
+        .append(vec![
+            StreamAppend {
+                stream: stream("assignment", "a"),
+                expected: ExpectedVersion(3),
+                events: vec![
+                    late,
+                    event("AssignmentDelivered", json!({"b": [1, {"z": null}]})),
+                ],
+            },
+            StreamAppend {
+                stream: stream("supplement", "s"),
+                expected: ExpectedVersion::NO_STREAM,
+                events: vec![event("SupplementIssued", json!({"number": 1}))],
+            },
+        ])
+        .await
+        .unwrap();
+    store.read_all(0, 1000).await.unwrap()
+}
+
+async fn an_extract_imports_verbatim_into_an_empty_store_and_verifies(db: TestDatabase) {
+    let a = open(&db).await;
+    let events = varied_log(&a).await;
+    assert_eq!(events.len(), 9);
+    let db_b = TestDatabase::new(db.kind()).await;
+    let b = open(&db_b).await;
+
+    // In two parts: the second continues where the first left the head.
+    assert_eq!(b.import_verbatim(&events[..4]).await.unwrap(), 4);
+    assert_eq!(b.import_verbatim(&events[4..]).await.unwrap(), 5);
+
+    let report = b.verify_chain(1, |_, _| {}).await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.first_break);
+    assert_eq!(report.events_checked, 9);
+    assert_eq!(b.head().await.unwrap(), a.head().await.unwrap());
+    assert_eq!(
+        b.read_all(0, 1000).await.unwrap(),
+        events,
+        "every field, the payload text included, as recorded"
+    );
+    assert_eq!(*b.watch_head().borrow(), 9, "subscribers are woken");
+    // The imported store carries on like any other.
+    common::append_one(&b, &stream("deadline", "d"), 3)
+        .await
+        .unwrap();
+    assert!(b.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
+}
+
+async fn imports_that_do_not_continue_the_chain_exactly_are_refused_and_write_nothing(
+    db: TestDatabase,
+) {
+    let a = open(&db).await;
+    let events = varied_log(&a).await;
+    let db_b = TestDatabase::new(db.kind()).await;
+    let b = open(&db_b).await;
+    b.import_verbatim(&events[..3]).await.unwrap();
+    let head = b.head().await.unwrap();
+
+    let with = |i: usize, change: &dyn Fn(&mut RecordedEvent)| {
+        let mut v = events[3..].to_vec();
+        change(&mut v[i]);
+        v
+    };
+    let mut gap = events[3..].to_vec();
+    gap.remove(1);
+    let mut rehashed_version = events[3..4].to_vec();
+    rehashed_version[0].version += 5;
+    rehashed_version[0].hash = recompute_hash(&rehashed_version[0]);
+    let cases: Vec<(&str, Vec<RecordedEvent>, &str)> = vec![
+        ("nothing", vec![], "no events"),
+        ("a gap", gap, "consecutive"),
+        (
+            "a wrong prev_hash",
+            with(2, &|e| e.prev_hash = "ab".repeat(32)),
+            "does not link",
+        ),
+        (
+            "a tampered payload",
+            with(1, &|e| {
+                e.payload = json!({"n": 999});
+                e.payload_text = styr_eventstore::canonical_json(&e.payload);
+            }),
+            "hashes to",
+        ),
+        (
+            "a payload that is not its text",
+            with(1, &|e| e.payload = json!({"n": 999})),
+            "differ",
+        ),
+        (
+            "changed metadata",
+            with(0, &|e| e.reason = Some("forged".into())),
+            "hashes to",
+        ),
+        (
+            "events the store holds already",
+            events[1..].to_vec(),
+            "head is at position 3",
+        ),
+        (
+            "a later piece",
+            events[5..].to_vec(),
+            "head is at position 3",
+        ),
+        (
+            "a rehashed stream version",
+            rehashed_version,
+            "is at version",
+        ),
+    ];
+    for (what, extract, message) in cases {
+        let err = b.import_verbatim(&extract).await.unwrap_err();
+        match &err {
+            StoreError::InvalidArgument(m) => assert!(m.contains(message), "{what}: {m}"),
+            other => panic!("{what}: expected InvalidArgument, got {other:?}"),
+        }
+        assert_eq!(b.head().await.unwrap(), head, "{what}: head unchanged");
+        assert_eq!(
+            b.read_all(0, 1000).await.unwrap().len(),
+            3,
+            "{what}: nothing written"
+        );
+    }
+
+    // An extract from position 1 into a store that has its own history.
+    let db_c = TestDatabase::new(db.kind()).await;
+    let c = open(&db_c).await;
+    common::append_one(&c, &stream("assignment", "own"), 0)
+        .await
+        .unwrap();
+    let err = c.import_verbatim(&events).await.unwrap_err();
+    assert!(matches!(err, StoreError::InvalidArgument(_)), "{err:?}");
+    assert_eq!(c.read_all(0, 1000).await.unwrap().len(), 1);
+    assert!(c.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
+
+    // The rest of the chain still goes in.
+    b.import_verbatim(&events[3..]).await.unwrap();
+    assert!(b.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
+    assert_eq!(b.head().await.unwrap(), a.head().await.unwrap());
 }

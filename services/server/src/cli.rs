@@ -1,11 +1,14 @@
-//! The command line: `styr serve | migrate | token | audit verify`. Every failure ends in one
+//! The command line: `styr serve | migrate | token | audit verify | audit export | …`. Every failure ends in one
 //! line on stderr and a non-zero exit code: 2 for bad settings or arguments, 1 otherwise.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::bail;
+use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
-use styr_eventstore::{EventStore, StoreOptions};
+use styr_eventstore::{BackendKind, EventStore, StoreOptions, sqlite_file};
+use styr_workflow::export::{ExportError, ExportRequest, write_package};
 
 use crate::auth::{TokenKeys, TokenRequest, parse_ttl};
 use crate::settings::Settings;
@@ -116,6 +119,25 @@ enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write an archive package of the events recorded in a period: events as JSON Lines, an
+    /// XML structure modelled on a Noark 5 archive extract, a manifest with SHA-256 of every
+    /// file and the chain head, and a README (docs/audit-export.md).
+    Export {
+        /// First day of the period (Oslo calendar date, YYYY-MM-DD).
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        from: NaiveDate,
+        /// Last day of the period, inclusive (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        to: NaiveDate,
+        /// The package directory to create; it must not exist or be empty.
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+    },
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| format!("{s:?} is not a date as YYYY-MM-DD ({e})"))
 }
 
 /// Runs the command line and maps the outcome to an exit code.
@@ -273,6 +295,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stderr);
             crate::audit_cli::completeness(&settings, from, to, agency.as_deref(), json).await
         }
+        Command::Audit {
+            command: AuditCommand::Export { from, to, out },
+        } => {
+            telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stderr);
+            export(settings, ExportRequest::new(from, to, out)).await
+        }
     }
 }
 
@@ -324,4 +352,58 @@ async fn verify(settings: &Settings, from: u64) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+async fn export(settings: Settings, request: ExportRequest) -> anyhow::Result<ExitCode> {
+    // Bad arguments are refused before anything is opened.
+    if let Err(e) = styr_workflow::export::check_request(&request) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(2));
+    }
+    // Opening a SQLite URL creates the file; an export must not.
+    if BackendKind::from_url(&settings.database_url)? == BackendKind::Sqlite
+        && !sqlite_file(&settings.database_url)?.exists()
+    {
+        bail!(
+            "there is no database at {} to export from",
+            settings.database_url_redacted()
+        );
+    }
+    let store =
+        EventStore::connect_without_migrating(&settings.database_url, store_options(&settings))
+            .await?;
+    store.readiness().await?;
+    let result = write_package(&store, &request, |written, total| {
+        if total >= styr_workflow::export::PROGRESS_EVERY {
+            eprintln!("exported {written} of {total} events");
+        }
+    })
+    .await;
+    store.close().await;
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e @ ExportError::InvalidRequest(_)) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let m = &summary.manifest;
+    let positions = match (m.events.first_position, m.events.last_position) {
+        (Some(first), Some(last)) => format!("positions {first}..={last}"),
+        _ => "none recorded in the period".to_owned(),
+    };
+    println!(
+        "audit export {}..={} written to {}: {} events ({positions}), {} case files, {} \
+         registry entries; chain head at position {} ({})",
+        m.period.from,
+        m.period.to,
+        summary.dir.display(),
+        m.events.count,
+        summary.case_files,
+        summary.registry_entries,
+        m.chain_head.position,
+        m.chain_head.hash
+    );
+    Ok(ExitCode::SUCCESS)
 }

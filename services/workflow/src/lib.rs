@@ -10,6 +10,7 @@ pub mod copies;
 mod cross;
 pub mod delivery;
 mod error;
+pub mod export;
 mod handler;
 pub mod import;
 mod monitor;
