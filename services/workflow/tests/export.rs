@@ -656,7 +656,16 @@ async fn an_export_describes_the_period_and_reimports_into_a_verified_chain(db: 
         .iter()
         .filter(|e| e.event_type == "CorrespondenceRegistered")
         .collect();
-    assert_eq!(registered.len(), 6);
+    // Six registered by the test itself, plus one for every piece of correspondence the
+    // workflow wrote (it registers each copy in the same append).
+    let automatic = log
+        .iter()
+        .filter(|e| {
+            styr_domain::correspondence::classify(e.stream.stream_type(), &e.event_type).is_some()
+        })
+        .count();
+    assert!(automatic > 0);
+    assert_eq!(registered.len(), 6 + automatic);
     let entries: Vec<_> = doc
         .descendants()
         .filter(|n| n.is_element() && n.tag_name().name() == "registrering")
@@ -675,9 +684,16 @@ async fn an_export_describes_the_period_and_reimports_into_a_verified_chain(db: 
     );
     let extra = |m| child(m, "virksomhetsspesifikkeMetadata").unwrap();
     assert_eq!(text(extra(letter_file), "vaarReferanse"), Some("23/3412"));
+    // The workflow's own registrations (the letter and the supplement as issued) sit beside
+    // the test's.
     assert_eq!(
         titles(letter_file),
-        BTreeSet::from(["Tildelingsbrev 2024".to_owned(), "Tillegg nr. 1".to_owned()]),
+        BTreeSet::from([
+            "Tildelingsbrev 2024".to_owned(),
+            "Tillegg nr. 1".to_owned(),
+            "Tildelingsbrev: 2024 fra HOD til DMP".to_owned(),
+            "Supplerende tildelingsbrev: Tillegg nr. 1".to_owned(),
+        ]),
         "a supplement's correspondence belongs to its letter"
     );
     let first = mappe(&history.first_assignment);
@@ -687,23 +703,22 @@ async fn an_export_describes_the_period_and_reimports_into_a_verified_chain(db: 
         Some(format!("allocation_letter/{}", history.letter).as_str())
     );
     assert_eq!(text(first, "administrativEnhet"), Some("HOD/SHA"));
-    assert_eq!(
-        titles(first),
-        BTreeSet::from(["Statusrapport T1: tobakk".to_owned()])
+    assert!(
+        titles(first).contains("Statusrapport T1: tobakk"),
+        "{:?}",
+        titles(first)
     );
-    assert_eq!(
-        titles(mappe(&history.second_assignment)),
-        BTreeSet::from(["Avviksrapport".to_owned()]),
+    assert!(
+        titles(mappe(&history.second_assignment)).contains("Avviksrapport"),
         "a deviation report about an assignment belongs to the assignment"
     );
     let other = of_kind("ovrig")[0];
     assert_eq!(text(other, "tittel"), Some(OTHER_CASE_FILE_TITLE));
-    assert_eq!(
-        titles(other),
-        BTreeSet::from([
-            "Brev til Riksrevisjonen".to_owned(),
-            "Rapport per andre tertial".to_owned()
-        ])
+    let other_titles = titles(other);
+    assert!(
+        other_titles.contains("Brev til Riksrevisjonen")
+            && other_titles.contains("Rapport per andre tertial"),
+        "{other_titles:?}"
     );
 
     // The exempt item carries its legal basis and its copy's receipt; a lifted exemption is
