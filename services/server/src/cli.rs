@@ -73,6 +73,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Read documents into the service.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Audit tools.
     Audit {
         #[command(subcommand)]
@@ -84,6 +89,32 @@ enum Command {
 enum ProjectionsCommand {
     /// Empty every read model and rebuild it from the whole event log.
     Rebuild,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Read a tildelingsbrev (plain text or Markdown, with any supplements in it) and write it
+    /// as a draft letter, assignments and draft supplements. Importing the same text again
+    /// writes nothing new.
+    Letter {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        ministry: String,
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+        /// Only show what was recognised; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the preview as one JSON document.
+        #[arg(long)]
+        json: bool,
+        /// Act as this user (a token the server accepts); default: a local import identity of
+        /// the ministry.
+        #[arg(long)]
+        token: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -273,6 +304,33 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 }
                 _ => Ok(chain),
             }
+        }
+        Command::Import {
+            command:
+                ImportCommand::Letter {
+                    file,
+                    ministry,
+                    agency,
+                    year,
+                    dry_run,
+                    json,
+                    token,
+                },
+        } => {
+            telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stderr);
+            crate::import_cli::import_letter(
+                &settings,
+                crate::import_cli::ImportArgs {
+                    file: &file,
+                    ministry: &ministry,
+                    agency: &agency,
+                    year,
+                    dry_run,
+                    json,
+                    token: token.as_deref(),
+                },
+            )
+            .await
         }
         Command::Audit {
             command: AuditCommand::Checkpoint { out },

@@ -578,3 +578,146 @@ async fn checkpoint_then_rewrite(db: TestDatabase) {
         String::from_utf8_lossy(&caught.stdout)
     );
 }
+
+fn seed_letter() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/seeds/tildelingsbrev-2024-dmp.txt")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_letter_previews_applies_once_and_refuses_bad_input_on_sqlite() {
+    import_letter(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_letter_previews_applies_once_and_refuses_bad_input_on_postgres() {
+    import_letter(TestDatabase::postgres().await).await;
+}
+
+async fn import_letter(db: TestDatabase) {
+    let dir = scratch_dir();
+    let args = |extra: &[&str]| {
+        let mut a = vec!["import", "letter"];
+        a.extend_from_slice(extra);
+        a.extend_from_slice(&["--ministry", "HOD", "--agency", "DMP", "--year", "2024"]);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let seed = seed_letter();
+    let seed = seed.to_str().unwrap();
+    // Migrate first so that "nothing written" can be checked on the head.
+    assert!(
+        styr(Some(&db), &dir)
+            .arg("migrate")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let head = || async {
+        let store = EventStore::connect(db.url(), StoreOptions::default())
+            .await
+            .unwrap();
+        let h = store.head().await.unwrap().position;
+        store.close().await;
+        h
+    };
+
+    // Bad input: a clear error, nothing written.
+    let empty = dir.join("empty.txt");
+    std::fs::write(&empty, "  \n").unwrap();
+    let binary = dir.join("letter.pdf");
+    std::fs::write(&binary, b"%PDF-1.7\n\x00\x01\x02\x03binary").unwrap();
+    let latin1 = dir.join("latin1.txt");
+    std::fs::write(
+        &latin1,
+        b"Tildelingsbrev 2024 for Direktoratet for medisinske produkter \xe6\xf8\xe5\n",
+    )
+    .unwrap();
+    for (file, needle) in [
+        (&empty, "empty"),
+        (&binary, "binary"),
+        (&latin1, "encoding"),
+    ] {
+        let out = styr(Some(&db), &dir)
+            .args(args(&[file.to_str().unwrap()]))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", file.display());
+        let err = stderr_of(&out).to_lowercase();
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    let wrong_year = styr(Some(&db), &dir)
+        .args([
+            "import",
+            "letter",
+            seed,
+            "--ministry",
+            "HOD",
+            "--agency",
+            "DMP",
+            "--year",
+            "2023",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(wrong_year.status.code(), Some(1));
+    assert!(
+        stderr_of(&wrong_year).contains("2024"),
+        "{}",
+        stderr_of(&wrong_year)
+    );
+    assert_eq!(head().await, 0, "nothing written by refused imports");
+
+    // A dry run prints the preview as JSON and writes nothing.
+    let out = styr(Some(&db), &dir)
+        .args(args(&[seed, "--dry-run", "--json"]))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let preview: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let letters = preview["letters"].as_array().unwrap();
+    assert_eq!(letters[0]["kind"], "letter");
+    assert_eq!(letters[0]["assignments"].as_array().unwrap().len(), 19);
+    assert!(letters.iter().any(|l| l["kind"] == "supplement"));
+    assert_eq!(head().await, 0);
+
+    // Applying writes the drafts; a second import of the same text writes nothing new.
+    let out = styr(Some(&db), &dir).args(args(&[seed])).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let after_first = head().await;
+    assert!(after_first > 19, "{after_first}");
+    let out = styr(Some(&db), &dir).args(args(&[seed])).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("0 commands applied"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(
+        head().await,
+        after_first,
+        "the same file twice duplicates nothing"
+    );
+    let store = EventStore::connect(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.stream_ids("assignment").await.unwrap().len(), 19);
+    let letter = store
+        .read_stream(
+            &StreamId::new("allocation_letter", "HOD:DMP:2024").unwrap(),
+            0,
+        )
+        .await
+        .unwrap();
+    assert!(
+        letter
+            .iter()
+            .all(|e| e.actor.subject == "local:styr-import")
+    );
+    assert!(
+        letter
+            .iter()
+            .all(|e| e.reason.as_deref() == Some("imported from tildelingsbrev-2024-dmp.txt"))
+    );
+    store.close().await;
+}
