@@ -6,6 +6,7 @@ mod audit;
 mod command;
 mod dialogue;
 pub mod error;
+mod import;
 mod letter;
 pub mod limits;
 mod reference;
@@ -37,6 +38,7 @@ pub struct Mutation(
     dialogue::CalendarMutation,
     reference::ReferenceMutation,
     audit::AuditMutation,
+    import::ImportMutation,
 );
 
 /// Builds the schema with the service facade in its context and the default [`Limits`].
