@@ -31,6 +31,7 @@ pub struct ImportMutation;
 
 #[Object]
 impl ImportMutation {
+    #[allow(clippy::too_many_arguments)]
     /// Ministry: read a tildelingsbrev's text (with any supplements in it). `apply: false`
     /// previews; `apply: true` writes a draft letter, its assignments and draft supplements
     /// (importing the same text twice writes nothing new).

@@ -140,13 +140,15 @@ impl Query {
     }
 
     /// The year-end appendix of a letter: every assignment with its status as an annual
-    /// report lists it ("Oversikt over særskilte oppdrag").
+    /// report lists it ("Oversikt over særskilte oppdrag"); as of an instant if given.
     async fn year_end_appendix(
         &self,
         ctx: &Context<'_>,
         letter_id: ID,
+        as_of: Option<DateTime<Utc>>,
+        effective_by: Option<DateTime<Utc>>,
     ) -> Result<Vec<reports::AppendixRow>> {
-        reports::appendix(ctx, &letter_id).await
+        reports::appendix(ctx, &letter_id, as_of, effective_by).await
     }
 
     /// Every assignment of a letter with its report for one period, and the ones not

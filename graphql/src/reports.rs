@@ -3,7 +3,9 @@
 
 use async_graphql::{Context, Result, SimpleObject};
 use chrono::Duration;
+use chrono::{DateTime, Utc};
 use styr_workflow::Workflow;
+use styr_workflow::audit::AsOf;
 use styr_workflow::domain::assignment::Assignment;
 use styr_workflow::domain::{Period, oslo_date};
 use styr_workflow::projections::{BoardFilter, BoardQuery, BoardRow, BoardSort};
@@ -94,16 +96,51 @@ pub struct AppendixRow {
     pub description: String,
 }
 
-/// The year-end appendix of a letter: every assignment of its ministry, agency and year.
-pub async fn appendix(ctx: &Context<'_>, letter_id: &str) -> Result<Vec<AppendixRow>> {
-    let rows = rows(ctx, letter_filter(letter_id)?, BoardSort::Reference).await?;
+/// The year-end appendix of a letter: every assignment of its ministry, agency and year —
+/// now, or as the log knew it at `as_of` (narrowed to what had taken effect by
+/// `effective_by`), computed from the events alone.
+pub async fn appendix(
+    ctx: &Context<'_>,
+    letter_id: &str,
+    as_of: Option<DateTime<Utc>>,
+    effective_by: Option<DateTime<Utc>>,
+) -> Result<Vec<AppendixRow>> {
     let workflow = ctx.data_unchecked::<Workflow>();
+    let filter = letter_filter(letter_id)?;
+    let view = if as_of.is_some() || effective_by.is_some() {
+        let position = match as_of {
+            Some(t) => workflow.position_at(t).await.map_err(error::workflow)?,
+            None => u64::MAX,
+        };
+        Some(AsOf {
+            position,
+            effective_by,
+        })
+    } else {
+        None
+    };
+    let rows = match &view {
+        None => rows(ctx, filter, BoardSort::Reference).await?,
+        Some(at) => {
+            let scope = scope(actor(ctx)?)?;
+            let today = oslo_date(effective_by.or(as_of).unwrap_or_else(|| workflow.now()));
+            workflow
+                .board_as_of(at, &scope, &filter, BoardSort::Reference, today)
+                .await
+                .map_err(error::workflow)?
+        }
+    };
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let (state, _) = workflow
-            .load::<Assignment>(&row.assignment_id)
-            .await
-            .map_err(error::workflow)?;
+        let (state, _) = match &view {
+            None => workflow.load::<Assignment>(&row.assignment_id).await,
+            Some(at) => {
+                workflow
+                    .load_as_of::<Assignment>(&row.assignment_id, at)
+                    .await
+            }
+        }
+        .map_err(error::workflow)?;
         let Some(d) = state.details else { continue };
         let status_text = d
             .status_reports

@@ -35,6 +35,7 @@ on_both_backends!(
     directory_drop_and_completeness_list_exactly_the_undelivered,
     late_registration_and_correction_show_on_both_axes,
     checkpoint_detects_a_consistent_rewrite,
+    the_board_as_of_an_instant_equals_a_board_built_from_the_events_before_it,
 );
 
 fn at(month: u32, day: u32) -> DateTime<Utc> {
@@ -567,5 +568,72 @@ async fn checkpoint_detects_a_consistent_rewrite(db: TestDatabase) {
     assert!(
         matches!(check, CheckpointCheck::Rewritten { position, .. } if position == checkpoint.position),
         "{check}"
+    );
+}
+
+async fn the_board_as_of_an_instant_equals_a_board_built_from_the_events_before_it(
+    db: TestDatabase,
+) {
+    let (wf, clock) = setup(&db).await;
+    let a = issue(&wf, 7).await;
+    let b = issue(&wf, 8).await;
+    report_status(&wf, &a, None).await;
+    let t = instant().await;
+    // After T: another report, a new assignment, a correction.
+    clock.set(at(6, 1));
+    report_status(&wf, &b, None).await;
+    issue(&wf, 9).await;
+    wf.execute::<Assignment>(
+        &a,
+        AssignmentCommand::CorrectStatus {
+            report: report(TrafficLight::Red, "stopped"),
+            reason: "worse than reported".into(),
+        },
+        &CommandMeta::new(coordinator()),
+    )
+    .await
+    .unwrap();
+
+    let position = wf.position_at(t).await.unwrap();
+    assert!(position > 0 && position < wf.log_head().await.unwrap().position);
+    let as_of = wf
+        .board_as_of(
+            &AsOf {
+                position,
+                effective_by: None,
+            },
+            &Scope::All,
+            &BoardFilter::default(),
+            BoardSort::Reference,
+            at(6, 1).date_naive(),
+        )
+        .await
+        .unwrap();
+
+    // A second store holding only the events recorded by T, projected as usual.
+    let mut prefix = Vec::new();
+    while (prefix.len() as u64) < position {
+        let page = wf
+            .store()
+            .read_all(prefix.len() as u64, 1000)
+            .await
+            .unwrap();
+        prefix.extend(page.into_iter().filter(|e| e.position <= position));
+    }
+    let other_db = TestDatabase::new(db.kind()).await;
+    let other = EventStore::connect(other_db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    other.import_verbatim(&prefix).await.unwrap();
+    let replay = Workflow::new(other);
+    replay.projections().catch_up().await.unwrap();
+    let mut built = replay.projections().dump_board().await.unwrap();
+    styr_workflow::projections::sort_rows(&mut built, BoardSort::Reference, false);
+    assert_eq!(as_of, built);
+    assert_eq!(as_of.len(), 2, "TB2024-9 came later");
+    assert_eq!(
+        as_of[0].traffic_light.as_deref(),
+        Some("green"),
+        "before the correction"
     );
 }
