@@ -211,11 +211,21 @@ impl EventStore {
         }
     }
 
-    /// Applies the embedded migrations for this backend (idempotent).
+    /// Applies the embedded migrations for this backend (idempotent). Migrations a newer
+    /// version of the service has applied are tolerated: they are forward-only and additive,
+    /// so during a rolling upgrade (or a rollback) an older binary keeps running on them.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.inner.backend {
-            Backend::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
-            Backend::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+            Backend::Postgres(p) => {
+                let mut m = sqlx::migrate!("../../migrations/postgres");
+                m.set_ignore_missing(true);
+                m.run(p).await?
+            }
+            Backend::Sqlite(p) => {
+                let mut m = sqlx::migrate!("../../migrations/sqlite");
+                m.set_ignore_missing(true);
+                m.run(p).await?
+            }
         }
         Ok(())
     }

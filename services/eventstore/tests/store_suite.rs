@@ -38,6 +38,7 @@ on_both_backends!(
     subscription_is_woken_by_a_commit,
     subscription_sees_commits_of_another_process,
     migrations_are_idempotent_and_readiness_reports_them,
+    an_older_binary_starts_on_a_schema_a_newer_one_migrated,
     events_are_found_by_their_command_and_streams_by_type,
     an_extract_imports_verbatim_into_an_empty_store_and_verifies,
     imports_that_do_not_continue_the_chain_exactly_are_refused_and_write_nothing,
@@ -848,4 +849,28 @@ async fn imports_that_do_not_continue_the_chain_exactly_are_refused_and_write_no
     b.import_verbatim(&events[3..]).await.unwrap();
     assert!(b.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
     assert_eq!(b.head().await.unwrap(), a.head().await.unwrap());
+}
+
+/// A rolling upgrade: the newer version applied a migration this binary does not know. The
+/// older binary must still start (and report ready), not crash-loop.
+async fn an_older_binary_starts_on_a_schema_a_newer_one_migrated(db: TestDatabase) {
+    let store = open(&db).await;
+    store.close().await;
+    let checksum = match db.kind() {
+        styr_eventstore::BackendKind::Postgres => "'\\x00'::bytea",
+        styr_eventstore::BackendKind::Sqlite => "x'00'",
+    };
+    exec_raw(
+        &db,
+        &format!(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101, 'from a newer release', TRUE, {checksum}, 1)"
+        ),
+    )
+    .await
+    .unwrap();
+    let again = EventStore::connect(db.url(), StoreOptions::default())
+        .await
+        .expect("starts on a newer schema");
+    again.readiness().await.unwrap();
 }
