@@ -43,10 +43,73 @@ pub fn content_sha256(content: &Value) -> String {
 }
 
 /// Who the correspondence is between, and how to title it.
-struct Parties {
-    ministry: OrgCode,
-    agency: OrgCode,
-    subject: String,
+#[derive(Debug, Clone)]
+pub struct Parties {
+    pub ministry: OrgCode,
+    pub agency: OrgCode,
+    pub subject: String,
+}
+
+/// Aggregates whose events can be correspondence say whose dialogue they belong to.
+pub trait DialogueParties {
+    fn dialogue_parties(&self, stream_id: &str) -> Option<Parties>;
+}
+
+impl DialogueParties for Assignment {
+    fn dialogue_parties(&self, _: &str) -> Option<Parties> {
+        self.details.as_ref().map(|d| Parties {
+            subject: match &d.reference {
+                Some(r) => format!("{r} {}", d.title.as_str()),
+                None => d.title.as_str().to_owned(),
+            },
+            ministry: d.ministry.clone(),
+            agency: d.agency.clone(),
+        })
+    }
+}
+
+impl DialogueParties for AllocationLetter {
+    /// From the stream id (`HOD:DMP:2024`), so it works before the letter is loaded.
+    fn dialogue_parties(&self, stream_id: &str) -> Option<Parties> {
+        let mut parts = stream_id.split(':');
+        let (m, a, y) = (parts.next()?, parts.next()?, parts.next()?);
+        let (ministry, agency) = (OrgCode::parse(m).ok()?, OrgCode::parse(a).ok()?);
+        Some(Parties {
+            subject: format!("{y} fra {ministry} til {agency}"),
+            ministry,
+            agency,
+        })
+    }
+}
+
+impl DialogueParties for Supplement {
+    fn dialogue_parties(&self, _: &str) -> Option<Parties> {
+        self.details.as_ref().map(|d| Parties {
+            subject: d.title.as_str().to_owned(),
+            ministry: d.ministry.clone(),
+            agency: d.agency.clone(),
+        })
+    }
+}
+
+impl DialogueParties for DeviationReport {
+    fn dialogue_parties(&self, _: &str) -> Option<Parties> {
+        self.details.as_ref().map(|d| Parties {
+            subject: d.explanation.as_str().chars().take(80).collect(),
+            ministry: d.ministry.clone(),
+            agency: d.agency.clone(),
+        })
+    }
+}
+
+impl DialogueParties for SteeringCalendarItem {
+    fn dialogue_parties(&self, _: &str) -> Option<Parties> {
+        self.details.as_ref().map(|d| Parties {
+            subject: format!("{} ({})", d.title.as_str(), d.date),
+            ministry: d.ministry.clone(),
+            agency: d.agency.clone(),
+        })
+    }
 }
 
 impl Workflow {
@@ -57,8 +120,10 @@ impl Workflow {
         batch: &[StreamAppend],
         meta: &CommandMeta,
         command_id: Uuid,
+        known: Option<(StreamId, Option<Parties>)>,
     ) -> Result<Vec<StreamAppend>, WorkflowError> {
-        let mut parties: HashMap<StreamId, Option<Parties>> = HashMap::new();
+        // The command's own stream was just loaded: no need to read it again.
+        let mut parties: HashMap<StreamId, Option<Parties>> = known.into_iter().collect();
         let mut out = Vec::new();
         for append in batch {
             let stream = &append.stream;
@@ -136,70 +201,21 @@ impl Workflow {
 
     /// Ministry, agency and a subject line for the stream's correspondence.
     async fn parties(&self, stream: &StreamId) -> Result<Option<Parties>, WorkflowError> {
+        async fn of<A: Aggregate + DialogueParties>(
+            w: &Workflow,
+            id: &str,
+        ) -> Result<Option<Parties>, WorkflowError> {
+            Ok(w.load::<A>(id).await?.0.dialogue_parties(id))
+        }
         let id = stream.id();
-        Ok(match stream.stream_type() {
-            Assignment::STREAM_TYPE => {
-                self.load::<Assignment>(id)
-                    .await?
-                    .0
-                    .details
-                    .map(|d| Parties {
-                        subject: match &d.reference {
-                            Some(r) => format!("{r} {}", d.title.as_str()),
-                            None => d.title.as_str().to_owned(),
-                        },
-                        ministry: d.ministry,
-                        agency: d.agency,
-                    })
-            }
-            AllocationLetter::STREAM_TYPE => {
-                let mut parts = id.split(':');
-                match (parts.next(), parts.next(), parts.next()) {
-                    (Some(m), Some(a), Some(y)) => match (OrgCode::parse(m), OrgCode::parse(a)) {
-                        (Ok(ministry), Ok(agency)) => Some(Parties {
-                            subject: format!("{y} fra {ministry} til {agency}"),
-                            ministry,
-                            agency,
-                        }),
-                        _ => None,
-                    },
-                    _ => None,
-                }
-            }
-            Supplement::STREAM_TYPE => {
-                self.load::<Supplement>(id)
-                    .await?
-                    .0
-                    .details
-                    .map(|d| Parties {
-                        subject: d.title.as_str().to_owned(),
-                        ministry: d.ministry,
-                        agency: d.agency,
-                    })
-            }
-            DeviationReport::STREAM_TYPE => {
-                self.load::<DeviationReport>(id)
-                    .await?
-                    .0
-                    .details
-                    .map(|d| Parties {
-                        subject: d.explanation.as_str().chars().take(80).collect(),
-                        ministry: d.ministry,
-                        agency: d.agency,
-                    })
-            }
-            SteeringCalendarItem::STREAM_TYPE => self
-                .load::<SteeringCalendarItem>(id)
-                .await?
-                .0
-                .details
-                .map(|d| Parties {
-                    subject: format!("{} ({})", d.title.as_str(), d.date),
-                    ministry: d.ministry,
-                    agency: d.agency,
-                }),
-            _ => None,
-        })
+        match stream.stream_type() {
+            Assignment::STREAM_TYPE => of::<Assignment>(self, id).await,
+            AllocationLetter::STREAM_TYPE => Ok(AllocationLetter::default().dialogue_parties(id)),
+            Supplement::STREAM_TYPE => of::<Supplement>(self, id).await,
+            DeviationReport::STREAM_TYPE => of::<DeviationReport>(self, id).await,
+            SteeringCalendarItem::STREAM_TYPE => of::<SteeringCalendarItem>(self, id).await,
+            _ => Ok(None),
+        }
     }
 
     /// Every event of `stream` so far plus those about to be appended, as `{type, payload}`.

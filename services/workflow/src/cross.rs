@@ -271,7 +271,9 @@ impl Workflow {
             };
             batch.extend(follow_on);
         }
-        let copies = self.copy_obligations(&batch, meta, command_id).await?;
+        let copies = self
+            .copy_obligations(&batch, meta, command_id, None)
+            .await?;
         batch.extend(copies);
         Ok(batch)
     }

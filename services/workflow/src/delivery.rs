@@ -16,7 +16,7 @@
 //!   `Idempotency-Key`, `X-Styr-Content-SHA256` and an optional bearer token; any 2xx is a
 //!   receipt (its id from the JSON body's `receipt_id` or the `X-Receipt-Id` header).
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -98,13 +98,53 @@ pub struct DeliveryReport {
     pub backlog: usize,
 }
 
-/// The worker's memory between passes: items delivered everywhere are not loaded again.
+/// The worker's memory between passes. The first pass lists every item; later passes read
+/// only the log written since, so a pass costs the new events plus the items still owed.
+/// Items delivered everywhere are forgotten; items no configured channel serves are counted
+/// but not loaded again (the channels are fixed for the life of the process).
 #[derive(Debug, Default)]
 pub struct DeliveryState {
-    done: HashSet<String>,
+    scanned_to: Option<u64>,
+    pending: BTreeSet<String>,
+    unserved: BTreeSet<String>,
+}
+
+impl DeliveryState {
+    /// Items owed on some channel (or on none configured), as of the last pass.
+    pub fn backlog(&self) -> usize {
+        self.pending.len() + self.unserved.len()
+    }
 }
 
 impl Workflow {
+    /// Finds the items registered since the last pass.
+    async fn discover(&self, state: &mut DeliveryState) -> Result<(), WorkflowError> {
+        let Some(mut after) = state.scanned_to else {
+            // First pass: the head first, so nothing registered meanwhile is missed.
+            let head = self.store().head().await?.position;
+            state
+                .pending
+                .extend(self.store().stream_ids(Correspondence::STREAM_TYPE).await?);
+            state.scanned_to = Some(head);
+            return Ok(());
+        };
+        loop {
+            let page = self.store().read_all(after, 1000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.position;
+            state.pending.extend(
+                page.iter()
+                    .filter(|e| {
+                        e.stream.stream_type() == Correspondence::STREAM_TYPE
+                            && e.event_type == "CorrespondenceRegistered"
+                    })
+                    .map(|e| e.stream.id().to_owned()),
+            );
+        }
+        state.scanned_to = Some(after);
+        Ok(())
+    }
+
     /// One pass: every item due on a channel is attempted once. Safe to run from several
     /// servers at once (the start of an attempt is an append only one of them wins).
     pub async fn deliver_copies(
@@ -112,16 +152,20 @@ impl Workflow {
         channels: &[Channel],
         state: &mut DeliveryState,
     ) -> Result<DeliveryReport, WorkflowError> {
+        self.discover(state).await?;
         let mut report = DeliveryReport::default();
-        let ids = self.store().stream_ids(Correspondence::STREAM_TYPE).await?;
-        for id in ids {
-            if state.done.contains(&id) {
-                continue;
-            }
+        for id in state.pending.clone() {
             let (item, _) = self.load::<Correspondence>(&id).await?;
             let Some(d) = item.details else { continue };
+            if channels_for(channels, &d).next().is_none() {
+                // Owed all the same: it stays in the backlog.
+                state.pending.remove(&id);
+                state.unserved.insert(id);
+                continue;
+            }
+            let mut attempted = false;
             for channel in channels_for(channels, &d) {
-                if !d.due_on(&channel.name, self.now()) {
+                if d.delivered_on(&channel.name).is_some() || !d.due_on(&channel.name, self.now()) {
                     continue;
                 }
                 match self.attempt(&id, channel).await? {
@@ -129,20 +173,23 @@ impl Workflow {
                     Attempt::Failed => report.failed += 1,
                     Attempt::Skipped => continue,
                 }
+                attempted = true;
                 report.attempted += 1;
             }
-            let (after, _) = self.load::<Correspondence>(&id).await?;
-            // An item no channel serves is owed all the same: it counts as backlog.
-            let complete = after.details.as_ref().is_some_and(|d| {
-                let mut serving = channels_for(channels, d).peekable();
-                serving.peek().is_some() && serving.all(|c| d.delivered_on(&c.name).is_some())
-            });
-            if complete {
-                state.done.insert(id);
+            let complete = |d: &CorrespondenceDetails| {
+                channels_for(channels, d).all(|c| d.delivered_on(&c.name).is_some())
+            };
+            let done = if attempted {
+                let (after, _) = self.load::<Correspondence>(&id).await?;
+                after.details.as_ref().is_some_and(complete)
             } else {
-                report.backlog += 1;
+                complete(&d)
+            };
+            if done {
+                state.pending.remove(&id);
             }
         }
+        report.backlog = state.backlog();
         Ok(report)
     }
 

@@ -94,6 +94,11 @@ impl CommandOutcome {
 /// Every dated obligation — an assignment part, an agency's calendar item, a reporting
 /// requirement of an issued letter — has a Deadline stream kept in step this way.
 pub trait FollowUps: Aggregate {
+    /// Whose dialogue the stream is, for titling the copies its correspondence owes.
+    fn parties(&self, _stream_id: &str) -> Option<crate::copies::Parties> {
+        None
+    }
+
     /// The deadline commands implied by `event` on the stream `stream_id`, given the state
     /// before it.
     fn deadline_follow_ups(
@@ -106,6 +111,10 @@ pub trait FollowUps: Aggregate {
 }
 
 impl FollowUps for Assignment {
+    fn parties(&self, stream_id: &str) -> Option<crate::copies::Parties> {
+        crate::copies::DialogueParties::dialogue_parties(self, stream_id)
+    }
+
     fn deadline_follow_ups(
         _stream_id: &str,
         before: &Self,
@@ -116,6 +125,10 @@ impl FollowUps for Assignment {
 }
 
 impl FollowUps for styr_domain::calendar::SteeringCalendarItem {
+    fn parties(&self, stream_id: &str) -> Option<crate::copies::Parties> {
+        crate::copies::DialogueParties::dialogue_parties(self, stream_id)
+    }
+
     fn deadline_follow_ups(
         stream_id: &str,
         before: &Self,
@@ -130,6 +143,10 @@ impl FollowUps for styr_domain::calendar::SteeringCalendarItem {
 }
 
 impl FollowUps for styr_domain::allocation_letter::AllocationLetter {
+    fn parties(&self, stream_id: &str) -> Option<crate::copies::Parties> {
+        crate::copies::DialogueParties::dialogue_parties(self, stream_id)
+    }
+
     fn deadline_follow_ups(
         _stream_id: &str,
         before: &Self,
@@ -142,10 +159,20 @@ impl FollowUps for styr_domain::allocation_letter::AllocationLetter {
 macro_rules! no_follow_ups {
     ($($t:ty),*) => { $(impl FollowUps for $t {})* };
 }
+impl FollowUps for styr_domain::supplement::Supplement {
+    fn parties(&self, stream_id: &str) -> Option<crate::copies::Parties> {
+        crate::copies::DialogueParties::dialogue_parties(self, stream_id)
+    }
+}
+
+impl FollowUps for styr_domain::deviation::DeviationReport {
+    fn parties(&self, stream_id: &str) -> Option<crate::copies::Parties> {
+        crate::copies::DialogueParties::dialogue_parties(self, stream_id)
+    }
+}
+
 no_follow_ups!(
     Deadline,
-    styr_domain::supplement::Supplement,
-    styr_domain::deviation::DeviationReport,
     styr_domain::reference_data::ReferenceData,
     styr_domain::correspondence::Correspondence
 );
@@ -230,7 +257,10 @@ impl Workflow {
                     .collect(),
             });
             batch.append(&mut follow_on);
-            let copies = self.copy_obligations(&batch, meta, command_id).await?;
+            let known = Some((stream.clone(), state.parties(stream_id)));
+            let copies = self
+                .copy_obligations(&batch, meta, command_id, known)
+                .await?;
             batch.extend(copies);
             match self.store().append(batch).await {
                 Ok(outcome) => {
