@@ -51,7 +51,11 @@ pub async fn spawn_app(kind: BackendKind) -> TestApp {
 
 /// As [`spawn_app`], with extra `STYR_*` settings.
 pub async fn spawn_app_with(kind: BackendKind, extra: &[(&str, &str)]) -> TestApp {
-    let db = TestDatabase::new(kind).await;
+    spawn_app_on(TestDatabase::new(kind).await, extra).await
+}
+
+/// Starts the server on a database the test has already prepared (e.g. loaded with events).
+pub async fn spawn_app_on(db: TestDatabase, extra: &[(&str, &str)]) -> TestApp {
     let mut env = BTreeMap::from([
         ("STYR_DATABASE_URL".to_owned(), db.url().to_owned()),
         ("STYR_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),

@@ -1,4 +1,4 @@
-//! The command line: `styr serve | migrate | token | audit verify | audit export | …`. Every failure ends in one
+//! The command line: `styr serve | migrate | token | demo | audit verify | audit export | …`. Every failure ends in one
 //! line on stderr and a non-zero exit code: 2 for bad settings or arguments, 1 otherwise.
 
 use std::process::ExitCode;
@@ -82,6 +82,13 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Load the real 2024 steering year HOD → DMP into an empty database, replayed through
+    /// the commands and dated as it happened (a database that holds events is refused).
+    Demo {
+        /// The database to load into (default: the configured one).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
     },
 }
 
@@ -331,6 +338,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 },
             )
             .await
+        }
+        Command::Demo { database_url } => {
+            telemetry::init(settings.log_format, &settings.log_level, LogTarget::Stderr);
+            crate::demo_cli::demo(&settings, database_url.as_deref()).await
         }
         Command::Audit {
             command: AuditCommand::Checkpoint { out },

@@ -6,6 +6,7 @@ mod audit_cli;
 pub mod auth;
 pub mod backup;
 pub mod cli;
+mod demo_cli;
 mod import_cli;
 pub mod metrics;
 pub mod settings;

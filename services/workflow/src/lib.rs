@@ -9,6 +9,7 @@ mod clock;
 pub mod copies;
 mod cross;
 pub mod delivery;
+pub mod demo;
 mod error;
 pub mod export;
 mod handler;
