@@ -51,16 +51,22 @@ pub(crate) async fn append(
     pool: &SqlitePool,
     batch: &[StreamAppend],
 ) -> Result<AppendAttempt, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-
-    let mut known = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM events WHERE event_id IN (");
-    let mut ids = known.separated(", ");
-    for e in batch.iter().flat_map(|s| &s.events) {
-        ids.push_bind(e.event_id.to_string());
+    // Under contention most attempts are stale. Refuse those before queueing for the single
+    // write lock, so they do not crowd out the writers (and the projector) that can proceed.
+    // Only an optimisation: the check under the lock below is the one that counts.
+    for s in batch {
+        let actual = version_of(pool, &s.stream).await?;
+        if actual != s.expected.0 && count_known(pool, batch).await? == 0 {
+            return Err(StoreError::Conflict {
+                stream: s.stream.clone(),
+                expected: s.expected.0,
+                actual,
+            });
+        }
     }
-    known.push(")");
-    let known: i64 = known.build_query_scalar().fetch_one(&mut *tx).await?;
-    if known > 0 {
+
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    if count_known(&mut *tx, batch).await? > 0 {
         return Ok(AppendAttempt::AlreadyStored);
     }
 
@@ -163,6 +169,20 @@ fn classify_insert_error(err: sqlx::Error) -> Result<AppendAttempt, StoreError> 
         }
         _ => Err(err.into()),
     }
+}
+
+/// How many of the batch's event ids are stored already.
+async fn count_known<'c, E>(executor: E, batch: &[StreamAppend]) -> Result<i64, StoreError>
+where
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    let mut known = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM events WHERE event_id IN (");
+    let mut ids = known.separated(", ");
+    for e in batch.iter().flat_map(|s| &s.events) {
+        ids.push_bind(e.event_id.to_string());
+    }
+    known.push(")");
+    Ok(known.build_query_scalar().fetch_one(executor).await?)
 }
 
 async fn version_of<'c, E>(executor: E, stream: &StreamId) -> Result<u64, StoreError>

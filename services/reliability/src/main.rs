@@ -1,4 +1,5 @@
-//! The reliability harness: `cargo run -p styr-reliability -- [--long] [--only a,b] [--with-db-restart]`.
+//! The reliability harness:
+//! `cargo run -p styr-reliability -- [--long] [--only a,b] [--backend sqlite|postgres] [--with-db-restart]`.
 //!
 //! Each scenario runs the real `styr serve` binary against a fresh database and prints
 //! `name: passed N/N`; a closing summary says whether everything held. The quick run (the
@@ -449,16 +450,27 @@ async fn main() -> ExitCode {
         .and_then(|i| args.get(i + 1))
         .map(|s| s.split(',').map(str::to_owned).collect());
     let with_db_restart = args.iter().any(|a| a == "--with-db-restart");
+    let backend = args
+        .iter()
+        .position(|a| a == "--backend")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let backends: Vec<BackendKind> = [BackendKind::Sqlite, BackendKind::Postgres]
+        .into_iter()
+        .filter(|k| backend.as_deref().is_none_or(|b| b == k.as_str()))
+        .collect();
     let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == name));
     let started = Instant::now();
     let mut outcomes: Vec<anyhow::Result<Outcome>> = Vec::new();
-    if wanted("crash") {
-        outcomes.push(crash(BackendKind::Sqlite, plan).await);
-        outcomes.push(crash(BackendKind::Postgres, plan).await);
+    for &kind in &backends {
+        if wanted("crash") {
+            outcomes.push(crash(kind, plan).await);
+        }
     }
-    if wanted("contention") {
-        outcomes.push(contention(BackendKind::Sqlite, plan).await);
-        outcomes.push(contention(BackendKind::Postgres, plan).await);
+    for &kind in &backends {
+        if wanted("contention") {
+            outcomes.push(contention(kind, plan).await);
+        }
     }
     if wanted("bad-input") {
         outcomes.push(bad_input(plan).await);

@@ -184,21 +184,35 @@ impl Projections {
     }
 
     /// Applies every event after the checkpoint; returns the new checkpoint.
+    ///
+    /// Each batch is read and turned into rows *before* the checkpoint is locked, so the
+    /// locked transaction needs no second connection: on SQLite the lock is the database's
+    /// single write lock, and writers queued behind it hold pooled connections, so a lock
+    /// holder that asked the pool for another could wait for ever. Under the lock the
+    /// checkpoint is read again; if another projector moved it meanwhile, the batch is
+    /// dropped and read again (the cached states stay valid: they are a function of the log).
     pub async fn catch_up(&self) -> Result<u64, WorkflowError> {
         let mut cache = self.cache.lock().await;
         loop {
-            let mut batch = sql::begin_batch(self.store.pool()).await?;
-            let checkpoint = batch.checkpoint;
+            let checkpoint = sql::checkpoint(self.store.pool()).await?;
             let events = self.store.read_all(checkpoint, BATCH).await?;
             let Some(last) = events.last().map(|e| e.position) else {
-                batch.rollback().await?;
                 self.projected.send_if_modified(|p| advance(p, checkpoint));
                 return Ok(checkpoint);
             };
+            let mut rows = Vec::new();
             for event in &events {
                 if let Some(row) = self.board_row(&mut cache, event).await? {
-                    batch.upsert(&row).await?;
+                    rows.push(row);
                 }
+            }
+            let mut batch = sql::begin_batch(self.store.pool()).await?;
+            if batch.checkpoint != checkpoint {
+                batch.rollback().await?;
+                continue;
+            }
+            for row in &rows {
+                batch.upsert(row).await?;
             }
             batch.commit(last).await?;
             self.projected.send_if_modified(|p| advance(p, last));
