@@ -398,6 +398,17 @@ pub struct ActorRef {
     pub organisation: String,
 }
 
+impl From<styr_eventstore::Actor> for ActorRef {
+    fn from(a: styr_eventstore::Actor) -> Self {
+        ActorRef {
+            subject: a.subject,
+            name: a.display_name,
+            role: a.role,
+            organisation: a.organisation,
+        }
+    }
+}
+
 /// One event in an assignment's history, as recorded.
 #[derive(SimpleObject)]
 pub struct TimelineEntry {
@@ -609,12 +620,7 @@ impl AssignmentView {
                 event_type: e.event_type,
                 recorded_at: e.recorded_at,
                 effective_at: e.effective_at,
-                actor: ActorRef {
-                    subject: e.actor.subject,
-                    name: e.actor.display_name,
-                    role: e.actor.role,
-                    organisation: e.actor.organisation,
-                },
+                actor: e.actor.into(),
                 reason: e.reason,
                 command_id: e.causation_id.map(|c| ID(c.to_string())),
                 data: Json(e.payload),

@@ -106,22 +106,13 @@ pub struct TrailEntryView {
     pub detail: String,
 }
 
-fn actor_ref(a: styr_eventstore::Actor) -> ActorRef {
-    ActorRef {
-        subject: a.subject,
-        name: a.display_name,
-        role: a.role,
-        organisation: a.organisation,
-    }
-}
-
 impl From<TrailEntry> for TrailEntryView {
     fn from(t: TrailEntry) -> Self {
         TrailEntryView {
             position: t.position,
             recorded_at: t.recorded_at,
             effective_at: t.effective_at,
-            actor: actor_ref(t.actor),
+            actor: t.actor.into(),
             reason: t.reason,
             kind: t.kind,
             part: t.part,
@@ -177,7 +168,7 @@ impl AuditQueries {
                 event_type: e.event_type,
                 recorded_at: e.recorded_at,
                 effective_at: e.effective_at,
-                actor: actor_ref(e.actor),
+                actor: e.actor.into(),
                 reason: e.reason,
                 correlation_id: ID(e.correlation_id.to_string()),
                 causation_id: e.causation_id.map(|c| ID(c.to_string())),

@@ -37,6 +37,15 @@ use styr_eventstore::testing::TestDatabase;
 use clients::{Clients, check_acks, check_log_and_read_model, open};
 use server::{Server, Target, seed_assignments, token};
 
+/// `Ok` when `holds`, else the message.
+fn ensure(holds: bool, message: impl FnOnce() -> String) -> anyhow::Result<()> {
+    if holds {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!(message()))
+    }
+}
+
 /// One scenario's result line.
 struct Outcome {
     name: String,
@@ -154,19 +163,12 @@ async fn contention(kind: BackendKind, plan: Plan) -> anyhow::Result<Outcome> {
         .map(|e| e.version)
         .collect();
     let contiguous = versions.iter().enumerate().all(|(i, v)| *v == i as u64 + 1);
-    out.check(if contiguous {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!("versions are not contiguous: {versions:?}"))
-    });
-    out.check(if failures.unclear.is_empty() {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!(
-            "non-retryable errors: {:?}",
-            &failures.unclear[..1]
-        ))
-    });
+    out.check(ensure(contiguous, || {
+        format!("versions are not contiguous: {versions:?}")
+    }));
+    out.check(ensure(failures.unclear.is_empty(), || {
+        format!("non-retryable errors: {:?}", &failures.unclear[..1])
+    }));
     store.close().await;
     println!(
         "  contention ({}): {} reports on one assignment by 32 writers, {} retried answers",
@@ -200,11 +202,9 @@ async fn bad_input(plan: Plan) -> anyhow::Result<Outcome> {
         "a".repeat(70_000)
     );
     let (status, _) = server::post_raw(server.port, None, big.as_bytes(), Duration::from_secs(20))?;
-    out.check(if status == 413 {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!("an oversized body got {status}, not 413"))
-    });
+    out.check(ensure(status == 413, || {
+        format!("an oversized body got {status}, not 413")
+    }));
     let deep = format!("{{ {}version{} }}", "me { ".repeat(60), " }".repeat(60));
     let body = serde_json::to_vec(&json!({ "query": deep }))?;
     let (_, answer) = server::post_raw(server.port, Some(&agency), &body, Duration::from_secs(20))?;
@@ -224,15 +224,9 @@ async fn bad_input(plan: Plan) -> anyhow::Result<Outcome> {
         )),
     });
     let after = store.head().await?;
-    out.check(if after == head {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!(
-            "the log moved from {} to {}",
-            head.position,
-            after.position
-        ))
-    });
+    out.check(ensure(after == head, || {
+        format!("the log moved from {} to {}", head.position, after.position)
+    }));
     store.close().await;
     server.stop();
     Ok(out)
@@ -257,13 +251,9 @@ async fn sqlite_second_process() -> anyhow::Result<Outcome> {
     other.close().await?;
     let resumed = clients.acked();
     wait_for_acks(&clients, resumed + 8, Duration::from_secs(20));
-    out.check(if clients.acked() >= resumed + 8 {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!(
-            "writes did not resume after the lock was released"
-        ))
-    });
+    out.check(ensure(clients.acked() >= resumed + 8, || {
+        "writes did not resume after the lock was released".to_owned()
+    }));
     // A second `styr` process reading the same file while the server writes.
     let verify = std::process::Command::new(server::styr_binary()?)
         .args(["audit", "verify"])
@@ -271,24 +261,17 @@ async fn sqlite_second_process() -> anyhow::Result<Outcome> {
         .env("STYR_DATABASE_URL", db.url())
         .env("STYR_JWT_SECRET", server::SECRET)
         .output()?;
-    out.check(if verify.status.success() {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!(
+    out.check(ensure(verify.status.success(), || {
+        format!(
             "a second process could not verify: {}",
             String::from_utf8_lossy(&verify.stderr)
-        ))
-    });
+        )
+    }));
     let (acks, failures) = clients.finish();
     server.stop();
-    out.check(if failures.unclear.is_empty() {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!(
-            "unclear errors while locked: {:?}",
-            &failures.unclear[..1]
-        ))
-    });
+    out.check(ensure(failures.unclear.is_empty(), || {
+        format!("unclear errors while locked: {:?}", &failures.unclear[..1])
+    }));
     let store = open(db.url()).await?;
     out.check(check_acks(&store, &acks).await);
     let integrity: (String,) = sqlx::query_as("PRAGMA integrity_check")
@@ -297,11 +280,9 @@ async fn sqlite_second_process() -> anyhow::Result<Outcome> {
             styr_eventstore::Pool::Postgres(_) => bail!("not SQLite"),
         })
         .await?;
-    out.check(if integrity.0 == "ok" {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!("integrity_check: {}", integrity.0))
-    });
+    out.check(ensure(integrity.0 == "ok", || {
+        format!("integrity_check: {}", integrity.0)
+    }));
     store.close().await;
     out.check(check_log_and_read_model(db.url()).await);
     println!(
@@ -339,11 +320,9 @@ async fn two_servers(plan: Plan) -> anyhow::Result<Outcome> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    out.check(if same {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!("the two servers show different boards"))
-    });
+    out.check(ensure(same, || {
+        "the two servers show different boards".to_owned()
+    }));
     a.stop();
     b.stop();
     let store = open(db.url()).await?;
@@ -397,32 +376,24 @@ async fn db_restart() -> anyhow::Result<Outcome> {
         bail!("pg_ctlcluster restart failed (this scenario needs root)");
     }
     let saw_not_ready = watcher.join().unwrap_or(false);
-    out.check(if saw_not_ready {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!(
-            "/readyz never reported not-ready during the restart"
-        ))
-    });
+    out.check(ensure(saw_not_ready, || {
+        "/readyz never reported not-ready during the restart".to_owned()
+    }));
     out.check(server.wait_ready(Duration::from_secs(60)));
     let after = clients.acked();
     wait_for_acks(&clients, after + 32, Duration::from_secs(30));
-    out.check(if clients.acked() >= after + 32 {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!("writes did not resume after the restart"))
-    });
+    out.check(ensure(clients.acked() >= after + 32, || {
+        "writes did not resume after the restart".to_owned()
+    }));
     let (acks, failures) = clients.finish();
     server.stop();
-    out.check(if failures.unclear.is_empty() {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!(
+    out.check(ensure(failures.unclear.is_empty(), || {
+        format!(
             "{} answers were not retryable, e.g. {}",
             failures.unclear.len(),
             failures.unclear[0]
-        ))
-    });
+        )
+    }));
     let store = open(db.url()).await?;
     out.check(check_acks(&store, &acks).await);
     store.close().await;

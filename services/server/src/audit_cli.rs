@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow};
 use chrono::NaiveDate;
 use secrecy::ExposeSecret;
-use styr_eventstore::{EventStore, StoreOptions};
+use styr_workflow::CommandMeta;
 use styr_workflow::checkpoint::{
     Checkpoint, generate_key_hex, public_key_hex, signing_key, verifying_key,
 };
@@ -18,21 +18,10 @@ use styr_workflow::domain::correspondence::{CorrespondenceKind, register_copy};
 use styr_workflow::domain::values::OrgCode;
 use styr_workflow::domain::{Actor, Role};
 use styr_workflow::projections::Scope;
-use styr_workflow::{CommandMeta, Workflow};
 
 use crate::settings::Settings;
 
-async fn open(settings: &Settings) -> anyhow::Result<Workflow> {
-    let store = EventStore::connect(
-        &settings.database_url,
-        StoreOptions {
-            max_connections: settings.database_max_connections,
-            ..StoreOptions::default()
-        },
-    )
-    .await?;
-    Ok(Workflow::new(store).with_copy_channels(settings.copy_channels.clone()))
-}
+use crate::cli::open_workflow as open;
 
 fn signing(settings: &Settings) -> anyhow::Result<ed25519_dalek::SigningKey> {
     let key = settings.checkpoint_key.as_ref().ok_or_else(|| {

@@ -373,6 +373,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Connects to the configured database (applying migrations), for the CLI's commands.
+pub(crate) async fn open_workflow(settings: &Settings) -> anyhow::Result<styr_workflow::Workflow> {
+    let store = EventStore::connect(&settings.database_url, store_options(settings)).await?;
+    Ok(styr_workflow::Workflow::new(store).with_copy_channels(settings.copy_channels.clone()))
+}
+
 pub(crate) fn store_options(settings: &Settings) -> StoreOptions {
     StoreOptions {
         max_connections: settings.database_max_connections,

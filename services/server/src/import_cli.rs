@@ -6,11 +6,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
-use styr_eventstore::{EventStore, StoreOptions};
 use styr_import::{ImportContext, decode, parse_letter, render_table};
+use styr_workflow::CommandMeta;
 use styr_workflow::domain::values::{OrgCode, Year};
 use styr_workflow::domain::{Actor, Role};
-use styr_workflow::{CommandMeta, Workflow};
 
 use crate::settings::Settings;
 
@@ -68,15 +67,7 @@ pub async fn import_letter(settings: &Settings, args: ImportArgs<'_>) -> anyhow:
         return Ok(ExitCode::SUCCESS);
     }
     let actor = importer(settings, args.token, &ctx.ministry)?;
-    let store = EventStore::connect(
-        &settings.database_url,
-        StoreOptions {
-            max_connections: settings.database_max_connections,
-            ..StoreOptions::default()
-        },
-    )
-    .await?;
-    let workflow = Workflow::new(store);
+    let workflow = crate::cli::open_workflow(settings).await?;
     let meta = CommandMeta::new(actor).with_reason(format!(
         "imported from {}",
         args.file
