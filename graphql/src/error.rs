@@ -103,7 +103,11 @@ impl async_graphql::extensions::Extension for ErrorCodesExtension {
             if has_code {
                 continue;
             }
-            let code = if error.path.is_empty() {
+            // Arguments are coerced when their field resolves, so a malformed one (a date
+            // like 2024-13-45) reports with a path: still the caller's input, not our fault.
+            let bad_argument = error.message.starts_with("Failed to parse")
+                || error.message.starts_with("Invalid value for argument");
+            let code = if error.path.is_empty() || bad_argument {
                 "VALIDATION"
             } else {
                 "INTERNAL"

@@ -13,7 +13,22 @@ on_both_backends!(
     reports_list_every_assignment_of_a_letter,
     the_ministry_changes_a_deadline_outright,
     a_transfer_not_yet_effective_leaves_the_old_agency_in_charge,
+    a_malformed_date_argument_is_a_validation_error,
 );
+
+/// A date the scalar cannot parse, as a literal or a variable, is the caller's mistake.
+async fn a_malformed_date_argument_is_a_validation_error(app: TestApp) {
+    let id = issue(&app, "DMP", "TB2024-12").await;
+    let dmp = app.token("agency", "DMP");
+    let literal = r#"mutation($id: ID!) { requestExtension(id: $id, newDate: "2024-13-45", reason: "x") { position } }"#;
+    let body = app.gql(&dmp, literal, json!({ "id": id })).await;
+    assert_eq!(code(&body), "VALIDATION", "{body}");
+    let variable = r#"mutation($id: ID!, $d: Date!) { requestExtension(id: $id, newDate: $d, reason: "x") { position } }"#;
+    let body = app
+        .gql(&dmp, variable, json!({ "id": id, "d": "1. mars" }))
+        .await;
+    assert_eq!(code(&body), "VALIDATION", "{body}");
+}
 
 async fn a_transfer_not_yet_effective_leaves_the_old_agency_in_charge(app: TestApp) {
     let id = issue(&app, "DMP", "TB2024-11").await;
