@@ -1,0 +1,732 @@
+//! The pages: the board, an assignment with the forms its reader's role allows, and the audit
+//! view of an assignment as of a date.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::{Markup, html};
+use serde_json::{Value, json};
+use styr_workflow::domain::Role;
+
+use super::{AppState, GqlError, Page, layout, query_map};
+
+const STATUSES: [&str; 10] = [
+    "issued",
+    "in_progress_on_track",
+    "in_progress_delayed",
+    "awaiting_ministry",
+    "blocked_external",
+    "delivered",
+    "completed",
+    "transferred",
+    "cancelled",
+    "carried_over",
+];
+const LIGHTS: [&str; 3] = ["green", "yellow", "red"];
+const PERIODS: [&str; 5] = [
+    "TERTIAL_1",
+    "TERTIAL_2",
+    "HALF_YEAR_1",
+    "HALF_YEAR_2",
+    "YEAR",
+];
+
+/// The key of a GraphQL enum value (`IN_PROGRESS_DELAYED` → `st.in_progress_delayed`).
+fn status_key(s: &str) -> &'static str {
+    let lower = s.to_ascii_lowercase();
+    match STATUSES.iter().position(|k| *k == lower) {
+        Some(0) => "st.issued",
+        Some(1) => "st.in_progress_on_track",
+        Some(2) => "st.in_progress_delayed",
+        Some(3) => "st.awaiting_ministry",
+        Some(4) => "st.blocked_external",
+        Some(5) => "st.delivered",
+        Some(6) => "st.completed",
+        Some(7) => "st.transferred",
+        Some(8) => "st.cancelled",
+        Some(9) => "st.carried_over",
+        _ => "status",
+    }
+}
+
+fn light_key(l: &str) -> &'static str {
+    match l.to_ascii_lowercase().as_str() {
+        "green" => "green",
+        "yellow" => "yellow",
+        "red" => "red",
+        _ => "none",
+    }
+}
+
+fn badge(page: &Page, light: &Value) -> Markup {
+    html! {
+        @if let Some(l) = light.as_str() {
+            span class={"badge " (l.to_ascii_lowercase())} { (page.t(light_key(l))) }
+        }
+    }
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// A page needs a signed-in reader; admins read no steering documents.
+fn unavailable(page: Page, errors: &[GqlError]) -> HttpResponse {
+    match errors.first().map(|e| e.code.as_str()) {
+        Some("UNAUTHENTICATED") => page.redirect_to_login(),
+        Some("NOT_FOUND") => page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text"),
+        Some("FORBIDDEN") => page.message(StatusCode::FORBIDDEN, "forbidden", "admin_no_pages"),
+        _ => {
+            tracing::warn!(?errors, "page could not be built");
+            page.message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "unavailable",
+            )
+        }
+    }
+}
+
+const BOARD: &str = r#"query($filter: BoardFilterInput) {
+  board(filter: $filter, first: 200) {
+    totalCount
+    statusCounts { status count }
+    nodes { id reference title ministry agency department status trafficLight nextDeadline deadlineToBeAgreed overdue }
+  } }"#;
+
+pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    if page.identity.is_none() {
+        return page.redirect_to_login();
+    }
+    let q = query_map(req.query_string());
+    let get = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let status = get("status").filter(|s| STATUSES.contains(s));
+    let light = get("traffic_light").filter(|l| LIGHTS.contains(l));
+    let overdue = get("overdue") == Some("true");
+    let mut filter = json!({});
+    if let Some(a) = get("agency") {
+        filter["agency"] = json!(a.to_uppercase());
+    }
+    if let Some(d) = get("department") {
+        filter["department"] = json!(d.to_uppercase());
+    }
+    if let Some(s) = status {
+        filter["statuses"] = json!([s.to_ascii_uppercase()]);
+    }
+    if let Some(l) = light {
+        filter["trafficLight"] = json!(l.to_ascii_uppercase());
+    }
+    if overdue {
+        filter["overdue"] = json!(true);
+    }
+    let data = match page
+        .graphql(&state, BOARD, json!({ "filter": filter }))
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return unavailable(page, &e),
+    };
+    let board = &data["board"];
+    // The downloads take the same filters under the same names.
+    let mut export = Vec::new();
+    for (k, v) in [
+        ("agency", get("agency")),
+        ("department", get("department")),
+        ("status", status),
+        ("traffic_light", light),
+        ("overdue", overdue.then_some("true")),
+    ] {
+        if let Some(v) = v {
+            export.push(format!("{k}={}", urlencode(v)));
+        }
+    }
+    let export = if export.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", export.join("&"))
+    };
+    let rows = board["nodes"].as_array().cloned().unwrap_or_default();
+    let total = board["totalCount"].as_u64().unwrap_or(0);
+    let body = layout::page(
+        &page,
+        page.t("board"),
+        html! {
+            h1 { (page.t("board")) }
+            form.filters method="get" action="/" role="search" {
+                div {
+                    label for="f-agency" { (page.t("agency")) }
+                    input type="text" id="f-agency" name="agency" size="8" value=(get("agency").unwrap_or(""));
+                }
+                div {
+                    label for="f-department" { (page.t("department")) }
+                    input type="text" id="f-department" name="department" size="8" value=(get("department").unwrap_or(""));
+                }
+                div {
+                    label for="f-status" { (page.t("status")) }
+                    select id="f-status" name="status" {
+                        option value="" { (page.t("any")) }
+                        @for st in STATUSES {
+                            option value=(st) selected[status == Some(st)] { (page.t(status_key(st))) }
+                        }
+                    }
+                }
+                div {
+                    label for="f-light" { (page.t("traffic_light")) }
+                    select id="f-light" name="traffic_light" {
+                        option value="" { (page.t("any")) }
+                        @for l in LIGHTS {
+                            option value=(l) selected[light == Some(l)] { (page.t(l)) }
+                        }
+                    }
+                }
+                div {
+                    label for="f-overdue" { (page.t("only_overdue")) }
+                    input type="checkbox" id="f-overdue" name="overdue" value="true" checked[overdue];
+                }
+                button type="submit" { (page.t("filter")) }
+            }
+            h2 { (page.t("counts")) }
+            ul.counts {
+                @for c in board["statusCounts"].as_array().into_iter().flatten() {
+                    li { (page.t(status_key(s(&c["status"])))) ": " strong { (c["count"]) } }
+                }
+            }
+            h2 { (page.t("assignments")) " (" (total) ")" }
+            p.downloads {
+                (page.t("downloads")) ": "
+                a href={ "/board.csv" (export) } { "CSV" } " · "
+                a href={ "/board.xlsx" (export) } { "Excel" }
+            }
+            @if rows.is_empty() {
+                p { (page.t("none")) }
+            } @else {
+                table {
+                    thead { tr {
+                        th scope="col" { (page.t("reference")) }
+                        th scope="col" { (page.t("title")) }
+                        th scope="col" { (page.t("agency")) }
+                        th scope="col" { (page.t("department")) }
+                        th scope="col" { (page.t("status")) }
+                        th scope="col" { (page.t("traffic_light")) }
+                        th scope="col" { (page.t("next_deadline")) }
+                    } }
+                    tbody {
+                        @for r in &rows {
+                            @let late = r["overdue"].as_bool().unwrap_or(false);
+                            tr class=[late.then_some("overdue")] {
+                                td { (s(&r["reference"])) }
+                                td { a href={ "/assignments/" (s(&r["id"])) } { (s(&r["title"])) } }
+                                td { (s(&r["agency"])) }
+                                td { (s(&r["department"])) }
+                                td { (page.t(status_key(s(&r["status"])))) }
+                                td { (badge(&page, &r["trafficLight"])) }
+                                td {
+                                    @if let Some(d) = r["nextDeadline"].as_str() { (page.lang.date_str(d)) }
+                                    @else if r["deadlineToBeAgreed"].as_bool() == Some(true) { (page.t("to_be_agreed")) }
+                                    @if late { " " span.badge.overdue { (page.t("overdue")) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    );
+    page.respond(StatusCode::OK, body)
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+const ASSIGNMENT: &str = r#"query($id: ID!) { assignment(id: $id) {
+  id reference title description year ministry agency department goal lifecycle
+  parts { label title deadline deadlineToBeAgreed delivery }
+  statusReports { period trafficLight progress causeAndConsequence correctiveAction by at }
+  deliveries { part summary documentRef deliveredOn deadlineInForce late by }
+  pendingExtension { id part currentDate newDate reason by }
+  timeline { recordedAt effectiveAt eventType reason actor { name role organisation } }
+} }"#;
+
+/// A form that failed: which one, what was entered, and what was wrong.
+#[derive(Default)]
+struct Failed {
+    action: String,
+    values: HashMap<String, String>,
+    errors: Vec<GqlError>,
+}
+
+pub async fn assignment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    if page.identity.is_none() {
+        return page.redirect_to_login();
+    }
+    render_assignment(&state, page, &id, None).await
+}
+
+async fn render_assignment(
+    state: &AppState,
+    page: Page,
+    id: &str,
+    failed: Option<Failed>,
+) -> HttpResponse {
+    let data = match page.graphql(state, ASSIGNMENT, json!({ "id": id })).await {
+        Ok(d) => d,
+        Err(e) => return unavailable(page, &e),
+    };
+    let a = &data["assignment"];
+    let role = page.identity.as_ref().map(|i| i.actor.role);
+    let status = if failed.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let failed = failed.unwrap_or_default();
+    let title = s(&a["title"]).to_owned();
+    let body = layout::page(
+        &page,
+        &title,
+        html! {
+            p { a href="/" { (page.t("back_to_board")) } }
+            h1 { @if let Some(r) = a["reference"].as_str() { (r) " – " } (title) }
+            (facts(&page, a))
+            h2 { (page.t("parts")) }
+            table {
+                thead { tr {
+                    th scope="col" { (page.t("part")) }
+                    th scope="col" { (page.t("deadline")) }
+                    th scope="col" { (page.t("delivery")) }
+                } }
+                tbody {
+                    @for p in a["parts"].as_array().into_iter().flatten() {
+                        tr {
+                            td { (s(&p["label"])) " " (s(&p["title"])) }
+                            td {
+                                @if let Some(d) = p["deadline"].as_str() { (page.lang.date_str(d)) }
+                                @else if p["deadlineToBeAgreed"].as_bool() == Some(true) { (page.t("to_be_agreed")) }
+                                @else { "–" }
+                            }
+                            td { (page.t(delivery_key(s(&p["delivery"])))) }
+                        }
+                    }
+                }
+            }
+            @if let Some(x) = a["pendingExtension"].as_object() {
+                h2 { (page.t("pending_extension")) }
+                dl.facts {
+                    dt { (page.t("part")) } dd { (x.get("part").and_then(Value::as_str).unwrap_or("–")) }
+                    dt { (page.t("current_date")) } dd { (page.lang.date_str(s(&x["currentDate"]))) }
+                    dt { (page.t("new_date")) } dd { (page.lang.date_str(s(&x["newDate"]))) }
+                    dt { (page.t("reason")) } dd { (s(&x["reason"])) }
+                    dt { (page.t("by")) } dd { (s(&x["by"])) }
+                }
+            }
+            h2 { (page.t("reports")) }
+            @let reports = a["statusReports"].as_array().cloned().unwrap_or_default();
+            @if reports.is_empty() { p { (page.t("no_reports")) } } @else {
+                table {
+                    thead { tr {
+                        th scope="col" { (page.t("period")) }
+                        th scope="col" { (page.t("traffic_light")) }
+                        th scope="col" { (page.t("progress")) }
+                        th scope="col" { (page.t("cause")) }
+                        th scope="col" { (page.t("corrective")) }
+                        th scope="col" { (page.t("by")) }
+                    } }
+                    tbody { @for r in &reports { tr {
+                        td { (s(&r["period"])) }
+                        td { (badge(&page, &r["trafficLight"])) }
+                        td { (s(&r["progress"])) }
+                        td { (s(&r["causeAndConsequence"])) }
+                        td { (s(&r["correctiveAction"])) }
+                        td { (s(&r["by"])) br; span.muted { (page.lang.time_str(s(&r["at"]))) } }
+                    } } }
+                }
+            }
+            h2 { (page.t("deliveries")) }
+            @let deliveries = a["deliveries"].as_array().cloned().unwrap_or_default();
+            @if deliveries.is_empty() { p { (page.t("no_deliveries")) } } @else {
+                table {
+                    thead { tr {
+                        th scope="col" { (page.t("part")) }
+                        th scope="col" { (page.t("summary")) }
+                        th scope="col" { (page.t("document_ref")) }
+                        th scope="col" { (page.t("delivered_on")) }
+                        th scope="col" { (page.t("by")) }
+                    } }
+                    tbody { @for d in &deliveries { tr {
+                        td { (s(&d["part"])) }
+                        td { (s(&d["summary"])) }
+                        td { (s(&d["documentRef"])) }
+                        td { (page.lang.date_str(s(&d["deliveredOn"])))
+                             @if d["late"].as_bool() == Some(true) { " " span.badge.overdue { (page.t("late")) } } }
+                        td { (s(&d["by"])) }
+                    } } }
+                }
+            }
+            @if a["lifecycle"] == "active" {
+                @match role {
+                    Some(Role::Agency) => { (agency_forms(&page, a, &failed)) }
+                    Some(Role::Ministry) => { (ministry_forms(&page, a, &failed)) }
+                    _ => {}
+                }
+            }
+            h2 { (page.t("timeline")) }
+            table {
+                thead { tr {
+                    th scope="col" { (page.t("when")) }
+                    th scope="col" { (page.t("what")) }
+                    th scope="col" { (page.t("by")) }
+                    th scope="col" { (page.t("why")) }
+                } }
+                tbody { @for e in a["timeline"].as_array().into_iter().flatten() { tr {
+                    td { (page.lang.time_str(s(&e["recordedAt"])))
+                         @if e["effectiveAt"] != e["recordedAt"] { br; span.muted { "(" (page.lang.time_str(s(&e["effectiveAt"]))) ")" } } }
+                    td { code { (s(&e["eventType"])) } }
+                    td { (s(&e["actor"]["name"])) " (" (s(&e["actor"]["organisation"])) ")" }
+                    td { (s(&e["reason"])) }
+                } } }
+            }
+        },
+    );
+    page.respond(status, body)
+}
+
+fn delivery_key(d: &str) -> &'static str {
+    match d {
+        "awaiting_review" => "dl.awaiting_review",
+        "returned" => "dl.returned",
+        "accepted" => "dl.accepted",
+        _ => "dl.not_delivered",
+    }
+}
+
+fn facts(page: &Page, a: &Value) -> Markup {
+    html! {
+        dl.facts {
+            dt { (page.t("ministry")) } dd { (s(&a["ministry"])) }
+            dt { (page.t("agency")) } dd { (s(&a["agency"])) }
+            @if let Some(d) = a["department"].as_str() { dt { (page.t("department")) } dd { (d) } }
+            dt { (page.t("year")) } dd { (a["year"]) }
+            @if let Some(g) = a["goal"].as_str() { dt { (page.t("goal")) } dd { (g) } }
+            dt { (page.t("lifecycle")) } dd { (s(&a["lifecycle"])) }
+            dt { (page.t("description")) } dd { (s(&a["description"])) }
+        }
+    }
+}
+
+/// A form posting `action`, with the CSRF field, a fresh command id (so a resubmitted form acts
+/// once), and this form's errors.
+fn action_form(
+    page: &Page,
+    id: &str,
+    action: &'static str,
+    failed: &Failed,
+    fields: Markup,
+) -> Markup {
+    let mine = failed.action == action;
+    let command_id = if mine {
+        failed
+            .values
+            .get("command_id")
+            .cloned()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+    } else {
+        uuid::Uuid::now_v7().to_string()
+    };
+    html! {
+        form.action method="post" action={ "/assignments/" (id) "/" (action) } id={ "form-" (action) } {
+            h3 { (page.t(action)) }
+            @if mine {
+                div.errors role="alert" {
+                    p.error { (page.t("errors")) }
+                    ul { @for e in &failed.errors { li { (e.message) } } }
+                }
+            }
+            (page.csrf_field())
+            input type="hidden" name="command_id" value=(command_id);
+            (fields)
+            button type="submit" { (page.t(action)) }
+        }
+    }
+}
+
+/// The value entered in `name` of `action`'s form if it failed, else empty.
+fn kept<'a>(failed: &'a Failed, action: &str, name: &str) -> &'a str {
+    if failed.action == action {
+        failed.values.get(name).map(String::as_str).unwrap_or("")
+    } else {
+        ""
+    }
+}
+
+fn field_error(failed: &Failed, action: &str, name: &str) -> Markup {
+    html! {
+        @if failed.action == action {
+            @for e in failed.errors.iter().filter(|e| e.form_field().as_deref() == Some(name)) {
+                span.error id={ (action) "-" (name) "-error" } { (e.message) }
+            }
+        }
+    }
+}
+
+fn text(
+    page: &Page,
+    failed: &Failed,
+    action: &'static str,
+    name: &'static str,
+    label: &'static str,
+    area: bool,
+) -> Markup {
+    let id = format!("{action}-{name}");
+    html! {
+        div {
+            label for=(id) { (page.t(label)) }
+            (field_error(failed, action, name))
+            @if area {
+                textarea id=(id) name=(name) { (kept(failed, action, name)) }
+            } @else {
+                input type="text" id=(id) name=(name) value=(kept(failed, action, name));
+            }
+        }
+    }
+}
+
+fn part_select(
+    page: &Page,
+    a: &Value,
+    failed: &Failed,
+    action: &'static str,
+    only: Option<&str>,
+) -> Markup {
+    let labels: Vec<&str> = a["parts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| only.is_none_or(|d| p["delivery"] == d))
+        .filter_map(|p| p["label"].as_str())
+        .collect();
+    let id = format!("{action}-part");
+    let chosen = kept(failed, action, "part");
+    html! {
+        @if !labels.is_empty() {
+            div {
+                label for=(id) { (page.t("part")) }
+                (field_error(failed, action, "part"))
+                select id=(id) name="part" {
+                    @for l in labels { option value=(l) selected[chosen == l] { (l) } }
+                }
+            }
+        }
+    }
+}
+
+fn agency_forms(page: &Page, a: &Value, failed: &Failed) -> Markup {
+    let id = s(&a["id"]);
+    let act = "report_status";
+    let period = kept(failed, act, "period");
+    let light = kept(failed, act, "traffic_light");
+    html! {
+        h2 { (page.t("actions")) }
+        (action_form(page, id, act, failed, html! {
+            p.rule { (page.t("rule.yellow_red")) }
+            div {
+                label for="report_status-period" { (page.t("period")) }
+                select id="report_status-period" name="period" {
+                    @for p in PERIODS { option value=(p) selected[period == p] { (page.lang.t(period_key(p))) } }
+                }
+            }
+            div {
+                label for="report_status-traffic_light" { (page.t("traffic_light")) }
+                (field_error(failed, act, "traffic_light"))
+                select id="report_status-traffic_light" name="traffic_light" {
+                    @for l in LIGHTS { option value=(l) selected[light == l] { (page.t(l)) } }
+                }
+            }
+            (text(page, failed, act, "progress", "progress", true))
+            (text(page, failed, act, "cause_and_consequence", "cause", true))
+            (text(page, failed, act, "corrective_action", "corrective", true))
+        }))
+        @if a["pendingExtension"].is_null() {
+            (action_form(page, id, "request_extension", failed, html! {
+                (part_select(page, a, failed, "request_extension", None))
+                div {
+                    label for="request_extension-new_date" { (page.t("new_date")) }
+                    (field_error(failed, "request_extension", "new_date"))
+                    input type="date" id="request_extension-new_date" name="new_date"
+                        value=(kept(failed, "request_extension", "new_date"));
+                }
+                (text(page, failed, "request_extension", "reason", "reason", true))
+            }))
+        }
+        (action_form(page, id, "deliver", failed, html! {
+            (part_select(page, a, failed, "deliver", None))
+            (text(page, failed, "deliver", "summary", "summary", true))
+            (text(page, failed, "deliver", "document_ref", "document_ref", false))
+        }))
+    }
+}
+
+fn period_key(p: &str) -> &'static str {
+    match p {
+        "TERTIAL_1" => "p.TERTIAL_1",
+        "TERTIAL_2" => "p.TERTIAL_2",
+        "HALF_YEAR_1" => "p.HALF_YEAR_1",
+        "HALF_YEAR_2" => "p.HALF_YEAR_2",
+        _ => "p.YEAR",
+    }
+}
+
+fn ministry_forms(page: &Page, a: &Value, failed: &Failed) -> Markup {
+    let id = s(&a["id"]);
+    let pending = a["pendingExtension"].as_object();
+    let awaiting = a["parts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|p| p["delivery"] == "awaiting_review");
+    html! {
+        @if pending.is_some() || awaiting {
+            h2 { (page.t("actions")) }
+        }
+        @if let Some(x) = pending {
+            @let request = x.get("id").and_then(Value::as_str).unwrap_or("");
+            (action_form(page, id, "grant_extension", failed, html! {
+                input type="hidden" name="request_id" value=(request);
+            }))
+            (action_form(page, id, "reject_extension", failed, html! {
+                input type="hidden" name="request_id" value=(request);
+                (text(page, failed, "reject_extension", "reason", "reason", true))
+            }))
+        }
+        @if awaiting {
+            (action_form(page, id, "accept_delivery", failed, html! {
+                (part_select(page, a, failed, "accept_delivery", Some("awaiting_review")))
+            }))
+            (action_form(page, id, "return_delivery", failed, html! {
+                (part_select(page, a, failed, "return_delivery", Some("awaiting_review")))
+                (text(page, failed, "return_delivery", "reason", "reason", true))
+            }))
+        }
+    }
+}
+
+/// The GraphQL mutation and variables an action runs; `None` for an unknown action.
+fn mutation(action: &str, id: &str, f: &HashMap<String, String>) -> Option<(&'static str, Value)> {
+    let opt = |k: &str| {
+        f.get(k)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let req = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let options = json!({ "commandId": opt("command_id") });
+    let base = json!({ "id": id, "options": options, "part": opt("part") });
+    let with = |mut v: Value, extra: Value| {
+        for (k, x) in extra.as_object().into_iter().flatten() {
+            v[k] = x.clone();
+        }
+        v
+    };
+    Some(match action {
+        "report_status" => (
+            r#"mutation($id: ID!, $input: ReportStatusInput!, $options: CommandOptions) {
+                reportStatus(id: $id, input: $input, options: $options) { position } }"#,
+            json!({ "id": id, "options": options, "input": {
+                "period": { "kind": opt("period").unwrap_or_else(|| "YEAR".into()) },
+                "trafficLight": opt("traffic_light").unwrap_or_default().to_ascii_uppercase(),
+                "progress": req("progress"),
+                "causeAndConsequence": opt("cause_and_consequence"),
+                "correctiveAction": opt("corrective_action"),
+            } }),
+        ),
+        "request_extension" => (
+            r#"mutation($id: ID!, $part: String, $newDate: Date!, $reason: String!, $options: CommandOptions) {
+                requestExtension(id: $id, part: $part, newDate: $newDate, reason: $reason, options: $options) { position } }"#,
+            with(
+                base,
+                json!({ "newDate": opt("new_date"), "reason": req("reason") }),
+            ),
+        ),
+        "deliver" => (
+            r#"mutation($id: ID!, $input: DeliverInput!, $options: CommandOptions) {
+                deliver(id: $id, input: $input, options: $options) { position } }"#,
+            json!({ "id": id, "options": options, "input": {
+                "part": opt("part"), "summary": req("summary"), "documentRef": opt("document_ref"),
+            } }),
+        ),
+        "grant_extension" => (
+            r#"mutation($id: ID!, $requestId: ID!, $options: CommandOptions) {
+                grantExtension(id: $id, requestId: $requestId, options: $options) { position } }"#,
+            json!({ "id": id, "options": options, "requestId": req("request_id") }),
+        ),
+        "reject_extension" => (
+            r#"mutation($id: ID!, $requestId: ID!, $reason: String!, $options: CommandOptions) {
+                rejectExtension(id: $id, requestId: $requestId, reason: $reason, options: $options) { position } }"#,
+            json!({ "id": id, "options": options, "requestId": req("request_id"), "reason": req("reason") }),
+        ),
+        "accept_delivery" => (
+            r#"mutation($id: ID!, $part: String, $options: CommandOptions) {
+                acceptDelivery(id: $id, part: $part, options: $options) { position } }"#,
+            base,
+        ),
+        "return_delivery" => (
+            r#"mutation($id: ID!, $part: String, $reason: String!, $options: CommandOptions) {
+                returnDelivery(id: $id, part: $part, reason: $reason, options: $options) { position } }"#,
+            with(base, json!({ "reason": req("reason") })),
+        ),
+        _ => return None,
+    })
+}
+
+pub async fn assignment_action(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let (id, action) = path.into_inner();
+    if !page.csrf_ok(&req, &form) {
+        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
+    }
+    if page.identity.is_none() {
+        return page.redirect_to_login();
+    }
+    let form = form.into_inner();
+    let Some((document, mut variables)) = mutation(&action, &id, &form) else {
+        return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
+    };
+    // A missing required date is a GraphQL type error without a field; name the field here.
+    if action == "request_extension" && variables["newDate"].is_null() {
+        variables["newDate"] = json!("");
+    }
+    match page.graphql(&state, document, variables).await {
+        Ok(_) => page.see_other(&format!("/assignments/{id}")),
+        Err(errors) => match errors[0].code.as_str() {
+            "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" | "FORBIDDEN" => {
+                let failed = Failed {
+                    action,
+                    values: form,
+                    errors,
+                };
+                render_assignment(&state, page, &id, Some(failed)).await
+            }
+            _ => unavailable(page, &errors),
+        },
+    }
+}
