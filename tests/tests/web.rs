@@ -27,6 +27,7 @@ on_both!(
     an_agency_reports_status_through_the_form,
     another_agency_sees_neither_the_row_nor_the_assignment,
     every_field_has_a_label_and_headings_are_in_order,
+    an_auditor_reads_the_assignment_as_of_a_date,
 );
 
 async fn dev_app(kind: BackendKind) -> TestApp {
@@ -377,6 +378,52 @@ async fn every_field_has_a_label_and_headings_are_in_order(kind: BackendKind) {
         check_labels(name, html);
         check_headings(name, html);
     }
+    app.stop().await;
+}
+
+async fn an_auditor_reads_the_assignment_as_of_a_date(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let id = issue(&app, "DMP", "TB2024-5", "Revidert oppdrag").await;
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp
+        .post(
+            &format!("/assignments/{id}/report_status"),
+            &[
+                ("period", "YEAR"),
+                ("traffic_light", "green"),
+                ("progress", "I rute"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let mut rr = Browser::new(&app);
+    rr.sign_in("rr").await;
+    let page = rr.get(&format!("/assignments/{id}")).await;
+    assert!(page.body.contains(&format!("/audit/assignments/{id}")));
+    assert!(
+        !page.body.contains("report_status"),
+        "an auditor changes nothing"
+    );
+    let page = rr.get(&format!("/audit/assignments/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("status_reported"), "{}", page.body);
+    assert!(page.body.contains("Dag Moen (DMP)"));
+    check_labels("audit", &page.body);
+    check_headings("audit", &page.body);
+    let page = rr
+        .get(&format!("/audit/assignments/{id}?as_of=2000-01-01"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("fantes ikke ennå"), "{}", page.body);
+    assert!(!page.body.contains("status_reported"));
+    let mut fhi = Browser::new(&app);
+    fhi.cookies
+        .insert("styr_session".into(), app.token("agency", "FHI"));
+    let page = fhi.get(&format!("/audit/assignments/{id}")).await;
+    assert_eq!(page.status, 404);
+    assert!(!page.body.contains("Revidert"));
     app.stop().await;
 }
 

@@ -314,6 +314,26 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("show", "Vis", "Show"),
     ("trail", "Beslutningsspor", "Decision trail"),
     (
+        "back_to_assignment",
+        "Tilbake til oppdraget",
+        "Back to the assignment",
+    ),
+    (
+        "bad_date",
+        "Skriv datoen som ÅÅÅÅ-MM-DD.",
+        "Write the date as YYYY-MM-DD.",
+    ),
+    (
+        "not_yet",
+        "Oppdraget fantes ikke ennå på denne datoen.",
+        "The assignment did not exist yet on this date.",
+    ),
+    (
+        "audit_link",
+        "Revisjonsvisning: oppdraget per dato og beslutningsspor",
+        "Audit view: the assignment as of a date and its decision trail",
+    ),
+    (
         "admin_no_pages",
         "Administratorer har ingen sider her ennå; bruk API-et.",
         "Administrators have no pages here yet; use the API.",

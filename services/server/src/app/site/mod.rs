@@ -42,7 +42,8 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/assignments/{id}/{action}",
             web::post().to(pages::assignment_action),
-        );
+        )
+        .route("/audit/assignments/{id}", web::get().to(pages::audit));
 }
 
 async fn css() -> HttpResponse {

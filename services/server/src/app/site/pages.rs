@@ -304,6 +304,9 @@ async fn render_assignment(
             p { a href="/" { (page.t("back_to_board")) } }
             h1 { @if let Some(r) = a["reference"].as_str() { (r) " – " } (title) }
             (facts(&page, a))
+            @if role == Some(Role::Auditor) {
+                p { a href={ "/audit/assignments/" (s(&a["id"])) } { (page.t("audit_link")) } }
+            }
             h2 { (page.t("parts")) }
             table {
                 thead { tr {
@@ -729,4 +732,120 @@ pub async fn assignment_action(
             _ => unavailable(page, &errors),
         },
     }
+}
+
+const AUDIT: &str = r#"query($id: ID!, $asOf: DateTime!) {
+  assignmentAsOf(id: $id, asOf: $asOf) { id reference title description year ministry agency department goal lifecycle
+    parts { label title deadline deadlineToBeAgreed delivery } }
+  decisionTrail(assignmentId: $id, asOf: $asOf) {
+    recordedAt effectiveAt reason kind part deadlineBefore deadlineAfter source detail
+    actor { name role organisation } }
+}"#;
+
+/// The end of an Oslo calendar day, as the instant "as of that date" means.
+fn end_of_oslo_day(d: chrono::NaiveDate) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone;
+    let next = d.succ_opt()?.and_hms_opt(0, 0, 0)?;
+    let start = chrono_tz::Europe::Oslo
+        .from_local_datetime(&next)
+        .earliest()?;
+    Some(start.with_timezone(&chrono::Utc) - chrono::Duration::microseconds(1))
+}
+
+/// The audit view: the assignment as the log knew it at the end of an Oslo date, and its
+/// decision trail up to then. Linked for auditors; the schema decides who may read it.
+pub async fn audit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    if page.identity.is_none() {
+        return page.redirect_to_login();
+    }
+    let q = query_map(req.query_string());
+    let today = styr_workflow::domain::oslo_date(state.workflow.now());
+    let chosen = q
+        .get("as_of")
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok());
+    let bad_date = q.get("as_of").is_some_and(|d| !d.is_empty()) && chosen.is_none();
+    let date = chosen.unwrap_or(today);
+    let Some(as_of) = end_of_oslo_day(date) else {
+        return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
+    };
+    let variables = json!({ "id": id.as_str(), "asOf": as_of.to_rfc3339() });
+    let result = page.graphql(&state, AUDIT, variables).await;
+    // An assignment that did not exist yet on the date is "not found" for that date only.
+    let (a, trail) = match result {
+        Ok(d) => (d["assignmentAsOf"].clone(), d["decisionTrail"].clone()),
+        Err(e) if e[0].code == "NOT_FOUND" && e[0].message.contains("did not exist then") => {
+            (Value::Null, json!([]))
+        }
+        Err(e) => return unavailable(page, &e),
+    };
+    let heading = format!("{} – {}", page.t("audit"), page.lang.date(date));
+    let body = layout::page(
+        &page,
+        &heading,
+        html! {
+            p { a href={ "/assignments/" (id.as_str()) } { (page.t("back_to_assignment")) } }
+            h1 { (heading) }
+            form.filters method="get" action={ "/audit/assignments/" (id.as_str()) } {
+                div {
+                    label for="as_of" { (page.t("as_of")) }
+                    @if bad_date { span.error { (page.t("bad_date")) } }
+                    input type="date" id="as_of" name="as_of" value=(date.format("%Y-%m-%d"));
+                }
+                button type="submit" { (page.t("show")) }
+            }
+            @if a.is_null() {
+                p { (page.t("not_yet")) }
+            } @else {
+                h2 { @if let Some(r) = a["reference"].as_str() { (r) " – " } (s(&a["title"])) }
+                (facts(&page, &a))
+                h3 { (page.t("parts")) }
+                table {
+                    thead { tr {
+                        th scope="col" { (page.t("part")) }
+                        th scope="col" { (page.t("deadline")) }
+                        th scope="col" { (page.t("delivery")) }
+                    } }
+                    tbody { @for p in a["parts"].as_array().into_iter().flatten() { tr {
+                        td { (s(&p["label"])) " " (s(&p["title"])) }
+                        td {
+                            @if let Some(d) = p["deadline"].as_str() { (page.lang.date_str(d)) }
+                            @else if p["deadlineToBeAgreed"].as_bool() == Some(true) { (page.t("to_be_agreed")) }
+                            @else { "–" }
+                        }
+                        td { (page.t(delivery_key(s(&p["delivery"])))) }
+                    } } }
+                }
+            }
+            h2 { (page.t("trail")) }
+            table {
+                thead { tr {
+                    th scope="col" { (page.t("when")) }
+                    th scope="col" { (page.t("what")) }
+                    th scope="col" { (page.t("part")) }
+                    th scope="col" { (page.t("deadline")) }
+                    th scope="col" { (page.t("by")) }
+                    th scope="col" { (page.t("why")) }
+                } }
+                tbody { @for e in trail.as_array().into_iter().flatten() { tr {
+                    td { (page.lang.time_str(s(&e["recordedAt"])))
+                         @if e["effectiveAt"] != e["recordedAt"] { br; span.muted { "(" (page.lang.time_str(s(&e["effectiveAt"]))) ")" } } }
+                    td { code { (s(&e["kind"])) } br; (s(&e["detail"]))
+                         @if let Some(src) = e["source"].as_str() { br; span.muted { (src) } } }
+                    td { (s(&e["part"])) }
+                    td {
+                        @if let Some(b) = e["deadlineBefore"].as_str() { (page.lang.date_str(b)) " → " }
+                        @if let Some(a) = e["deadlineAfter"].as_str() { (page.lang.date_str(a)) }
+                    }
+                    td { (s(&e["actor"]["name"])) " (" (s(&e["actor"]["organisation"])) ")" }
+                    td { (s(&e["reason"])) }
+                } } }
+            }
+        },
+    );
+    page.respond(StatusCode::OK, body)
 }
