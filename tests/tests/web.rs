@@ -274,6 +274,9 @@ async fn an_agency_reports_status_through_the_form(kind: BackendKind) {
     assert!(page.body.contains("cause and consequence"), "{}", page.body);
     assert!(page.body.contains("Venter på data fra RHF-ene</textarea>"));
     assert!(page.body.contains(r#"<option value="yellow" selected>"#));
+    assert!(page.body.contains(
+        r#"aria-invalid="true" aria-describedby="report_status-cause_and_consequence-error""#
+    ));
     assert_eq!(reports(&app, &id).await, json!([]));
     let page = browser
         .post(

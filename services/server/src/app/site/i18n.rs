@@ -158,6 +158,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("title", "Tittel", "Title"),
     ("next_deadline", "Neste frist", "Next deadline"),
     ("to_be_agreed", "avtales", "to be agreed"),
+    ("no_deadline", "ingen frist", "no deadline"),
+    ("lc.active", "Aktivt", "Active"),
+    ("lc.completed", "Fullført", "Completed"),
+    ("lc.cancelled", "Avlyst", "Cancelled"),
+    ("lc.carried_over", "Videreført", "Carried over"),
     ("downloads", "Last ned", "Download"),
     (
         "none",

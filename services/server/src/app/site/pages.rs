@@ -351,7 +351,7 @@ async fn render_assignment(
                         th scope="col" { (page.t("by")) }
                     } }
                     tbody { @for r in &reports { tr {
-                        td { (s(&r["period"])) }
+                        td { (period_label(&page, s(&r["period"]))) }
                         td { (badge(&page, &r["trafficLight"])) }
                         td { (s(&r["progress"])) }
                         td { (s(&r["causeAndConsequence"])) }
@@ -426,7 +426,7 @@ fn facts(page: &Page, a: &Value) -> Markup {
             @if let Some(d) = a["department"].as_str() { dt { (page.t("department")) } dd { (d) } }
             dt { (page.t("year")) } dd { (a["year"]) }
             @if let Some(g) = a["goal"].as_str() { dt { (page.t("goal")) } dd { (g) } }
-            dt { (page.t("lifecycle")) } dd { (s(&a["lifecycle"])) }
+            dt { (page.t("lifecycle")) } dd { (page.t(lifecycle_key(s(&a["lifecycle"])))) }
             dt { (page.t("description")) } dd { (s(&a["description"])) }
         }
     }
@@ -477,6 +477,14 @@ fn kept<'a>(failed: &'a Failed, action: &str, name: &str) -> &'a str {
     }
 }
 
+fn has_error(failed: &Failed, action: &str, name: &str) -> bool {
+    failed.action == action
+        && failed
+            .errors
+            .iter()
+            .any(|e| e.form_field().as_deref() == Some(name))
+}
+
 fn field_error(failed: &Failed, action: &str, name: &str) -> Markup {
     html! {
         @if failed.action == action {
@@ -496,14 +504,18 @@ fn text(
     area: bool,
 ) -> Markup {
     let id = format!("{action}-{name}");
+    let invalid = has_error(failed, action, name);
+    let described = invalid.then(|| format!("{action}-{name}-error"));
     html! {
         div {
             label for=(id) { (page.t(label)) }
             (field_error(failed, action, name))
             @if area {
-                textarea id=(id) name=(name) { (kept(failed, action, name)) }
+                textarea id=(id) name=(name) aria-invalid=[invalid.then_some("true")]
+                    aria-describedby=[described.as_deref()] { (kept(failed, action, name)) }
             } @else {
-                input type="text" id=(id) name=(name) value=(kept(failed, action, name));
+                input type="text" id=(id) name=(name) value=(kept(failed, action, name))
+                    aria-invalid=[invalid.then_some("true")] aria-describedby=[described.as_deref()];
             }
         }
     }
@@ -582,6 +594,37 @@ fn agency_forms(page: &Page, a: &Value, failed: &Failed) -> Markup {
             (text(page, failed, "deliver", "document_ref", "document_ref", false))
         }))
     }
+}
+
+fn lifecycle_key(l: &str) -> &'static str {
+    match l {
+        "active" => "lc.active",
+        "completed" => "lc.completed",
+        "cancelled" => "lc.cancelled",
+        "carried_over" => "lc.carried_over",
+        _ => "lifecycle",
+    }
+}
+
+/// A report's period as the API names it (`Tertial1`, `HalfYear2`, `Year`, `Date(2024-05-01)`).
+fn period_label(page: &Page, p: &str) -> String {
+    let key = match p {
+        "Tertial1" => "TERTIAL_1",
+        "Tertial2" => "TERTIAL_2",
+        "HalfYear1" => "HALF_YEAR_1",
+        "HalfYear2" => "HALF_YEAR_2",
+        "Year" => "YEAR",
+        other => {
+            return match other
+                .strip_prefix("Date(")
+                .and_then(|d| d.strip_suffix(')'))
+            {
+                Some(d) => format!("{} {}", page.t("as_of"), page.lang.date_str(d)),
+                None => other.to_owned(),
+            };
+        }
+    };
+    page.t(period_key(key)).to_owned()
 }
 
 fn period_key(p: &str) -> &'static str {
@@ -742,6 +785,15 @@ const AUDIT: &str = r#"query($id: ID!, $asOf: DateTime!) {
     actor { name role organisation } }
 }"#;
 
+/// A deadline as the decision trail words it: a date, `to be agreed` or `no deadline`.
+fn deadline_term(page: &Page, t: &str) -> String {
+    match t {
+        "to be agreed" => page.t("to_be_agreed").to_owned(),
+        "no deadline" => page.t("no_deadline").to_owned(),
+        other => page.lang.date_str(other),
+    }
+}
+
 /// The end of an Oslo calendar day, as the instant "as of that date" means.
 fn end_of_oslo_day(d: chrono::NaiveDate) -> Option<chrono::DateTime<chrono::Utc>> {
     use chrono::TimeZone;
@@ -838,8 +890,8 @@ pub async fn audit(
                          @if let Some(src) = e["source"].as_str() { br; span.muted { (src) } } }
                     td { (s(&e["part"])) }
                     td {
-                        @if let Some(b) = e["deadlineBefore"].as_str() { (page.lang.date_str(b)) " → " }
-                        @if let Some(a) = e["deadlineAfter"].as_str() { (page.lang.date_str(a)) }
+                        @if let Some(b) = e["deadlineBefore"].as_str() { (deadline_term(&page, b)) " → " }
+                        @if let Some(a) = e["deadlineAfter"].as_str() { (deadline_term(&page, a)) }
                     }
                     td { (s(&e["actor"]["name"])) " (" (s(&e["actor"]["organisation"])) ")" }
                     td { (s(&e["reason"])) }
