@@ -409,6 +409,14 @@ async fn an_auditor_reads_the_assignment_as_of_a_date(kind: BackendKind) {
         !page.body.contains("report_status"),
         "an auditor changes nothing"
     );
+    let page = rr
+        .post(
+            &format!("/assignments/{id}/deliver"),
+            &[("part", "a"), ("summary", "Revisors levering")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 403, "{}", page.body);
     let page = rr.get(&format!("/audit/assignments/{id}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("status_reported"), "{}", page.body);

@@ -292,6 +292,12 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("forbidden", "Ikke tillatt", "Not allowed"),
     (
+        "forbidden.text",
+        "Rollen din har ikke lov til dette.",
+        "Your role may not do this.",
+    ),
+    ("user", "Bruker", "User"),
+    (
         "csrf",
         "Skjemaet er utløpt eller kom ikke fra denne siden. Last siden på nytt og prøv igjen.",
         "The form expired or did not come from this site. Reload the page and try again.",

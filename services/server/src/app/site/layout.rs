@@ -32,7 +32,7 @@ pub fn page(page: &Page, title: &str, content: Markup) -> Markup {
             body {
                 header.site {
                     a.brand href="/" { (page.t("app")) }
-                    nav aria-label="Bruker" {
+                    nav aria-label=(page.t("user")) {
                         @if let Some(id) = &page.identity {
                             span.who {
                                 (page.t("signed_in_as")) " "

@@ -303,6 +303,14 @@ async fn render_assignment(
         html! {
             p { a href="/" { (page.t("back_to_board")) } }
             h1 { @if let Some(r) = a["reference"].as_str() { (r) " – " } (title) }
+            @if !failed.errors.is_empty() {
+                // A summary first, linking to the form: it may also be a form that is no
+                // longer offered (someone else acted meanwhile).
+                div.errors role="alert" {
+                    p.error { (page.t("errors")) ": " a href={ "#form-" (failed.action) } { (page.lang.t(action_key(&failed.action))) } }
+                    ul { @for e in &failed.errors { li { (e.message) } } }
+                }
+            }
             (facts(&page, a))
             @if role == Some(Role::Auditor) {
                 p { a href={ "/audit/assignments/" (s(&a["id"])) } { (page.t("audit_link")) } }
@@ -407,6 +415,19 @@ async fn render_assignment(
         },
     );
     page.respond(status, body)
+}
+
+fn action_key(action: &str) -> &'static str {
+    match action {
+        "report_status" => "report_status",
+        "request_extension" => "request_extension",
+        "deliver" => "deliver",
+        "grant_extension" => "grant_extension",
+        "reject_extension" => "reject_extension",
+        "accept_delivery" => "accept_delivery",
+        "return_delivery" => "return_delivery",
+        _ => "actions",
+    }
 }
 
 fn delivery_key(d: &str) -> &'static str {
@@ -764,7 +785,22 @@ pub async fn assignment_action(
     match page.graphql(&state, document, variables).await {
         Ok(_) => page.see_other(&format!("/assignments/{id}")),
         Err(errors) => match errors[0].code.as_str() {
-            "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" | "FORBIDDEN" => {
+            // Commands on an assignment outside the reader's scope are refused as FORBIDDEN;
+            // the page says "not found" for those, as reads do, so ids cannot be probed.
+            "FORBIDDEN" => {
+                let visible = page
+                    .graphql(
+                        &state,
+                        "query($id: ID!) { assignment(id: $id) { id } }",
+                        json!({ "id": id }),
+                    )
+                    .await;
+                match visible {
+                    Ok(_) => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
+                    Err(e) => unavailable(page, &e),
+                }
+            }
+            "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" => {
                 let failed = Failed {
                     action,
                     values: form,
