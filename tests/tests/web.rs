@@ -28,6 +28,7 @@ on_both!(
     another_agency_sees_neither_the_row_nor_the_assignment,
     every_field_has_a_label_and_headings_are_in_order,
     an_auditor_reads_the_assignment_as_of_a_date,
+    cookies_are_secure_except_on_localhost_in_development,
 );
 
 async fn dev_app(kind: BackendKind) -> TestApp {
@@ -435,6 +436,46 @@ async fn an_auditor_reads_the_assignment_as_of_a_date(kind: BackendKind) {
     let page = fhi.get(&format!("/audit/assignments/{id}")).await;
     assert_eq!(page.status, 404);
     assert!(!page.body.contains("Revidert"));
+    app.stop().await;
+}
+
+async fn cookies_are_secure_except_on_localhost_in_development(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let set_cookies = |res: &awc::ClientResponse<_>| -> Vec<String> {
+        res.headers()
+            .get_all("set-cookie")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    let client = awc::Client::default();
+    let res = client
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap();
+    let local = set_cookies(&res);
+    assert!(local.iter().any(|c| c.starts_with("styr_csrf=")));
+    for c in &local {
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax"), "{c}");
+        assert!(
+            !c.contains("Secure"),
+            "plain-http localhost in development: {c}"
+        );
+    }
+    let res = client
+        .get(format!("{}/login", app.address))
+        .insert_header(("Host", "styr.example.no"))
+        .send()
+        .await
+        .unwrap();
+    let remote = set_cookies(&res);
+    assert!(!remote.is_empty());
+    for c in &remote {
+        assert!(c.contains("Secure"), "any other host: {c}");
+    }
+    let (status, css) = app.get("/static/styr.css").await;
+    assert_eq!(status, 200);
+    assert!(css.contains("@media print"));
     app.stop().await;
 }
 

@@ -298,6 +298,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("user", "Bruker", "User"),
     (
+        "first_rows",
+        "Siden viser bare de første radene; snevre inn filteret eller last ned alle. Viser",
+        "The page shows only the first rows; narrow the filter or download them all. Showing",
+    ),
+    (
         "csrf",
         "Skjemaet er utløpt eller kom ikke fra denne siden. Last siden på nytt og prøv igjen.",
         "The form expired or did not come from this site. Reload the page and try again.",

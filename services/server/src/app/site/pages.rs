@@ -199,6 +199,9 @@ pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
                 a href={ "/board.csv" (export) } { "CSV" } " · "
                 a href={ "/board.xlsx" (export) } { "Excel" }
             }
+            @if (rows.len() as u64) < total {
+                p.rule { (page.t("first_rows")) " " (rows.len()) "." }
+            }
             @if rows.is_empty() {
                 p { (page.t("none")) }
             } @else {
