@@ -29,6 +29,7 @@ on_both!(
     every_field_has_a_label_and_headings_are_in_order,
     an_auditor_reads_the_assignment_as_of_a_date,
     cookies_are_secure_except_on_localhost_in_development,
+    the_ministry_grants_an_extension_the_agency_asked_for,
 );
 
 async fn dev_app(kind: BackendKind) -> TestApp {
@@ -476,6 +477,110 @@ async fn cookies_are_secure_except_on_localhost_in_development(kind: BackendKind
     let (status, css) = app.get("/static/styr.css").await;
     assert_eq!(status, 200);
     assert!(css.contains("@media print"));
+    app.stop().await;
+}
+
+/// The hidden `command_id` of the form posting to `action`.
+fn command_id(html: &str, action: &str) -> String {
+    let form = &html[html
+        .find(&format!(r#"id="form-{action}""#))
+        .expect("the form")..];
+    let tag = tags(form, "input")
+        .into_iter()
+        .find(|t| attr(t, "name") == Some("command_id"))
+        .expect("a command id");
+    attr(tag, "value").unwrap().to_owned()
+}
+
+async fn the_ministry_grants_an_extension_the_agency_asked_for(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let id = issue(&app, "DMP", "TB2024-6", "Utsatt frist").await;
+    let path = format!("/assignments/{id}");
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    // Without a date: refused, the reason kept.
+    let page = dmp
+        .post(
+            &format!("{path}/request_extension"),
+            &[
+                ("part", "a"),
+                ("new_date", ""),
+                ("reason", "Venter på data"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("Venter på data</textarea>"));
+    let page = dmp.get(&path).await;
+    let command = command_id(&page.body, "request_extension");
+    let fields = [
+        ("part", "a"),
+        ("new_date", "2024-04-02"),
+        ("reason", "Venter på data"),
+        ("command_id", command.as_str()),
+    ];
+    let page = dmp
+        .post(&format!("{path}/request_extension"), &fields, true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    // The same form sent again (a double click, a reload) acts once.
+    let page = dmp
+        .post(&format!("{path}/request_extension"), &fields, true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = dmp.get(&path).await;
+    assert!(page.body.contains("2. april 2024"));
+    assert!(
+        !page.body.contains("form-grant_extension"),
+        "the agency cannot grant"
+    );
+
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get(&path).await;
+    assert!(page.body.contains("form-grant_extension"));
+    assert!(
+        !page.body.contains("form-report_status"),
+        "the ministry does not report"
+    );
+    let form = &page.body[page.body.find(r#"id="form-grant_extension""#).unwrap()..];
+    let request = tags(form, "input")
+        .into_iter()
+        .find(|t| attr(t, "name") == Some("request_id"))
+        .and_then(|t| attr(t, "value"))
+        .unwrap()
+        .to_owned();
+    let page = hod
+        .post(
+            &format!("{path}/grant_extension"),
+            &[("request_id", &request)],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let hod_token = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod_token,
+            "query($id: ID!) { assignment(id: $id) { parts { deadline } pendingExtension { id } timeline { eventType } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(data(&body, "assignment.parts")[0]["deadline"], "2024-04-02");
+    assert!(data(&body, "assignment.pendingExtension").is_null());
+    let requested = data(&body, "assignment.timeline")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["eventType"]
+                .as_str()
+                .unwrap()
+                .contains("ExtensionRequested")
+        })
+        .count();
+    assert_eq!(requested, 1, "{body}");
     app.stop().await;
 }
 

@@ -778,14 +778,25 @@ pub async fn assignment_action(
         return page.redirect_to_login();
     }
     let form = form.into_inner();
-    let Some((document, mut variables)) = mutation(&action, &id, &form) else {
+    let Some((document, variables)) = mutation(&action, &id, &form) else {
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
     };
-    // A missing required date is a GraphQL type error without a field; name the field here.
-    if action == "request_extension" && variables["newDate"].is_null() {
-        variables["newDate"] = json!("");
-    }
-    match page.graphql(&state, document, variables).await {
+    // A date that does not parse fails as a GraphQL argument, before any resolver, without a
+    // field name (the API reports it as INTERNAL); check it here so the form can say which.
+    let bad_date = action == "request_extension"
+        && form
+            .get("new_date")
+            .is_none_or(|d| chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").is_err());
+    let result = if bad_date {
+        Err(vec![GqlError {
+            code: "VALIDATION".into(),
+            field: Some("new_date".into()),
+            message: page.t("bad_date").into(),
+        }])
+    } else {
+        page.graphql(&state, document, variables).await
+    };
+    match result {
         Ok(_) => page.see_other(&format!("/assignments/{id}")),
         Err(errors) => match errors[0].code.as_str() {
             // Commands on an assignment outside the reader's scope are refused as FORBIDDEN;
