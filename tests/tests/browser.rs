@@ -112,6 +112,17 @@ async fn sign_out(client: &Client) {
         .unwrap();
 }
 
+/// Waits until the browser shows `path` (a submitted form has navigated), up to 10 s.
+async fn wait_for_path(client: &Client, path: &str) {
+    for _ in 0..100 {
+        if client.current_url().await.unwrap().path() == path {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the browser never reached {path}");
+}
+
 async fn issue(app: &TestApp, reference: &str, title: &str, deadline: &str) -> String {
     let hod = app.token("ministry", "HOD");
     let body = app
@@ -184,6 +195,7 @@ async fn each_role_uses_the_pages_in_chromium() {
         .click()
         .await
         .unwrap();
+    wait_for_path(&client, &format!("/assignments/{id}/report_status")).await;
     let source = client.source().await.unwrap();
     assert!(source.contains("cause and consequence"), "{source}");
     assert!(source.contains("Venter på data fra de regionale helseforetakene."));
@@ -225,6 +237,7 @@ async fn each_role_uses_the_pages_in_chromium() {
         .click()
         .await
         .unwrap();
+    wait_for_path(&client, &format!("/assignments/{id}")).await;
     let source = client.source().await.unwrap();
     assert!(source.contains("purring sendt"), "{source}");
     assert!(!source.contains(r#"class="errors""#));

@@ -297,6 +297,10 @@ async fn an_agency_reports_status_through_the_form(kind: BackendKind) {
     let page = browser.get(&format!("/assignments/{id}")).await;
     assert!(page.body.contains("Purring sendt"));
     assert!(page.body.contains("Dag Moen (DMP)"));
+    assert!(
+        page.body.contains("Status rapportert"),
+        "the timeline in words"
+    );
     assert_eq!(reports(&app, &id).await[0]["trafficLight"], "YELLOW");
     // The board shows it with its light, and the download link works with the session.
     let page = browser.get("/").await;

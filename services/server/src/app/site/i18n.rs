@@ -26,6 +26,19 @@ impl Lang {
         }
     }
 
+    /// The label of an event type (`StatusReported`), or the type itself if it has none.
+    pub fn event(self, event_type: &str) -> String {
+        WORDS
+            .iter()
+            .find(|(k, _, _)| k.strip_prefix("ev.") == Some(event_type))
+            .map(|(_, nb, en)| match self {
+                Lang::Nb => *nb,
+                Lang::En => *en,
+            })
+            .unwrap_or(event_type)
+            .to_owned()
+    }
+
     /// The label for `key`; an unknown key shows itself, so a missing entry is visible.
     pub fn t(self, key: &'static str) -> &'static str {
         let Some((_, nb, en)) = WORDS.iter().find(|(k, _, _)| *k == key) else {
@@ -297,6 +310,62 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Your role may not do this.",
     ),
     ("user", "Bruker", "User"),
+    ("ev.AssignmentIssued", "Oppdrag gitt", "Assignment issued"),
+    ("ev.DeadlineAgreed", "Frist avtalt", "Deadline agreed"),
+    ("ev.StatusReported", "Status rapportert", "Status reported"),
+    (
+        "ev.ExtensionRequested",
+        "Utsatt frist søkt",
+        "Extension requested",
+    ),
+    (
+        "ev.ExtensionGranted",
+        "Utsatt frist innvilget",
+        "Extension granted",
+    ),
+    (
+        "ev.ExtensionRejected",
+        "Utsatt frist avslått",
+        "Extension rejected",
+    ),
+    ("ev.AssignmentDelivered", "Levert", "Delivered"),
+    (
+        "ev.DeliveryAccepted",
+        "Levering godkjent",
+        "Delivery accepted",
+    ),
+    (
+        "ev.DeliveryReturned",
+        "Levering sendt tilbake",
+        "Delivery returned",
+    ),
+    (
+        "ev.AssignmentCompleted",
+        "Oppdrag fullført",
+        "Assignment completed",
+    ),
+    (
+        "ev.AssignmentAmended",
+        "Oppdrag endret",
+        "Assignment amended",
+    ),
+    ("ev.PartDeadlineChanged", "Frist endret", "Deadline changed"),
+    (
+        "ev.AssignmentCancelled",
+        "Oppdrag avlyst",
+        "Assignment cancelled",
+    ),
+    (
+        "ev.AssignmentTransferred",
+        "Oppdrag overført",
+        "Assignment transferred",
+    ),
+    (
+        "ev.AssignmentCarriedOver",
+        "Oppdrag videreført",
+        "Assignment carried over",
+    ),
+    ("ev.StatusCorrected", "Status korrigert", "Status corrected"),
     (
         "first_rows",
         "Siden viser bare de første radene; snevre inn filteret eller last ned alle. Viser",

@@ -410,7 +410,7 @@ async fn render_assignment(
                 tbody { @for e in a["timeline"].as_array().into_iter().flatten() { tr {
                     td { (page.lang.time_str(s(&e["recordedAt"])))
                          @if e["effectiveAt"] != e["recordedAt"] { br; span.muted { "(" (page.lang.time_str(s(&e["effectiveAt"]))) ")" } } }
-                    td { code { (s(&e["eventType"])) } }
+                    td { (page.lang.event(s(&e["eventType"]))) }
                     td { (s(&e["actor"]["name"])) " (" (s(&e["actor"]["organisation"])) ")" }
                     td { (s(&e["reason"])) }
                 } } }
