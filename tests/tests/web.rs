@@ -195,8 +195,13 @@ async fn the_login_picker_exists_only_in_development(kind: BackendKind) {
     assert!(page.body.contains("Hanne Olsen (HOD)"), "{}", page.body);
     assert!(page.body.contains("departement"));
     // English on request, remembered in a cookie.
-    let page = browser.get("/?lang=en").await;
+    let page = browser.get("/?status=issued&lang=en").await;
     assert!(page.body.contains("Assignment board"));
+    assert!(
+        page.body.contains(r#"href="/?status=issued&amp;lang=nb""#),
+        "the language link keeps the filters: {}",
+        page.body
+    );
     let page = browser.get("/").await;
     assert!(page.body.contains("Assignment board"));
     // Signing out needs the CSRF token too, and then the session is gone.
@@ -345,6 +350,11 @@ async fn another_agency_sees_neither_the_row_nor_the_assignment(kind: BackendKin
         .await;
     assert_eq!(page.status, 404);
     assert_eq!(reports(&app, &id).await, json!([]));
+    // Administrators manage reference data and read no steering documents.
+    fhi.cookies
+        .insert("styr_session".into(), app.token("admin", "DFO"));
+    let page = fhi.get("/").await;
+    assert_eq!(page.status, 403, "{}", page.body);
     // A token that does not verify is no session.
     fhi.cookies.insert("styr_session".into(), "forged".into());
     let page = fhi.get("/").await;

@@ -44,10 +44,10 @@ pub fn page(page: &Page, title: &str, content: Markup) -> Markup {
                                 (page.csrf_field())
                                 button type="submit" { (page.t("sign_out")) }
                             }
-                        } @else if page.path != "/login" {
+                        } @else if !page.path.starts_with("/login") {
                             a href="/login" { (page.t("sign_in")) }
                         }
-                        a lang=(other) href={ (page.path) "?lang=" (other) } { (page.t("language")) }
+                        a lang=(other) href={ (page.path) "lang=" (other) } { (page.t("language")) }
                     }
                 }
                 main { (content) }

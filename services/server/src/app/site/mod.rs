@@ -59,6 +59,7 @@ pub struct Page {
     pub lang: Lang,
     pub identity: Option<Identity>,
     pub csrf: String,
+    /// The page's path and query without `lang`, ending in `?` or `&`: append `lang=…`.
     pub path: String,
     cookies: Vec<Cookie<'static>>,
     secure: bool,
@@ -101,11 +102,14 @@ impl Page {
                 token
             }
         };
+        // The language link keeps the page's other parameters (the board's filters).
+        let mut switch = url_query_without_lang(req.query_string());
+        switch.push_str(if switch.is_empty() { "?" } else { "&" });
         Page {
             lang,
             identity,
             csrf,
-            path: req.path().to_owned(),
+            path: format!("{}{switch}", req.path()),
             cookies,
             secure,
         }
@@ -300,6 +304,19 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+/// `?a=1&b=2` from the query string without its `lang` parameter, or empty.
+fn url_query_without_lang(query: &str) -> String {
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && *p != "lang" && !p.starts_with("lang="))
+        .collect();
+    if kept.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", kept.join("&"))
+    }
 }
 
 pub fn query_map(query: &str) -> HashMap<String, String> {

@@ -55,7 +55,7 @@ fn light_key(l: &str) -> &'static str {
         "green" => "green",
         "yellow" => "yellow",
         "red" => "red",
-        _ => "none",
+        _ => "traffic_light",
     }
 }
 
