@@ -30,6 +30,7 @@ on_both!(
     an_auditor_reads_the_assignment_as_of_a_date,
     cookies_are_secure_except_on_localhost_in_development,
     the_ministry_grants_an_extension_the_agency_asked_for,
+    the_board_filters_by_registered_agencies,
 );
 
 async fn dev_app(kind: BackendKind) -> TestApp {
@@ -491,6 +492,37 @@ async fn cookies_are_secure_except_on_localhost_in_development(kind: BackendKind
     let (status, css) = app.get("/static/styr.css").await;
     assert_eq!(status, 200);
     assert!(css.contains("@media print"));
+    app.stop().await;
+}
+
+async fn the_board_filters_by_registered_agencies(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let admin = app.token("admin", "STYR");
+    for m in [
+        r#"mutation { registerMinistry(code: "HOD", name: "Helse- og omsorgsdepartementet") { ministries { code } } }"#,
+        r#"mutation { registerAgency(code: "DMP", name: "Direktoratet for medisinske produkter", ministry: "HOD") { agencies { code } } }"#,
+        r#"mutation { registerAgency(code: "FHI", name: "Folkehelseinstituttet", ministry: "HOD") { agencies { code } } }"#,
+    ] {
+        data(&app.gql(&admin, m, json!({})).await, "");
+    }
+    issue(&app, "DMP", "TB2024-7", "For DMP").await;
+    issue(&app, "FHI", "TB2024-8", "For FHI").await;
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get("/").await;
+    assert!(
+        page.body
+            .contains(r#"<select id="f-agency" name="agency">"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Folkehelseinstituttet"));
+    assert!(page.body.contains("For DMP") && page.body.contains("For FHI"));
+    let page = hod.get("/?agency=FHI").await;
+    assert!(page.body.contains(r#"<option value="FHI" selected>"#));
+    assert!(page.body.contains("For FHI") && !page.body.contains("For DMP"));
+    assert!(page.body.contains(r#"href="/board.csv?agency=FHI""#));
+    check_labels("board with lists", &page.body);
     app.stop().await;
 }
 

@@ -71,7 +71,8 @@ fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 
-/// A page needs a signed-in reader; admins read no steering documents.
+/// The page for a query the schema refused: sign in, not found (also what is outside the
+/// reader's scope), forbidden (administrators read no steering documents), or unavailable.
 fn unavailable(page: Page, errors: &[GqlError]) -> HttpResponse {
     match errors.first().map(|e| e.code.as_str()) {
         Some("UNAUTHENTICATED") => page.redirect_to_login(),
@@ -93,7 +94,9 @@ const BOARD: &str = r#"query($filter: BoardFilterInput) {
     totalCount
     statusCounts { status count }
     nodes { id reference title ministry agency department status trafficLight nextDeadline deadlineToBeAgreed overdue }
-  } }"#;
+  }
+  referenceData { agencies { code name } departments { code name } }
+}"#;
 
 pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let page = Page::of(&req, &state);
@@ -155,14 +158,8 @@ pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
         html! {
             h1 { (page.t("board")) }
             form.filters method="get" action="/" role="search" {
-                div {
-                    label for="f-agency" { (page.t("agency")) }
-                    input type="text" id="f-agency" name="agency" size="8" value=(get("agency").unwrap_or(""));
-                }
-                div {
-                    label for="f-department" { (page.t("department")) }
-                    input type="text" id="f-department" name="department" size="8" value=(get("department").unwrap_or(""));
-                }
+                (code_filter(&page, "agency", "agency", get("agency"), &data["referenceData"]["agencies"]))
+                (code_filter(&page, "department", "department", get("department"), &data["referenceData"]["departments"]))
                 div {
                     label for="f-status" { (page.t("status")) }
                     select id="f-status" name="status" {
@@ -238,6 +235,50 @@ pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
         },
     );
     page.respond(StatusCode::OK, body)
+}
+
+/// A filter on an organisation or department code: a list of the registered ones, or a text
+/// field while reference data is empty.
+fn code_filter(
+    page: &Page,
+    name: &'static str,
+    label: &'static str,
+    current: Option<&str>,
+    known: &Value,
+) -> Markup {
+    let id = format!("f-{name}");
+    let mut options: Vec<(String, String)> = known
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| (s(&o["code"]).to_owned(), s(&o["name"]).to_owned()))
+        .collect();
+    options.sort();
+    options.dedup_by(|a, b| a.0 == b.0);
+    let current = current.map(str::to_uppercase);
+    if let Some(c) = &current
+        && !options.is_empty()
+        && !options.iter().any(|(code, _)| code == c)
+    {
+        options.push((c.clone(), c.clone()));
+    }
+    html! {
+        div {
+            label for=(id) { (page.t(label)) }
+            @if options.is_empty() {
+                input type="text" id=(id) name=(name) size="8" value=(current.as_deref().unwrap_or(""));
+            } @else {
+                select id=(id) name=(name) {
+                    option value="" { (page.t("any")) }
+                    @for (code, full) in &options {
+                        option value=(code) selected[current.as_deref() == Some(code.as_str())] {
+                            (code) @if full != code { " – " (full) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn urlencode(s: &str) -> String {
