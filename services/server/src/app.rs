@@ -2,6 +2,7 @@
 //! whole service (database, schema, listener).
 
 mod exports;
+mod site;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -41,6 +42,8 @@ struct AppState {
     verifier: Arc<Verifier>,
     limits: RequestLimits,
     dev: bool,
+    /// Mints development sign-ins for the web pages; only when `dev` is on.
+    dev_keys: Option<crate::auth::TokenKeys>,
 }
 
 /// A built, bound server that has not started serving yet.
@@ -89,6 +92,11 @@ impl Application {
             verifier,
             limits: settings.limits.clone(),
             dev: settings.dev,
+            dev_keys: if settings.dev {
+                Some(crate::auth::TokenKeys::from_settings(settings)?)
+            } else {
+                None
+            },
         });
 
         let listener = TcpListener::bind(settings.listen)
@@ -164,6 +172,7 @@ impl Application {
                 .route("/board.csv", web::get().to(exports::board_csv))
                 .route("/board.xlsx", web::get().to(exports::board_xlsx))
                 .route("/calendar.ics", web::get().to(exports::calendar_ics))
+                .configure(site::routes)
         })
         .listen(listener)?
         .shutdown_timeout(settings.shutdown_timeout.as_secs())

@@ -2,7 +2,8 @@
 //! board's filters, and the steering calendar with deadlines as iCalendar for Outlook.
 //!
 //! All are scoped exactly like GraphQL. They take the bearer token from the `Authorization`
-//! header or, because calendar clients cannot send headers, from a `token` query parameter.
+//! header, from a `token` query parameter (calendar clients cannot send headers), or from the
+//! web pages' session cookie.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -84,9 +85,15 @@ impl Refused {
 
 /// The caller's scope, or why they are refused.
 fn scope_of(req: &HttpRequest, state: &AppState, token: Option<&str>) -> Result<Scope, Refused> {
-    let identity = match token {
-        Some(t) => identify(&format!("Bearer {t}"), &state.verifier).map(Some),
-        None => caller(req, &state.verifier),
+    // The web pages link here; a browser sends its session cookie, not a header. A GET
+    // download changes nothing, so the cookie needs no CSRF token.
+    let session = req.cookie(super::site::SESSION_COOKIE);
+    let identity = match (token, session) {
+        (Some(t), _) => identify(&format!("Bearer {t}"), &state.verifier).map(Some),
+        (None, Some(c)) if req.headers().get("authorization").is_none() => {
+            identify(&format!("Bearer {}", c.value()), &state.verifier).map(Some)
+        }
+        (None, _) => caller(req, &state.verifier),
     };
     let identity = identity
         .map_err(Refused::BadToken)?

@@ -1,0 +1,690 @@
+//! The web pages over real HTTP, on SQLite and PostgreSQL: development sign-in, CSRF refusals,
+//! an agency reporting status through the form, scoping between agencies, and basic
+//! accessibility (a label for every field, headings in order).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use styr_eventstore::BackendKind;
+use styr_tests::{TestApp, data, spawn_app_with};
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(
+            #[actix_web::test]
+            async fn $name() { super::$name(styr_eventstore::BackendKind::Sqlite).await; }
+        )* }
+        mod postgres { $(
+            #[actix_web::test]
+            async fn $name() { super::$name(styr_eventstore::BackendKind::Postgres).await; }
+        )* }
+    };
+}
+
+on_both!(
+    the_login_picker_exists_only_in_development,
+    a_post_without_the_csrf_token_is_refused_and_changes_nothing,
+    an_agency_reports_status_through_the_form,
+    another_agency_sees_neither_the_row_nor_the_assignment,
+    every_field_has_a_label_and_headings_are_in_order,
+    an_auditor_reads_the_assignment_as_of_a_date,
+    cookies_are_secure_except_on_localhost_in_development,
+    the_ministry_grants_an_extension_the_agency_asked_for,
+    the_board_filters_by_registered_agencies,
+);
+
+async fn dev_app(kind: BackendKind) -> TestApp {
+    spawn_app_with(kind, &[("STYR_DEV", "true")]).await
+}
+
+/// A browser without JavaScript: keeps cookies, does not follow redirects.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: awc::Client,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    body: String,
+    location: Option<String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            client: awc::Client::builder().disable_redirects().finish(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn read(
+        &mut self,
+        mut res: awc::ClientResponse<
+            impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
+            + Unpin,
+        >,
+    ) -> Page {
+        for v in res.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let pair = v.split(';').next().unwrap();
+            let (k, val) = pair.split_once('=').unwrap();
+            if v.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), val.to_owned());
+            }
+        }
+        let location = res
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        let body = res.body().limit(10 << 20).await.expect("a body");
+        Page {
+            status: res.status().as_u16(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            location,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.app.address))
+            .insert_header(("Cookie", self.cookie_header()))
+            .send()
+            .await
+            .expect("GET");
+        self.read(res).await
+    }
+
+    /// Posts a form as a browser does; `with_csrf` adds the token from the cookie.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)], with_csrf: bool) -> Page {
+        let mut form: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if with_csrf {
+            let csrf = self
+                .cookies
+                .get("styr_csrf")
+                .cloned()
+                .expect("a CSRF cookie");
+            form.push(("csrf".into(), csrf));
+        }
+        let res = self
+            .client
+            .post(format!("{}{path}", self.app.address))
+            .insert_header(("Cookie", self.cookie_header()))
+            .send_form(&form)
+            .await
+            .expect("POST");
+        self.read(res).await
+    }
+
+    /// Signs in with a development identity (`hod`, `dmp`, `rr`) through the picker.
+    async fn sign_in(&mut self, who: &str) {
+        let page = self.get("/login").await;
+        assert_eq!(page.status, 200);
+        let page = self.post("/login", &[("identity", who)], true).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        assert_eq!(page.location.as_deref(), Some("/"));
+        assert!(self.cookies.contains_key("styr_session"));
+    }
+}
+
+const ISSUE: &str = r#"mutation($input: IssueAssignmentInput!) {
+  issueAssignment(input: $input) { assignment { id } } }"#;
+
+async fn issue(app: &TestApp, agency: &str, reference: &str, title: &str) -> String {
+    let hod = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod,
+            ISSUE,
+            json!({ "input": {
+                "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
+                "department": "FHA", "title": title, "description": "Utrede og foreslå regulering",
+                "parts": [ { "label": "a", "deadline": "2024-03-01" }, { "label": "b", "toBeAgreed": true } ]
+            } }),
+        )
+        .await;
+    data(&body, "issueAssignment.assignment.id")
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn reports(app: &TestApp, id: &str) -> Value {
+    let hod = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod,
+            "query($id: ID!) { assignment(id: $id) { statusReports { trafficLight progress } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    data(&body, "assignment.statusReports").clone()
+}
+
+async fn the_login_picker_exists_only_in_development(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let mut browser = Browser::new(&app);
+    let page = browser.get("/login").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body.matches(r#"name="identity""#).count(), 3);
+    let csrf = browser.cookies.get("styr_csrf").cloned().unwrap();
+    assert_eq!(csrf.len(), 64);
+    // Signed out, the board sends to the sign-in page.
+    let page = browser.get("/").await;
+    assert_eq!(
+        (page.status, page.location.as_deref()),
+        (303, Some("/login"))
+    );
+    browser.sign_in("hod").await;
+    let page = browser.get("/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Hanne Olsen (HOD)"), "{}", page.body);
+    assert!(page.body.contains("departement"));
+    // English on request, remembered in a cookie.
+    let page = browser.get("/?status=issued&lang=en").await;
+    assert!(page.body.contains("Assignment board"));
+    assert!(
+        page.body.contains(r#"href="/?status=issued&amp;lang=nb""#),
+        "the language link keeps the filters: {}",
+        page.body
+    );
+    let page = browser.get("/").await;
+    assert!(page.body.contains("Assignment board"));
+    // Signing out needs the CSRF token too, and then the session is gone.
+    let page = browser.post("/logout", &[], false).await;
+    assert_eq!(page.status, 403);
+    let page = browser.post("/logout", &[], true).await;
+    assert_eq!(
+        (page.status, page.location.as_deref()),
+        (303, Some("/login"))
+    );
+    assert!(!browser.cookies.contains_key("styr_session"));
+    app.stop().await;
+
+    let app = spawn_app_with(kind, &[]).await;
+    let mut browser = Browser::new(&app);
+    let page = browser.get("/login").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains(r#"name="identity""#));
+    assert!(page.body.contains("OIDC"));
+    let page = browser.post("/login", &[("identity", "hod")], true).await;
+    assert_eq!(page.status, 404);
+    assert!(!browser.cookies.contains_key("styr_session"));
+    app.stop().await;
+}
+
+async fn a_post_without_the_csrf_token_is_refused_and_changes_nothing(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let id = issue(&app, "DMP", "TB2024-1", "Tobakksstrategi").await;
+    let mut browser = Browser::new(&app);
+    // Signing in needs it as well.
+    browser.get("/login").await;
+    let page = browser.post("/login", &[("identity", "dmp")], false).await;
+    assert_eq!(page.status, 403);
+    assert!(!browser.cookies.contains_key("styr_session"));
+    browser.sign_in("dmp").await;
+    let fields = [
+        ("period", "YEAR"),
+        ("traffic_light", "green"),
+        ("progress", "I rute"),
+    ];
+    let path = format!("/assignments/{id}/report_status");
+    let page = browser.post(&path, &fields, false).await;
+    assert_eq!(page.status, 403);
+    let zeros = "0".repeat(64);
+    let mut forged = fields.to_vec();
+    forged.push(("csrf", &zeros));
+    let page = browser.post(&path, &forged, false).await;
+    assert_eq!(page.status, 403);
+    assert_eq!(reports(&app, &id).await, json!([]));
+    app.stop().await;
+}
+
+async fn an_agency_reports_status_through_the_form(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let id = issue(&app, "DMP", "TB2024-2", "Legemiddelmangel").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in("dmp").await;
+    let page = browser.get(&format!("/assignments/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Legemiddelmangel"));
+    assert!(page.body.contains("Gul og rød krever"), "the rule is shown");
+    assert!(page.body.contains("1. mars 2024"), "{}", page.body);
+    let path = format!("/assignments/{id}/report_status");
+    // Yellow without cause and action: refused in the form, with what was entered kept.
+    let page = browser
+        .post(
+            &path,
+            &[
+                ("period", "TERTIAL_1"),
+                ("traffic_light", "yellow"),
+                ("progress", "Venter på data fra RHF-ene"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("cause and consequence"), "{}", page.body);
+    assert!(page.body.contains("Venter på data fra RHF-ene</textarea>"));
+    assert!(page.body.contains(r#"<option value="yellow" selected>"#));
+    assert!(page.body.contains(
+        r#"aria-invalid="true" aria-describedby="report_status-cause_and_consequence-error""#
+    ));
+    assert_eq!(reports(&app, &id).await, json!([]));
+    let page = browser
+        .post(
+            &path,
+            &[
+                ("period", "TERTIAL_1"),
+                ("traffic_light", "yellow"),
+                ("progress", "Venter på data fra RHF-ene"),
+                ("cause_and_consequence", "Data kommer sent"),
+                ("corrective_action", "Purring sendt"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = browser.get(&format!("/assignments/{id}")).await;
+    assert!(page.body.contains("Purring sendt"));
+    assert!(page.body.contains("Dag Moen (DMP)"));
+    assert!(
+        page.body.contains("Status rapportert"),
+        "the timeline in words"
+    );
+    assert_eq!(reports(&app, &id).await[0]["trafficLight"], "YELLOW");
+    // The board shows it with its light, and the download link works with the session.
+    let page = browser.get("/").await;
+    assert!(
+        page.body.contains(r#"class="badge yellow""#),
+        "{}",
+        page.body
+    );
+    let page = browser.get("/board.csv").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("TB2024-2"));
+    app.stop().await;
+}
+
+async fn another_agency_sees_neither_the_row_nor_the_assignment(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let id = issue(&app, "DMP", "TB2024-3", "Hemmelig for FHI").await;
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    assert!(dmp.get("/").await.body.contains("Hemmelig for FHI"));
+    // FHI signs in with a token the server signed; the page path is the same.
+    let mut fhi = Browser::new(&app);
+    fhi.get("/login").await;
+    fhi.cookies
+        .insert("styr_session".into(), app.token("agency", "FHI"));
+    let page = fhi.get("/").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("Hemmelig for FHI"));
+    let page = fhi.get(&format!("/assignments/{id}")).await;
+    assert_eq!(page.status, 404);
+    assert!(!page.body.contains("Hemmelig"));
+    let page = fhi
+        .post(
+            &format!("/assignments/{id}/report_status"),
+            &[
+                ("period", "YEAR"),
+                ("traffic_light", "green"),
+                ("progress", "x"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 404);
+    assert_eq!(reports(&app, &id).await, json!([]));
+    // Administrators manage reference data and read no steering documents.
+    fhi.cookies
+        .insert("styr_session".into(), app.token("admin", "DFO"));
+    let page = fhi.get("/").await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    // A token that does not verify is no session.
+    fhi.cookies.insert("styr_session".into(), "forged".into());
+    let page = fhi.get("/").await;
+    assert_eq!(
+        (page.status, page.location.as_deref()),
+        (303, Some("/login"))
+    );
+    app.stop().await;
+}
+
+async fn every_field_has_a_label_and_headings_are_in_order(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let id = issue(&app, "DMP", "TB2024-4", "Tilgjengelighet").await;
+    let mut pages = Vec::new();
+    for who in ["hod", "dmp", "rr"] {
+        let mut browser = Browser::new(&app);
+        pages.push((format!("{who} /login"), browser.get("/login").await.body));
+        browser.sign_in(who).await;
+        pages.push((format!("{who} /"), browser.get("/").await.body));
+        let path = format!("/assignments/{id}");
+        pages.push((format!("{who} {path}"), browser.get(&path).await.body));
+        if who == "dmp" {
+            // Deliver so the ministry has forms to accept or return.
+            let page = browser
+                .post(
+                    &format!("{path}/deliver"),
+                    &[("part", "a"), ("summary", "Rapport levert")],
+                    true,
+                )
+                .await;
+            assert_eq!(page.status, 303, "{}", page.body);
+        }
+    }
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get(&format!("/assignments/{id}")).await;
+    assert!(page.body.contains("accept_delivery"));
+    pages.push(("hod after delivery".into(), page.body));
+    for (name, html) in &pages {
+        check_labels(name, html);
+        check_headings(name, html);
+    }
+    app.stop().await;
+}
+
+async fn an_auditor_reads_the_assignment_as_of_a_date(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let id = issue(&app, "DMP", "TB2024-5", "Revidert oppdrag").await;
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp
+        .post(
+            &format!("/assignments/{id}/report_status"),
+            &[
+                ("period", "YEAR"),
+                ("traffic_light", "green"),
+                ("progress", "I rute"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let mut rr = Browser::new(&app);
+    rr.sign_in("rr").await;
+    let page = rr.get(&format!("/assignments/{id}")).await;
+    assert!(page.body.contains(&format!("/audit/assignments/{id}")));
+    assert!(
+        !page.body.contains("report_status"),
+        "an auditor changes nothing"
+    );
+    let page = rr
+        .post(
+            &format!("/assignments/{id}/deliver"),
+            &[("part", "a"), ("summary", "Revisors levering")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    let page = rr.get(&format!("/audit/assignments/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("status_reported"), "{}", page.body);
+    assert!(page.body.contains("Dag Moen (DMP)"));
+    check_labels("audit", &page.body);
+    check_headings("audit", &page.body);
+    let page = rr
+        .get(&format!("/audit/assignments/{id}?as_of=2000-01-01"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("fantes ikke ennå"), "{}", page.body);
+    assert!(!page.body.contains("status_reported"));
+    let mut fhi = Browser::new(&app);
+    fhi.cookies
+        .insert("styr_session".into(), app.token("agency", "FHI"));
+    let page = fhi.get(&format!("/audit/assignments/{id}")).await;
+    assert_eq!(page.status, 404);
+    assert!(!page.body.contains("Revidert"));
+    app.stop().await;
+}
+
+async fn cookies_are_secure_except_on_localhost_in_development(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let set_cookies = |res: &awc::ClientResponse<_>| -> Vec<String> {
+        res.headers()
+            .get_all("set-cookie")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    let client = awc::Client::default();
+    let res = client
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap();
+    let local = set_cookies(&res);
+    assert!(local.iter().any(|c| c.starts_with("styr_csrf=")));
+    for c in &local {
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax"), "{c}");
+        assert!(
+            !c.contains("Secure"),
+            "plain-http localhost in development: {c}"
+        );
+    }
+    let res = client
+        .get(format!("{}/login", app.address))
+        .insert_header(("Host", "styr.example.no"))
+        .send()
+        .await
+        .unwrap();
+    let remote = set_cookies(&res);
+    assert!(!remote.is_empty());
+    for c in &remote {
+        assert!(c.contains("Secure"), "any other host: {c}");
+    }
+    let (status, css) = app.get("/static/styr.css").await;
+    assert_eq!(status, 200);
+    assert!(css.contains("@media print"));
+    app.stop().await;
+}
+
+async fn the_board_filters_by_registered_agencies(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let admin = app.token("admin", "STYR");
+    for m in [
+        r#"mutation { registerMinistry(code: "HOD", name: "Helse- og omsorgsdepartementet") { ministries { code } } }"#,
+        r#"mutation { registerAgency(code: "DMP", name: "Direktoratet for medisinske produkter", ministry: "HOD") { agencies { code } } }"#,
+        r#"mutation { registerAgency(code: "FHI", name: "Folkehelseinstituttet", ministry: "HOD") { agencies { code } } }"#,
+    ] {
+        data(&app.gql(&admin, m, json!({})).await, "");
+    }
+    issue(&app, "DMP", "TB2024-7", "For DMP").await;
+    issue(&app, "FHI", "TB2024-8", "For FHI").await;
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get("/").await;
+    assert!(
+        page.body
+            .contains(r#"<select id="f-agency" name="agency">"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Folkehelseinstituttet"));
+    assert!(page.body.contains("For DMP") && page.body.contains("For FHI"));
+    let page = hod.get("/?agency=FHI").await;
+    assert!(page.body.contains(r#"<option value="FHI" selected>"#));
+    assert!(page.body.contains("For FHI") && !page.body.contains("For DMP"));
+    assert!(page.body.contains(r#"href="/board.csv?agency=FHI""#));
+    check_labels("board with lists", &page.body);
+    app.stop().await;
+}
+
+/// The hidden `command_id` of the form posting to `action`.
+fn command_id(html: &str, action: &str) -> String {
+    let form = &html[html
+        .find(&format!(r#"id="form-{action}""#))
+        .expect("the form")..];
+    let tag = tags(form, "input")
+        .into_iter()
+        .find(|t| attr(t, "name") == Some("command_id"))
+        .expect("a command id");
+    attr(tag, "value").unwrap().to_owned()
+}
+
+async fn the_ministry_grants_an_extension_the_agency_asked_for(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let id = issue(&app, "DMP", "TB2024-6", "Utsatt frist").await;
+    let path = format!("/assignments/{id}");
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    // Without a date: refused, the reason kept.
+    let page = dmp
+        .post(
+            &format!("{path}/request_extension"),
+            &[
+                ("part", "a"),
+                ("new_date", ""),
+                ("reason", "Venter på data"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("Venter på data</textarea>"));
+    let page = dmp.get(&path).await;
+    let command = command_id(&page.body, "request_extension");
+    let fields = [
+        ("part", "a"),
+        ("new_date", "2024-04-02"),
+        ("reason", "Venter på data"),
+        ("command_id", command.as_str()),
+    ];
+    let page = dmp
+        .post(&format!("{path}/request_extension"), &fields, true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    // The same form sent again (a double click, a reload) acts once.
+    let page = dmp
+        .post(&format!("{path}/request_extension"), &fields, true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = dmp.get(&path).await;
+    assert!(page.body.contains("2. april 2024"));
+    assert!(
+        !page.body.contains("form-grant_extension"),
+        "the agency cannot grant"
+    );
+
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get(&path).await;
+    assert!(page.body.contains("form-grant_extension"));
+    assert!(
+        !page.body.contains("form-report_status"),
+        "the ministry does not report"
+    );
+    let form = &page.body[page.body.find(r#"id="form-grant_extension""#).unwrap()..];
+    let request = tags(form, "input")
+        .into_iter()
+        .find(|t| attr(t, "name") == Some("request_id"))
+        .and_then(|t| attr(t, "value"))
+        .unwrap()
+        .to_owned();
+    let page = hod
+        .post(
+            &format!("{path}/grant_extension"),
+            &[("request_id", &request)],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let hod_token = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod_token,
+            "query($id: ID!) { assignment(id: $id) { parts { deadline } pendingExtension { id } timeline { eventType } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(data(&body, "assignment.parts")[0]["deadline"], "2024-04-02");
+    assert!(data(&body, "assignment.pendingExtension").is_null());
+    let requested = data(&body, "assignment.timeline")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["eventType"]
+                .as_str()
+                .unwrap()
+                .contains("ExtensionRequested")
+        })
+        .count();
+    assert_eq!(requested, 1, "{body}");
+    app.stop().await;
+}
+
+/// The value of `attr` in a tag's text.
+fn attr<'a>(tag: &'a str, attr: &str) -> Option<&'a str> {
+    let key = format!(" {attr}=\"");
+    let start = tag.find(&key)? + key.len();
+    let end = tag[start..].find('"')? + start;
+    Some(&tag[start..end])
+}
+
+fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
+    let open = format!("<{name}");
+    html.match_indices(&open)
+        .filter(|(i, _)| {
+            html[i + open.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c == ' ' || c == '>')
+        })
+        .map(|(i, _)| &html[i..i + html[i..].find('>').unwrap() + 1])
+        .collect()
+}
+
+fn check_labels(page: &str, html: &str) {
+    let labelled: Vec<&str> = tags(html, "label")
+        .into_iter()
+        .filter_map(|t| attr(t, "for"))
+        .collect();
+    for kind in ["input", "select", "textarea"] {
+        for tag in tags(html, kind) {
+            if attr(tag, "type") == Some("hidden") {
+                continue;
+            }
+            let id = attr(tag, "id").unwrap_or_else(|| panic!("{page}: {tag} has no id"));
+            assert!(labelled.contains(&id), "{page}: {tag} has no label");
+        }
+    }
+}
+
+fn check_headings(page: &str, html: &str) {
+    let mut levels = Vec::new();
+    for (i, _) in html.match_indices("<h") {
+        if let Some(d) = html[i + 2..].chars().next().and_then(|c| c.to_digit(10)) {
+            levels.push(d);
+        }
+    }
+    assert_eq!(
+        levels.first(),
+        Some(&1),
+        "{page}: starts with h1: {levels:?}"
+    );
+    assert_eq!(
+        levels.iter().filter(|l| **l == 1).count(),
+        1,
+        "{page}: one h1"
+    );
+    for w in levels.windows(2) {
+        assert!(w[1] <= w[0] + 1, "{page}: heading levels skip: {levels:?}");
+    }
+}
