@@ -743,6 +743,22 @@ impl AssignmentMutations {
         if Uuid::parse_str(id).is_err() {
             return Err(error::not_found(format!("no assignment {id}")));
         }
+        // An assignment the caller may not see is "not found" for commands too, so its
+        // existence cannot be probed by trying to act on it. (Issuing creates the stream.)
+        let workflow = ctx.data_unchecked::<Workflow>();
+        let stream = styr_eventstore::StreamId::new(AssignmentState::STREAM_TYPE, id)
+            .map_err(error::internal)?;
+        let exists = workflow
+            .store()
+            .stream_version(&stream)
+            .await
+            .map_err(|e| error::workflow(e.into()))?
+            > 0;
+        if exists {
+            load_visible(ctx, id).await?;
+        } else if !matches!(command, AssignmentCommand::Issue(_)) {
+            return Err(error::not_found(format!("no assignment {id}")));
+        }
         let outcome = command::run::<AssignmentState>(ctx, id, command, options).await?;
         Ok(AssignmentPayload {
             assignment: load_visible(ctx, id).await?,

@@ -332,12 +332,29 @@ async fn agencies_cannot_see_each_others_assignments(app: TestApp) {
     let fin = app.token("ministry", "FIN");
     let body = app.gql(&fin, list, json!({})).await;
     assert_eq!(data(&body, "board.totalCount"), 0);
-    // Nor can an agency act on another's assignment.
+    // Nor can an agency act on another's assignment: to it, the assignment does not exist
+    // (acting must not reveal what reading hides).
     let fhi_reports = r#"mutation($id: ID!) { reportStatus(id: $id, input: { period: { kind: YEAR }, trafficLight: GREEN, progress: "ok" }) { position } }"#;
     let body = app
         .gql(&dmp, fhi_reports, json!({ "id": fhi_assignment }))
         .await;
-    assert_eq!(code(&body), "FORBIDDEN");
+    assert_eq!(code(&body), "NOT_FOUND");
+    let missing = app
+        .gql(
+            &dmp,
+            fhi_reports,
+            json!({ "id": uuid::Uuid::now_v7().to_string() }),
+        )
+        .await;
+    assert_eq!(
+        missing["errors"][0]["message"]
+            .as_str()
+            .map(|m| m.replace(|c: char| c.is_ascii_hexdigit() || c == '-', "")),
+        body["errors"][0]["message"]
+            .as_str()
+            .map(|m| m.replace(|c: char| c.is_ascii_hexdigit() || c == '-', "")),
+        "the same answer as for an id that does not exist"
+    );
 }
 
 async fn auditors_read_everything_and_change_nothing(app: TestApp) {
