@@ -33,16 +33,35 @@ pub(crate) async fn append(
         .collect();
     let mut tx = pool.begin().await?;
 
-    let known: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE event_id = ANY($1)")
-        .bind(&ids)
-        .fetch_one(&mut *tx)
-        .await?;
-    if known > 0 {
+    // The repeat check and every stream's version in one round trip: a row per stream, in
+    // the batch's order, each carrying the (uncorrelated, computed once) count of known ids.
+    let types: Vec<&str> = batch.iter().map(|s| s.stream.stream_type()).collect();
+    let stream_ids: Vec<&str> = batch.iter().map(|s| s.stream.id()).collect();
+    let checks = sqlx::query(
+        "SELECT (SELECT count(*) FROM events WHERE event_id = ANY($1)) AS known, \
+                (SELECT max(e.version) FROM events e \
+                  WHERE e.stream_type = s.stream_type AND e.stream_id = s.stream_id) AS version \
+         FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(stream_type, stream_id, n) \
+         ORDER BY s.n",
+    )
+    .bind(&ids)
+    .bind(&types)
+    .bind(&stream_ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    if checks
+        .first()
+        .map(|r| r.try_get::<i64, _>("known"))
+        .transpose()?
+        .is_some_and(|known| known > 0)
+    {
         return Ok(AppendAttempt::AlreadyStored);
     }
-
-    for s in batch {
-        let actual = current_version(&mut tx, &s.stream).await?;
+    for (s, row) in batch.iter().zip(&checks) {
+        let actual = row
+            .try_get::<Option<i64>, _>("version")?
+            .map(to_u64)
+            .unwrap_or(0);
         if actual != s.expected.0 {
             return Err(StoreError::Conflict {
                 stream: s.stream.clone(),
@@ -104,11 +123,19 @@ async fn write_events(
     let Some(last) = events.last() else {
         return Ok(());
     };
-    // PostgreSQL allows 65535 bound parameters per statement; 19 per row.
-    for chunk in events.chunks(1000) {
-        let mut insert =
-            QueryBuilder::<Postgres>::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
-        insert.push_values(chunk, |mut row, e| {
+    // PostgreSQL allows 65535 bound parameters per statement; 19 per row. The last chunk
+    // (for an append: the only one) also moves the head and announces it, in the same
+    // statement: data-modifying WITH clauses run exactly once, so the section that holds the
+    // head lock costs one round trip plus the commit.
+    let chunks: Vec<&[RecordedEvent]> = events.chunks(1000).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let final_chunk = i + 1 == chunks.len();
+        let mut q = QueryBuilder::<Postgres>::new(if final_chunk {
+            format!("WITH inserted AS (INSERT INTO events ({EVENT_COLUMNS}) ")
+        } else {
+            format!("INSERT INTO events ({EVENT_COLUMNS}) ")
+        });
+        q.push_values(chunk.iter(), |mut row, e| {
             row.push_bind(to_i64(e.position))
                 .push_bind(e.event_id)
                 .push_bind(e.stream.stream_type())
@@ -129,18 +156,19 @@ async fn write_events(
                 .push_bind(&e.prev_hash)
                 .push_bind(&e.hash);
         });
-        insert.build().execute(&mut **tx).await?;
+        if final_chunk {
+            q.push(" RETURNING 1), head AS (UPDATE log_head SET position = ")
+                .push_bind(to_i64(last.position))
+                .push(", hash = ")
+                .push_bind(&last.hash)
+                .push(" WHERE id = 1 RETURNING 1) SELECT pg_notify(")
+                .push_bind(NOTIFY_CHANNEL)
+                .push(", ")
+                .push_bind(last.position.to_string())
+                .push(")");
+        }
+        q.build().execute(&mut **tx).await?;
     }
-    sqlx::query("UPDATE log_head SET position = $1, hash = $2 WHERE id = 1")
-        .bind(to_i64(last.position))
-        .bind(&last.hash)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(NOTIFY_CHANNEL)
-        .bind(last.position.to_string())
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }
 

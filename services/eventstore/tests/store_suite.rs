@@ -41,6 +41,7 @@ on_both_backends!(
     an_older_binary_starts_on_a_schema_a_newer_one_migrated,
     events_are_found_by_their_command_and_streams_by_type,
     an_extract_imports_verbatim_into_an_empty_store_and_verifies,
+    a_large_extract_imports_in_chunks_with_one_head,
     imports_that_do_not_continue_the_chain_exactly_are_refused_and_write_nothing,
 );
 
@@ -873,4 +874,30 @@ async fn an_older_binary_starts_on_a_schema_a_newer_one_migrated(db: TestDatabas
         .await
         .expect("starts on a newer schema");
     again.readiness().await.unwrap();
+}
+
+/// More rows than one INSERT may carry (PostgreSQL's bind-parameter limit): written in
+/// chunks, the head moved once, to the last.
+async fn a_large_extract_imports_in_chunks_with_one_head(db: TestDatabase) {
+    let a = open(&db).await;
+    let s = stream("assignment", "big");
+    let batch: Vec<_> = (0..2500)
+        .map(|i| event("StatusReported", json!({ "n": i })))
+        .collect();
+    a.append(vec![StreamAppend {
+        stream: s.clone(),
+        expected: ExpectedVersion(0),
+        events: batch,
+    }])
+    .await
+    .unwrap();
+    let mut events = Vec::new();
+    while events.len() < 2500 {
+        events.extend(a.read_all(events.len() as u64, 1000).await.unwrap());
+    }
+    let db_b = TestDatabase::new(db.kind()).await;
+    let b = open(&db_b).await;
+    assert_eq!(b.import_verbatim(&events).await.unwrap(), 2500);
+    assert_eq!(b.head().await.unwrap(), a.head().await.unwrap());
+    assert!(b.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
 }
