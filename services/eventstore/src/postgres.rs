@@ -32,16 +32,35 @@ pub(crate) async fn append(
         .collect();
     let mut tx = pool.begin().await?;
 
-    let known: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE event_id = ANY($1)")
-        .bind(&ids)
-        .fetch_one(&mut *tx)
-        .await?;
-    if known > 0 {
+    // The repeat check and every stream's version in one round trip: a row per stream, in
+    // the batch's order, each carrying the (uncorrelated, computed once) count of known ids.
+    let types: Vec<&str> = batch.iter().map(|s| s.stream.stream_type()).collect();
+    let stream_ids: Vec<&str> = batch.iter().map(|s| s.stream.id()).collect();
+    let checks = sqlx::query(
+        "SELECT (SELECT count(*) FROM events WHERE event_id = ANY($1)) AS known, \
+                (SELECT max(e.version) FROM events e \
+                  WHERE e.stream_type = s.stream_type AND e.stream_id = s.stream_id) AS version \
+         FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(stream_type, stream_id, n) \
+         ORDER BY s.n",
+    )
+    .bind(&ids)
+    .bind(&types)
+    .bind(&stream_ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    if checks
+        .first()
+        .map(|r| r.try_get::<i64, _>("known"))
+        .transpose()?
+        .is_some_and(|known| known > 0)
+    {
         return Ok(AppendAttempt::AlreadyStored);
     }
-
-    for s in batch {
-        let actual = current_version(&mut tx, &s.stream).await?;
+    for (s, row) in batch.iter().zip(&checks) {
+        let actual = row
+            .try_get::<Option<i64>, _>("version")?
+            .map(to_u64)
+            .unwrap_or(0);
         if actual != s.expected.0 {
             return Err(StoreError::Conflict {
                 stream: s.stream.clone(),
@@ -62,9 +81,13 @@ pub(crate) async fn append(
     let recorded_at = truncate_to_micros(Utc::now());
     let sealed = seal(batch, &head, recorded_at);
 
-    let mut insert =
-        QueryBuilder::<Postgres>::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
-    insert.push_values(&sealed, |mut row, e| {
+    // The rows, the new head and the notification in one statement (one round trip while
+    // the head is locked): data-modifying WITH clauses run exactly once, referenced or not.
+    let last = sealed.last().expect("validated: at least one event");
+    let mut write = QueryBuilder::<Postgres>::new(format!(
+        "WITH inserted AS (INSERT INTO events ({EVENT_COLUMNS}) "
+    ));
+    write.push_values(&sealed, |mut row, e| {
         row.push_bind(to_i64(e.position))
             .push_bind(e.event_id)
             .push_bind(e.stream.stream_type())
@@ -85,21 +108,19 @@ pub(crate) async fn append(
             .push_bind(&e.prev_hash)
             .push_bind(&e.hash);
     });
-    if let Err(err) = insert.build().execute(&mut *tx).await {
+    write
+        .push(" RETURNING 1), head AS (UPDATE log_head SET position = ")
+        .push_bind(to_i64(last.position))
+        .push(", hash = ")
+        .push_bind(&last.hash)
+        .push(" WHERE id = 1 RETURNING 1) SELECT pg_notify(")
+        .push_bind(NOTIFY_CHANNEL)
+        .push(", ")
+        .push_bind(last.position.to_string())
+        .push(")");
+    if let Err(err) = write.build().execute(&mut *tx).await {
         return classify_insert_error(err);
     }
-
-    let last = sealed.last().expect("validated: at least one event");
-    sqlx::query("UPDATE log_head SET position = $1, hash = $2 WHERE id = 1")
-        .bind(to_i64(last.position))
-        .bind(&last.hash)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(NOTIFY_CHANNEL)
-        .bind(last.position.to_string())
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     Ok(AppendAttempt::Written(sealed))
 }
@@ -117,20 +138,6 @@ fn classify_insert_error(err: sqlx::Error) -> Result<AppendAttempt, StoreError> 
         }
         _ => Err(err.into()),
     }
-}
-
-async fn current_version(
-    tx: &mut sqlx::Transaction<'_, Postgres>,
-    stream: &StreamId,
-) -> Result<u64, StoreError> {
-    let v: Option<i64> = sqlx::query_scalar(
-        "SELECT max(version) FROM events WHERE stream_type = $1 AND stream_id = $2",
-    )
-    .bind(stream.stream_type())
-    .bind(stream.id())
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(v.map(to_u64).unwrap_or(0))
 }
 
 pub(crate) async fn stream_version(pool: &PgPool, stream: &StreamId) -> Result<u64, StoreError> {
