@@ -35,7 +35,12 @@ impl Server {
     /// Builds and starts the server on `url` with default settings but for the listener,
     /// the token secret and short shutdown/connect timeouts.
     async fn start(url: &str) -> anyhow::Result<Self> {
-        let env = BTreeMap::from([
+        // Any STYR_* setting in the benchmark's own environment reaches the server too
+        // (e.g. STYR_DATABASE_MAX_CONNECTIONS), except the ones fixed below.
+        let mut env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("STYR_") && !k.starts_with("STYR_BENCH_"))
+            .collect();
+        env.extend([
             ("STYR_DATABASE_URL".to_owned(), url.to_owned()),
             ("STYR_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
             ("STYR_JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
@@ -241,7 +246,9 @@ fn sample_sum(text: &str, metric: &str, label: &str) -> f64 {
             let name = series.split('{').next()?;
             (name.ends_with(metric) && series.contains(label)).then(|| value.parse::<f64>().ok())?
         })
-        .sum()
+        .sum::<f64>()
+        // An empty sum is -0.0.
+        + 0.0
 }
 
 /// Where a mutation's time goes, from the server's own metrics: the mean append against the

@@ -88,7 +88,7 @@ impl Plan {
             }
         } else {
             Plan {
-                duration: Duration::from_secs(10),
+                duration: Duration::from_secs(5),
                 warmup: Duration::from_secs(1),
                 big_assignments: 100_000,
                 long_stream: 2_000,

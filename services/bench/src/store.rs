@@ -204,7 +204,9 @@ pub async fn large_log(
     )
     .await?;
     let long_index = plan.big_assignments + 1;
-    let long_events = seed::seed_long_stream(&store, long_index, plan.long_stream).await?;
+    seed::seed_long_stream(&store, long_index, plan.long_stream).await?;
+    // The issue and the reports; its Deadline stream is another stream.
+    let long_events = plan.long_stream + 1;
     raw.settle().await?;
     let head = store.head().await?.position;
     crate::progress(format!(
