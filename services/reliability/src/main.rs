@@ -18,7 +18,7 @@
 //! - **two-servers** (PostgreSQL): two `styr serve` on one database under load: both serve
 //!   the same board, every acknowledged report is stored once, the read model equals a rebuild.
 //! - **db-restart** (PostgreSQL, `--with-db-restart`; needs root): PostgreSQL is restarted
-//!   with `-m immediate` under load: the server reports not-ready, recovers by itself, clients
+//!   (stopped with `-m immediate`, started 2 s later) under load: the server reports not-ready, recovers by itself, clients
 //!   only ever see retryable errors, nothing acknowledged is lost.
 
 mod clients;
@@ -361,19 +361,28 @@ async fn db_restart() -> anyhow::Result<Outcome> {
         }
         false
     });
-    let restart = std::process::Command::new("pg_ctlcluster")
-        .args([
+    // Down for two seconds (an immediate stop, like a crash), then up again: long enough that
+    // the server must notice, whatever the machine's speed.
+    let pg = |action: &str| {
+        let mut args = vec![
             "--skip-systemctl-redirect",
-            &version,
+            version.as_str(),
             "main",
-            "restart",
-            "-m",
-            "immediate",
-        ])
-        .status()
-        .context("pg_ctlcluster")?;
-    if !restart.success() {
-        bail!("pg_ctlcluster restart failed (this scenario needs root)");
+            action,
+        ];
+        if action == "stop" {
+            args.extend(["-m", "immediate"]);
+        }
+        std::process::Command::new("pg_ctlcluster")
+            .args(&args)
+            .status()
+    };
+    if !pg("stop").context("pg_ctlcluster")?.success() {
+        bail!("pg_ctlcluster stop failed (this scenario needs root)");
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    if !pg("start").context("pg_ctlcluster")?.success() {
+        bail!("pg_ctlcluster start failed: PostgreSQL is down");
     }
     let saw_not_ready = watcher.join().unwrap_or(false);
     out.check(ensure(saw_not_ready, || {
