@@ -11,7 +11,7 @@
 //! its receipt or failure. Which correspondence events exist is [`classify`]'s business.
 //! Exemption from public disclosure (*unntatt offentlighet*) is a marking, never a deletion.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, By, CommandContext, Role};
@@ -569,11 +569,6 @@ impl Aggregate for Correspondence {
             }
         }
     }
-}
-
-/// The Oslo calendar date the item occurred on (completeness reports are by date).
-pub fn occurred_on(d: &CorrespondenceDetails) -> NaiveDate {
-    crate::aggregate::oslo_date(d.registered.occurred_at)
 }
 
 #[cfg(test)]

@@ -20,20 +20,19 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
+use styr_domain::Aggregate;
 use styr_domain::correspondence::{
     Correspondence, CorrespondenceDetails, CorrespondenceEvent, RIKSREVISJONEN,
 };
-use styr_domain::{Aggregate, DomainEvent};
-use styr_eventstore::{Actor, EventMetadata, ExpectedVersion, NewEvent, StoreError, StreamAppend};
+use styr_eventstore::{ExpectedVersion, StoreError, StreamAppend};
 use uuid::Uuid;
 
 use crate::Workflow;
 use crate::copies::content_sha256;
 use crate::error::WorkflowError;
-use crate::handler::stream_of;
+use crate::handler::{stream_of, system_event};
 
 /// The identity the delivery worker's events are recorded under.
 pub const DELIVERY_SUBJECT: &str = "system:copy-delivery";
@@ -253,28 +252,16 @@ impl Workflow {
         version: u64,
         event: &CorrespondenceEvent,
     ) -> Result<(), WorkflowError> {
-        let correlation = Uuid::now_v7();
         let append = StreamAppend {
             stream: stream_of::<Correspondence>(id)?,
             expected: ExpectedVersion(version),
-            events: vec![NewEvent {
-                event_id: Uuid::now_v7(),
-                event_type: event.event_type().to_owned(),
-                schema_version: event.schema_version(),
-                payload: event.to_payload(),
-                metadata: EventMetadata {
-                    actor: Actor {
-                        subject: DELIVERY_SUBJECT.to_owned(),
-                        display_name: "Kopiutsending (copy delivery)".to_owned(),
-                        role: "system".to_owned(),
-                        organisation: "STYR".to_owned(),
-                    },
-                    reason: None,
-                    correlation_id: correlation,
-                    causation_id: Some(correlation),
-                    effective_at: None,
-                },
-            }],
+            events: vec![system_event(
+                event,
+                DELIVERY_SUBJECT,
+                "Kopiutsending (copy delivery)",
+                None,
+                Uuid::now_v7(),
+            )],
         };
         self.store().append(vec![append]).await?;
         Ok(())
@@ -485,9 +472,4 @@ pub async fn run_delivery(
             return;
         }
     }
-}
-
-/// When the item occurred, for reports.
-pub fn occurred_at(d: &CorrespondenceDetails) -> DateTime<Utc> {
-    d.registered.occurred_at
 }

@@ -392,6 +392,35 @@ pub(crate) fn envelope(
     }
 }
 
+/// An event the service writes on its own account (the deadline monitor, the copy worker):
+/// a system actor instead of a user, the pass or attempt as correlation and causation.
+pub(crate) fn system_event<E: DomainEvent>(
+    event: &E,
+    subject: &str,
+    display_name: &str,
+    reason: Option<&str>,
+    correlation: Uuid,
+) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::now_v7(),
+        event_type: event.event_type().to_owned(),
+        schema_version: event.schema_version(),
+        payload: event.to_payload(),
+        metadata: EventMetadata {
+            actor: styr_eventstore::Actor {
+                subject: subject.to_owned(),
+                display_name: display_name.to_owned(),
+                role: "system".to_owned(),
+                organisation: "STYR".to_owned(),
+            },
+            reason: reason.map(str::to_owned),
+            correlation_id: correlation,
+            causation_id: Some(correlation),
+            effective_at: None,
+        },
+    }
+}
+
 /// Short, jittered waits so racing writers spread out instead of colliding again.
 pub(crate) async fn backoff(attempt: u32) {
     let jitter = u64::from(Uuid::new_v4().as_bytes()[0]) % 4;

@@ -2,14 +2,14 @@
 //! missed. Idempotent — a deadline is marked once per due date — and safe to run from several
 //! servers at once (a racing monitor's append conflicts and, on reload, finds nothing to do).
 
+use styr_domain::Aggregate;
 use styr_domain::deadline::Deadline;
-use styr_domain::{Aggregate, DomainEvent};
-use styr_eventstore::{Actor, EventMetadata, ExpectedVersion, NewEvent, StoreError, StreamAppend};
+use styr_eventstore::{ExpectedVersion, StoreError, StreamAppend};
 use uuid::Uuid;
 
 use crate::Workflow;
 use crate::error::WorkflowError;
-use crate::handler::stream_of;
+use crate::handler::{stream_of, system_event};
 
 /// The identity the monitor's events are recorded under.
 pub const MONITOR_SUBJECT: &str = "system:deadline-monitor";
@@ -43,23 +43,14 @@ impl Workflow {
                     expected: ExpectedVersion(version),
                     events: events
                         .iter()
-                        .map(|e| NewEvent {
-                            event_id: Uuid::now_v7(),
-                            event_type: e.event_type().to_owned(),
-                            schema_version: e.schema_version(),
-                            payload: e.to_payload(),
-                            metadata: EventMetadata {
-                                actor: Actor {
-                                    subject: MONITOR_SUBJECT.to_owned(),
-                                    display_name: "Fristovervåking (deadline monitor)".to_owned(),
-                                    role: "system".to_owned(),
-                                    organisation: "STYR".to_owned(),
-                                },
-                                reason: Some("the deadline passed without a delivery".into()),
-                                correlation_id: pass,
-                                causation_id: Some(pass),
-                                effective_at: None,
-                            },
+                        .map(|e| {
+                            system_event(
+                                e,
+                                MONITOR_SUBJECT,
+                                "Fristovervåking (deadline monitor)",
+                                Some("the deadline passed without a delivery"),
+                                pass,
+                            )
                         })
                         .collect(),
                 };
