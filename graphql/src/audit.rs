@@ -295,23 +295,21 @@ impl AuditQueries {
             return Err(error::validation("from", "from is after to"));
         }
         let workflow = ctx.data_unchecked::<Workflow>();
-        let report = workflow
-            .completeness(&Scope::All, None, from.0, to.0, &[])
+        let items = workflow
+            .correspondence(&Scope::All, None, from.0, to.0)
             .await
             .map_err(error::workflow)?;
         let mut out = Vec::new();
-        for row in report.rows.into_iter().filter(|r| r.ministry.is_some()) {
-            let (item, _) = workflow
-                .load::<Correspondence>(&row.item_id)
-                .await
-                .map_err(error::workflow)?;
-            let Some(d) = item.details else { continue };
+        for (id, d) in items
+            .into_iter()
+            .filter(|(_, d)| d.registered.ministry.is_some())
+        {
             let exempt = d
                 .exemption
                 .as_ref()
                 .map(|e| e.legal_basis.as_str().to_owned());
             out.push(JournalEntry {
-                id: ID(row.item_id),
+                id: ID(id),
                 kind: format!("{:?}", d.registered.kind),
                 title: if exempt.is_some() {
                     format!("{} (unntatt offentlighet)", d.registered.kind.label())

@@ -119,21 +119,23 @@ impl CompletenessReport {
     }
 }
 
+/// One stored event as its aggregate's event type (older schema versions upcast).
+pub(crate) fn decode<A: Aggregate>(r: &RecordedEvent) -> Result<A::Event, WorkflowError> {
+    A::Event::from_stored(&r.event_type, r.schema_version, r.payload.clone()).map_err(|source| {
+        WorkflowError::Undecodable {
+            stream: r.stream.to_string(),
+            version: r.version,
+            source,
+        }
+    })
+}
+
 /// Decodes a stream's events into an aggregate state.
-pub(crate) fn fold<A: Aggregate>(
-    stream: &StreamId,
-    events: &[RecordedEvent],
-) -> Result<(A, u64), WorkflowError> {
+pub(crate) fn fold<A: Aggregate>(events: &[RecordedEvent]) -> Result<(A, u64), WorkflowError> {
     let mut state = A::default();
     let mut version = 0;
     for r in events {
-        let event = A::Event::from_stored(&r.event_type, r.schema_version, r.payload.clone())
-            .map_err(|source| WorkflowError::Undecodable {
-                stream: stream.to_string(),
-                version: r.version,
-                source,
-            })?;
-        state.evolve(&event);
+        state.evolve(&decode::<A>(r)?);
         version = r.version;
     }
     Ok((state, version))
@@ -166,7 +168,7 @@ impl Workflow {
     ) -> Result<(A, u64), WorkflowError> {
         let stream = stream_of::<A>(stream_id)?;
         let events = self.history(&stream, Some(at)).await?;
-        fold::<A>(&stream, &events)
+        fold::<A>(&events)
     }
 
     /// The board as it stood in view `at`, computed from the events alone (not the read
@@ -185,7 +187,7 @@ impl Workflow {
             let stream = stream_of::<Assignment>(&id)?;
             let events = self.history(&stream, Some(at)).await?;
             let Some(last) = events.last() else { continue };
-            let (state, _) = fold::<Assignment>(&stream, &events)?;
+            let (state, _) = fold::<Assignment>(&events)?;
             let Some(d) = state.details else { continue };
             let row = BoardRow::derive(&d, last.position, last.recorded_at);
             if scope.can_see(&row.ministry, &row.agency) && filter.matches(&row, today) {
@@ -223,30 +225,24 @@ impl Workflow {
         let mut out = Vec::new();
         let mut state = Assignment::default();
         for r in &events {
-            let event =
-                AssignmentEvent::from_stored(&r.event_type, r.schema_version, r.payload.clone())
-                    .map_err(|source| WorkflowError::Undecodable {
-                        stream: stream.to_string(),
-                        version: r.version,
-                        source,
-                    })?;
+            let event = decode::<Assignment>(r)?;
             trail_entries(r, &state, &event, &mut out);
             state.evolve(&event);
         }
         Ok(out)
     }
 
-    /// Every correspondence item that occurred on the Oslo dates `from..=to` (of one agency,
-    /// if given) and the state of its copy on `channels`.
-    pub async fn completeness(
+    /// The correspondence items that occurred on the Oslo dates `from..=to` (of one agency, if
+    /// given) that `scope` may see, in the order they occurred. Items of no dialogue (log
+    /// checkpoints) are for auditors only.
+    pub async fn correspondence(
         &self,
         scope: &Scope,
         agency: Option<&str>,
         from: NaiveDate,
         to: NaiveDate,
-        channels: &[Channel],
-    ) -> Result<CompletenessReport, WorkflowError> {
-        let mut rows = Vec::new();
+    ) -> Result<Vec<(String, CorrespondenceDetails)>, WorkflowError> {
+        let mut items = Vec::new();
         for id in self.store().stream_ids(Correspondence::STREAM_TYPE).await? {
             let (item, _) = self.load::<Correspondence>(&id).await?;
             let Some(d) = item.details else { continue };
@@ -261,10 +257,31 @@ impl Workflow {
             };
             let wanted = agency.is_none_or(|a| r.agency.as_ref().is_some_and(|x| x.as_str() == a));
             if visible && wanted {
-                rows.push(completeness_row(id, &d, channels));
+                items.push((id, d));
             }
         }
-        rows.sort_by(|a, b| (a.occurred_at, &a.item_id).cmp(&(b.occurred_at, &b.item_id)));
+        items.sort_by(|(a_id, a), (b_id, b)| {
+            (a.registered.occurred_at, a_id).cmp(&(b.registered.occurred_at, b_id))
+        });
+        Ok(items)
+    }
+
+    /// Every correspondence item that occurred on the Oslo dates `from..=to` (of one agency,
+    /// if given) and the state of its copy on `channels`.
+    pub async fn completeness(
+        &self,
+        scope: &Scope,
+        agency: Option<&str>,
+        from: NaiveDate,
+        to: NaiveDate,
+        channels: &[Channel],
+    ) -> Result<CompletenessReport, WorkflowError> {
+        let rows: Vec<CompletenessRow> = self
+            .correspondence(scope, agency, from, to)
+            .await?
+            .into_iter()
+            .map(|(id, d)| completeness_row(id, &d, channels))
+            .collect();
         let missing = rows
             .iter()
             .filter(|r| r.state != CopyState::Delivered)

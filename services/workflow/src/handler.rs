@@ -192,7 +192,7 @@ impl Workflow {
     pub async fn load<A: Aggregate>(&self, stream_id: &str) -> Result<(A, u64), WorkflowError> {
         let stream = stream_of::<A>(stream_id)?;
         let recorded = self.store().read_stream(&stream, 0).await?;
-        crate::audit::fold::<A>(&stream, &recorded)
+        crate::audit::fold::<A>(&recorded)
     }
 
     /// Runs one command against the aggregate in `stream_id`, with its follow-ups on other

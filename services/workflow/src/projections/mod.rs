@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use styr_domain::assignment::Assignment;
-use styr_domain::{Aggregate, DomainEvent};
+use styr_domain::Aggregate;
 use styr_eventstore::{EventStore, RecordedEvent, StreamId};
 use tokio::sync::{Mutex, watch};
 
@@ -316,18 +316,7 @@ impl Projections {
         if event.stream.stream_type() != Assignment::STREAM_TYPE {
             return Ok(None);
         }
-        let decode = |r: &RecordedEvent| {
-            <Assignment as Aggregate>::Event::from_stored(
-                &r.event_type,
-                r.schema_version,
-                r.payload.clone(),
-            )
-            .map_err(|source| WorkflowError::Undecodable {
-                stream: r.stream.to_string(),
-                version: r.version,
-                source,
-            })
-        };
+        let decode = crate::audit::decode::<Assignment>;
         let state = match cache.get_mut(&event.stream) {
             Some((state, version)) if *version + 1 == event.version => {
                 state.evolve(&decode(event)?);
