@@ -10,8 +10,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
@@ -53,15 +53,14 @@ pub(crate) async fn append(
 ) -> Result<AppendAttempt, StoreError> {
     // Under contention most attempts are stale. Refuse those before queueing for the single
     // write lock, so they do not crowd out the writers (and the projector) that can proceed.
-    // Only an optimisation: the check under the lock below is the one that counts.
-    for s in batch {
-        let actual = version_of(pool, &s.stream).await?;
-        if actual != s.expected.0 && count_known(pool, batch).await? == 0 {
-            return Err(StoreError::Conflict {
-                stream: s.stream.clone(),
-                expected: s.expected.0,
-                actual,
-            });
+    // Only an optimisation: the check under the lock below is the one that counts. The
+    // connection goes back to the pool before the lock is asked for.
+    {
+        let mut conn = pool.acquire().await?;
+        if let Some(conflict) = first_conflict(&mut conn, batch).await?
+            && count_known(&mut *conn, batch).await? == 0
+        {
+            return Err(conflict);
         }
     }
 
@@ -69,16 +68,8 @@ pub(crate) async fn append(
     if count_known(&mut *tx, batch).await? > 0 {
         return Ok(AppendAttempt::AlreadyStored);
     }
-
-    for s in batch {
-        let actual = version_of(&mut *tx, &s.stream).await?;
-        if actual != s.expected.0 {
-            return Err(StoreError::Conflict {
-                stream: s.stream.clone(),
-                expected: s.expected.0,
-                actual,
-            });
-        }
+    if let Some(conflict) = first_conflict(&mut tx, batch).await? {
+        return Err(conflict);
     }
 
     let head = head_of(&mut *tx).await?;
@@ -169,6 +160,25 @@ fn classify_insert_error(err: sqlx::Error) -> Result<AppendAttempt, StoreError> 
         }
         _ => Err(err.into()),
     }
+}
+
+/// The first stream of the batch that is not at its expected version, as the conflict to
+/// report.
+async fn first_conflict(
+    conn: &mut SqliteConnection,
+    batch: &[StreamAppend],
+) -> Result<Option<StoreError>, StoreError> {
+    for s in batch {
+        let actual = version_of(&mut *conn, &s.stream).await?;
+        if actual != s.expected.0 {
+            return Ok(Some(StoreError::Conflict {
+                stream: s.stream.clone(),
+                expected: s.expected.0,
+                actual,
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// How many of the batch's event ids are stored already.

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use styr_domain::assignment::Assignment;
 use styr_domain::Aggregate;
+use styr_domain::assignment::Assignment;
 use styr_eventstore::{EventStore, RecordedEvent, StreamId};
 use tokio::sync::{Mutex, watch};
 
