@@ -26,7 +26,7 @@ use crate::viewer::{actor, scope};
 
 /// The view an audit query looks at: everything recorded by `asOf` (default: now), and with
 /// `effectiveBy`, only what had taken effect by then.
-async fn view(
+pub(crate) async fn view(
     ctx: &Context<'_>,
     as_of: Option<DateTime<Utc>>,
     effective_by: Option<DateTime<Utc>>,

@@ -5,7 +5,6 @@ use async_graphql::{Context, Result, SimpleObject};
 use chrono::Duration;
 use chrono::{DateTime, Utc};
 use styr_workflow::Workflow;
-use styr_workflow::audit::AsOf;
 use styr_workflow::domain::assignment::Assignment;
 use styr_workflow::domain::{Period, oslo_date};
 use styr_workflow::projections::{BoardFilter, BoardQuery, BoardRow, BoardSort};
@@ -108,14 +107,7 @@ pub async fn appendix(
     let workflow = ctx.data_unchecked::<Workflow>();
     let filter = letter_filter(letter_id)?;
     let view = if as_of.is_some() || effective_by.is_some() {
-        let position = match as_of {
-            Some(t) => workflow.position_at(t).await.map_err(error::workflow)?,
-            None => u64::MAX,
-        };
-        Some(AsOf {
-            position,
-            effective_by,
-        })
+        Some(crate::audit::view(ctx, as_of, effective_by).await?)
     } else {
         None
     };
