@@ -14,6 +14,7 @@
 mod chain;
 mod error;
 mod feed;
+mod group;
 mod import;
 mod postgres;
 mod seal;

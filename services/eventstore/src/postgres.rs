@@ -7,7 +7,7 @@
 //! primary key: a writer whose check raced another's gets a unique violation, reported as
 //! [`StoreError::Conflict`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgRow};
@@ -15,72 +15,75 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::import;
-use crate::seal::{EVENT_COLUMNS, seal};
+use crate::seal::EVENT_COLUMNS;
 use crate::store::AppendAttempt;
 use crate::types::{Actor, LogHead, RecordedEvent, StreamAppend, StreamId, truncate_to_micros};
+use crate::{group, import};
 
 /// The channel `pg_notify` announces new head positions on.
 pub(crate) const NOTIFY_CHANNEL: &str = "styr_events";
 
-pub(crate) async fn append(
+/// Writes a group of appends (see [`crate::group`]) in one transaction: one statement reads the
+/// stored version of every stream the group touches and which of its event ids are stored;
+/// each append is decided against them; the accepted ones are chained onto the head under its
+/// lock and inserted together. A unique violation (another process took a version between the
+/// check and the insert) fails the group as a whole, and each append is retried alone.
+pub(crate) async fn append_group(
     pool: &PgPool,
-    batch: &[StreamAppend],
-) -> Result<AppendAttempt, StoreError> {
-    let ids: Vec<Uuid> = batch
-        .iter()
-        .flat_map(|s| s.events.iter().map(|e| e.event_id))
-        .collect();
+    batches: &[&[StreamAppend]],
+) -> Result<Vec<Result<AppendAttempt, StoreError>>, StoreError> {
+    let streams = group::streams(batches);
+    let ids = group::event_ids(batches);
     let mut tx = pool.begin().await?;
 
-    // The repeat check and every stream's version in one round trip: a row per stream, in
-    // the batch's order, each carrying the (uncorrelated, computed once) count of known ids.
-    let types: Vec<&str> = batch.iter().map(|s| s.stream.stream_type()).collect();
-    let stream_ids: Vec<&str> = batch.iter().map(|s| s.stream.id()).collect();
-    let checks = sqlx::query(
-        "SELECT (SELECT count(*) FROM events WHERE event_id = ANY($1)) AS known, \
-                (SELECT max(e.version) FROM events e \
-                  WHERE e.stream_type = s.stream_type AND e.stream_id = s.stream_id) AS version \
+    let types: Vec<&str> = streams.iter().map(|s| s.stream_type()).collect();
+    let stream_ids: Vec<&str> = streams.iter().map(|s| s.id()).collect();
+    let rows = sqlx::query(
+        "SELECT s.n, (SELECT max(e.version) FROM events e \
+                       WHERE e.stream_type = s.stream_type AND e.stream_id = s.stream_id) AS version, \
+                NULL::uuid AS known \
          FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(stream_type, stream_id, n) \
-         ORDER BY s.n",
+         UNION ALL \
+         SELECT NULL, NULL, event_id FROM events WHERE event_id = ANY($1)",
     )
     .bind(&ids)
     .bind(&types)
     .bind(&stream_ids)
     .fetch_all(&mut *tx)
     .await?;
-    if checks
-        .first()
-        .map(|r| r.try_get::<i64, _>("known"))
-        .transpose()?
-        .is_some_and(|known| known > 0)
-    {
-        return Ok(AppendAttempt::AlreadyStored);
-    }
-    for (s, row) in batch.iter().zip(&checks) {
-        let actual = row
-            .try_get::<Option<i64>, _>("version")?
-            .map(to_u64)
-            .unwrap_or(0);
-        if actual != s.expected.0 {
-            return Err(StoreError::Conflict {
-                stream: s.stream.clone(),
-                expected: s.expected.0,
-                actual,
-            });
+    let mut versions = HashMap::with_capacity(streams.len());
+    let mut known = HashSet::new();
+    for row in &rows {
+        match row.try_get::<Option<i64>, _>("n")? {
+            Some(n) => {
+                let stream = streams[usize::try_from(n - 1).unwrap_or(usize::MAX)];
+                let version = row.try_get::<Option<i64>, _>("version")?.map(to_u64);
+                versions.insert(stream.clone(), version.unwrap_or(0));
+            }
+            None => {
+                known.insert(row.try_get::<Uuid, _>("known")?);
+            }
         }
+    }
+    let verdicts = group::plan(batches, &versions, &known);
+    if !verdicts.iter().any(|v| matches!(v, group::Verdict::Accept)) {
+        tx.rollback().await?;
+        return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));
     }
 
     let head = lock_head(&mut tx).await?;
     // Taken under the head lock, so recorded_at never decreases along the log.
     let recorded_at = truncate_to_micros(Utc::now());
-    let sealed = seal(batch, &head, recorded_at);
-
-    if let Err(err) = write_events(&mut tx, &sealed).await {
-        return classify_insert_error(err);
+    let sealed = group::seal_group(batches, &verdicts, &head, recorded_at);
+    let all: Vec<&RecordedEvent> = sealed.iter().flatten().collect();
+    match write_events(&mut tx, &all).await {
+        Ok(()) => {}
+        // Only one append: answer it as the single append it is.
+        Err(err) if batches.len() == 1 => return Ok(vec![classify_insert_error(err)]),
+        Err(err) => return Err(err.into()),
     }
     tx.commit().await?;
-    Ok(AppendAttempt::Written(sealed))
+    Ok(group::answers(verdicts, sealed))
 }
 
 /// Appends already-recorded events exactly as they are (see
@@ -96,7 +99,8 @@ pub(crate) async fn import_verbatim(
         let actual = current_version(&mut tx, stream).await?;
         import::check_stream_version(stream, expected, actual)?;
     }
-    write_events(&mut tx, events)
+    let rows: Vec<&RecordedEvent> = events.iter().collect();
+    write_events(&mut tx, &rows)
         .await
         .map_err(import::insert_error)?;
     tx.commit().await?;
@@ -118,7 +122,7 @@ async fn lock_head(tx: &mut sqlx::Transaction<'_, Postgres>) -> Result<LogHead, 
 /// holds the head lock and has chained the events onto the head.
 async fn write_events(
     tx: &mut sqlx::Transaction<'_, Postgres>,
-    events: &[RecordedEvent],
+    events: &[&RecordedEvent],
 ) -> Result<(), sqlx::Error> {
     let Some(last) = events.last() else {
         return Ok(());
@@ -127,7 +131,7 @@ async fn write_events(
     // (for an append: the only one) also moves the head and announces it, in the same
     // statement: data-modifying WITH clauses run exactly once, so the section that holds the
     // head lock costs one round trip plus the commit.
-    let chunks: Vec<&[RecordedEvent]> = events.chunks(1000).collect();
+    let chunks: Vec<&[&RecordedEvent]> = events.chunks(1000).collect();
     for (i, chunk) in chunks.iter().enumerate() {
         let final_chunk = i + 1 == chunks.len();
         let mut q = QueryBuilder::<Postgres>::new(if final_chunk {

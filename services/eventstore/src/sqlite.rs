@@ -5,25 +5,25 @@
 //! for one writer at a time, also across processes sharing the file. WAL mode lets readers go
 //! on meanwhile; `synchronous = FULL` makes a commit durable before it is acknowledged.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::import;
-use crate::seal::{EVENT_COLUMNS, seal};
+use crate::seal::EVENT_COLUMNS;
 use crate::store::AppendAttempt;
 use crate::types::{
     Actor, LogHead, RecordedEvent, StreamAppend, StreamId, format_timestamp, parse_timestamp,
     truncate_to_micros,
 };
+use crate::{group, import};
 
 pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<SqlitePool, StoreError> {
     let options = SqliteConnectOptions::from_str(url)
@@ -47,40 +47,77 @@ pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<SqlitePoo
         .await?)
 }
 
-pub(crate) async fn append(
+/// Writes a group of appends (see [`crate::group`]) in one `BEGIN IMMEDIATE` transaction: the
+/// stored version of every stream the group touches and which of its event ids are stored are
+/// read under the write lock, each append is decided against them, and the accepted ones are
+/// chained onto the head and inserted together.
+pub(crate) async fn append_group(
     pool: &SqlitePool,
-    batch: &[StreamAppend],
-) -> Result<AppendAttempt, StoreError> {
-    // Under contention most attempts are stale. Refuse those before queueing for the single
-    // write lock, so they do not crowd out the writers (and the projector) that can proceed.
-    // Only an optimisation: the check under the lock below is the one that counts. The
-    // connection goes back to the pool before the lock is asked for.
-    {
-        let mut conn = pool.acquire().await?;
-        if let Some(conflict) = first_conflict(&mut conn, batch).await?
-            && count_known(&mut *conn, batch).await? == 0
-        {
-            return Err(conflict);
+    batches: &[&[StreamAppend]],
+) -> Result<Vec<Result<AppendAttempt, StoreError>>, StoreError> {
+    let streams = group::streams(batches);
+    let ids = group::event_ids(batches);
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+
+    let mut versions = HashMap::with_capacity(streams.len());
+    // SQLite allows 32766 bound parameters per statement.
+    for chunk in streams.chunks(5000) {
+        let mut q = QueryBuilder::<Sqlite>::new("WITH s(n, t, i) AS (VALUES ");
+        let mut rows = q.separated(", ");
+        for (n, stream) in chunk.iter().enumerate() {
+            rows.push("(")
+                .push_bind_unseparated(n as i64)
+                .push_unseparated(", ")
+                .push_bind_unseparated(stream.stream_type().to_owned())
+                .push_unseparated(", ")
+                .push_bind_unseparated(stream.id().to_owned())
+                .push_unseparated(")");
+        }
+        q.push(
+            ") SELECT s.n, (SELECT max(e.version) FROM events e \
+                WHERE e.stream_type = s.t AND e.stream_id = s.i) FROM s",
+        );
+        for row in q.build().fetch_all(&mut *tx).await? {
+            let n = usize::try_from(row.try_get::<i64, _>(0)?).unwrap_or(usize::MAX);
+            let version = row.try_get::<Option<i64>, _>(1)?.unwrap_or(0);
+            if let Some(stream) = chunk.get(n) {
+                versions.insert((*stream).clone(), version as u64);
+            }
         }
     }
-
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    if count_known(&mut *tx, batch).await? > 0 {
-        return Ok(AppendAttempt::AlreadyStored);
+    let mut known = HashSet::new();
+    for chunk in ids.chunks(10_000) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT event_id FROM events WHERE event_id IN (");
+        let mut sep = q.separated(", ");
+        for id in chunk {
+            sep.push_bind(id.to_string());
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&mut *tx).await? {
+            let id: String = row.try_get(0)?;
+            known.insert(
+                Uuid::parse_str(&id)
+                    .map_err(|e| StoreError::Corrupt(format!("event id {id:?}: {e}")))?,
+            );
+        }
     }
-    if let Some(conflict) = first_conflict(&mut tx, batch).await? {
-        return Err(conflict);
+    let verdicts = group::plan(batches, &versions, &known);
+    if !verdicts.iter().any(|v| matches!(v, group::Verdict::Accept)) {
+        tx.rollback().await?;
+        return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));
     }
 
     let head = head_of(&mut *tx).await?;
     let recorded_at = truncate_to_micros(chrono::Utc::now());
-    let sealed = seal(batch, &head, recorded_at);
-
-    if let Err(err) = write_events(&mut tx, &sealed).await {
-        return classify_insert_error(err);
+    let sealed = group::seal_group(batches, &verdicts, &head, recorded_at);
+    let all: Vec<&RecordedEvent> = sealed.iter().flatten().collect();
+    match write_events(&mut tx, &all).await {
+        Ok(()) => {}
+        Err(err) if batches.len() == 1 => return Ok(vec![classify_insert_error(err)]),
+        Err(err) => return Err(err.into()),
     }
     tx.commit().await?;
-    Ok(AppendAttempt::Written(sealed))
+    Ok(group::answers(verdicts, sealed))
 }
 
 /// Appends already-recorded events exactly as they are (see
@@ -96,7 +133,8 @@ pub(crate) async fn import_verbatim(
         let actual = version_of(&mut *tx, stream).await?;
         import::check_stream_version(stream, expected, actual)?;
     }
-    write_events(&mut tx, events)
+    let rows: Vec<&RecordedEvent> = events.iter().collect();
+    write_events(&mut tx, &rows)
         .await
         .map_err(import::insert_error)?;
     tx.commit().await?;
@@ -107,7 +145,7 @@ pub(crate) async fn import_verbatim(
 /// lock and has chained the events onto the head.
 async fn write_events(
     tx: &mut sqlx::Transaction<'_, Sqlite>,
-    events: &[RecordedEvent],
+    events: &[&RecordedEvent],
 ) -> Result<(), sqlx::Error> {
     let Some(last) = events.last() else {
         return Ok(());
@@ -160,39 +198,6 @@ fn classify_insert_error(err: sqlx::Error) -> Result<AppendAttempt, StoreError> 
         }
         _ => Err(err.into()),
     }
-}
-
-/// The first stream of the batch that is not at its expected version, as the conflict to
-/// report.
-async fn first_conflict(
-    conn: &mut SqliteConnection,
-    batch: &[StreamAppend],
-) -> Result<Option<StoreError>, StoreError> {
-    for s in batch {
-        let actual = version_of(&mut *conn, &s.stream).await?;
-        if actual != s.expected.0 {
-            return Ok(Some(StoreError::Conflict {
-                stream: s.stream.clone(),
-                expected: s.expected.0,
-                actual,
-            }));
-        }
-    }
-    Ok(None)
-}
-
-/// How many of the batch's event ids are stored already.
-async fn count_known<'c, E>(executor: E, batch: &[StreamAppend]) -> Result<i64, StoreError>
-where
-    E: sqlx::Executor<'c, Database = Sqlite>,
-{
-    let mut known = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM events WHERE event_id IN (");
-    let mut ids = known.separated(", ");
-    for e in batch.iter().flat_map(|s| &s.events) {
-        ids.push_bind(e.event_id.to_string());
-    }
-    known.push(")");
-    Ok(known.build_query_scalar().fetch_one(executor).await?)
 }
 
 async fn version_of<'c, E>(executor: E, stream: &StreamId) -> Result<u64, StoreError>

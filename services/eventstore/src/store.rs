@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use sqlx::sqlite::SqlitePool;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use crate::chain::{ChainBreak, ChainFault, ChainReport, ChainVerifier};
@@ -14,7 +14,7 @@ use crate::error::StoreError;
 use crate::types::{
     AppendOutcome, GENESIS_HASH, LogHead, RecordedEvent, StreamAppend, StreamId, validate_batch,
 };
-use crate::{postgres, sqlite};
+use crate::{group, postgres, sqlite};
 
 static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -121,6 +121,18 @@ enum Backend {
     Sqlite(SqlitePool),
 }
 
+impl group::GroupWriter for Backend {
+    async fn write_group(
+        &self,
+        batches: &[&[StreamAppend]],
+    ) -> Result<Vec<Result<AppendAttempt, StoreError>>, StoreError> {
+        match self {
+            Backend::Postgres(p) => postgres::append_group(p, batches).await,
+            Backend::Sqlite(p) => sqlite::append_group(p, batches).await,
+        }
+    }
+}
+
 struct Inner {
     backend: Backend,
     /// The highest position known to be committed; woken on every commit.
@@ -128,6 +140,8 @@ struct Inner {
     options: StoreOptions,
     observer: std::sync::RwLock<Option<Arc<dyn StoreObserver>>>,
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The queue of the writer task every append goes through (see [`crate::group`]).
+    writer: std::sync::Mutex<Option<mpsc::UnboundedSender<group::Job>>>,
 }
 
 impl Drop for Inner {
@@ -158,6 +172,9 @@ impl EventStore {
         let store = Self::connect_without_migrating(url, options).await?;
         store.migrate().await?;
         store.start_feed().await?;
+        // On the connecting runtime (the server's main one), not on whichever runtime
+        // happens to append first.
+        store.writer();
         Ok(store)
     }
 
@@ -186,6 +203,7 @@ impl EventStore {
                 options,
                 observer: std::sync::RwLock::new(None),
                 listener: std::sync::Mutex::new(None),
+                writer: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -255,10 +273,13 @@ impl EventStore {
     /// Each stream must be at its expected version, else [`StoreError::Conflict`] and nothing is
     /// written. If every event id is stored already, this is a repeat: the events as first
     /// recorded are returned with `already_stored = true` and nothing is written.
+    ///
+    /// Appends of one process are committed in groups (see [`crate::group`]): what arrives
+    /// while a commit is in flight shares the next one.
     pub async fn append(&self, batch: Vec<StreamAppend>) -> Result<AppendOutcome, StoreError> {
         let started = Instant::now();
         let count = batch.iter().map(|s| s.events.len()).sum();
-        let result = self.append_inner(&batch).await;
+        let result = self.append_inner(batch.into()).await;
         let kind = match &result {
             Ok(o) if o.already_stored => AppendResult::AlreadyStored,
             Ok(_) => AppendResult::Written,
@@ -272,12 +293,21 @@ impl EventStore {
         result
     }
 
-    async fn append_inner(&self, batch: &[StreamAppend]) -> Result<AppendOutcome, StoreError> {
-        validate_batch(batch)?;
-        let attempt = match &self.inner.backend {
-            Backend::Postgres(p) => postgres::append(p, batch).await?,
-            Backend::Sqlite(p) => sqlite::append(p, batch).await?,
-        };
+    async fn append_inner(&self, batch: Arc<[StreamAppend]>) -> Result<AppendOutcome, StoreError> {
+        validate_batch(&batch)?;
+        let (reply, answer) = oneshot::channel();
+        self.writer()
+            .send(group::Job {
+                batch: batch.clone(),
+                reply,
+            })
+            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?;
+        // A writer that dies mid-group (its runtime shut down) drops the reply: the outcome is
+        // unknown, and a retry with the same event ids is safe.
+        let attempt = answer.await.map_err(|_| {
+            StoreError::Unavailable("the append was interrupted; retry it".into())
+        })??;
+        let batch = &*batch;
         match attempt {
             AppendAttempt::Written(events) => {
                 let last = events.last().map(|e| e.position).unwrap_or(0);
@@ -289,6 +319,24 @@ impl EventStore {
             }
             AppendAttempt::AlreadyStored => self.resolve_repeat(batch).await,
             AppendAttempt::VersionRace => Err(self.resolve_race(batch).await),
+        }
+    }
+
+    /// The writer task's queue, starting a writer on the current runtime if there is none or
+    /// the last one stopped (its runtime ended).
+    fn writer(&self) -> mpsc::UnboundedSender<group::Job> {
+        let mut slot = self
+            .inner
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match slot.as_ref() {
+            Some(tx) if !tx.is_closed() => tx.clone(),
+            _ => {
+                let tx = group::spawn_writer(self.inner.backend.clone());
+                *slot = Some(tx.clone());
+                tx
+            }
         }
     }
 

@@ -21,6 +21,8 @@ on_both_backends!(
     appended_events_read_back_with_their_metadata,
     stale_expected_version_conflicts_and_writes_nothing,
     concurrent_writers_on_one_stream_get_contiguous_versions,
+    concurrent_appends_share_commits_and_each_gets_its_own_answer,
+    two_processes_racing_on_the_same_streams_keep_versions_contiguous,
     reappending_stored_event_ids_returns_the_original_and_writes_nothing,
     partially_stored_event_ids_are_refused,
     multi_stream_append_is_all_or_nothing,
@@ -228,6 +230,131 @@ async fn concurrent_writers_on_one_stream_get_contiguous_versions(db: TestDataba
         "every acknowledged append is stored, nothing else"
     );
     assert!(store.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
+}
+
+async fn concurrent_appends_share_commits_and_each_gets_its_own_answer(db: TestDatabase) {
+    // Given a stream at version 1 and an append already stored
+    let store = open(&db).await;
+    let busy = stream("assignment", "busy");
+    common::append_one(&store, &busy, 0).await.unwrap();
+    let stored = vec![StreamAppend {
+        stream: stream("assignment", "stored"),
+        expected: ExpectedVersion(0),
+        events: vec![event("AssignmentIssued", json!({}))],
+    }];
+    let original = store.append(stored.clone()).await.unwrap();
+
+    // When 40 fresh appends, 5 stale ones and 5 repeats arrive at once
+    enum Kind {
+        Fresh,
+        Stale,
+        Repeat,
+    }
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let (store, busy, stored) = (store.clone(), busy.clone(), stored.clone());
+        let kind = match i % 10 {
+            3 => Kind::Stale,
+            7 => Kind::Repeat,
+            _ => Kind::Fresh,
+        };
+        tasks.push(tokio::spawn(async move {
+            let batch = match kind {
+                Kind::Fresh => vec![StreamAppend {
+                    stream: stream("assignment", &format!("fresh-{i}")),
+                    expected: ExpectedVersion(0),
+                    events: vec![event("AssignmentIssued", json!({ "i": i }))],
+                }],
+                Kind::Stale => vec![StreamAppend {
+                    stream: busy,
+                    expected: ExpectedVersion(0),
+                    events: vec![event("StatusReported", json!({}))],
+                }],
+                Kind::Repeat => stored,
+            };
+            (kind, store.append(batch).await)
+        }));
+    }
+
+    // Then each gets the answer its own append deserves
+    let mut written = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (Kind::Fresh, Ok(outcome)) => {
+                assert!(!outcome.already_stored);
+                written.extend(outcome.events);
+            }
+            (Kind::Stale, Err(StoreError::Conflict { actual, .. })) => assert_eq!(actual, 1),
+            (Kind::Repeat, Ok(outcome)) => {
+                assert!(outcome.already_stored);
+                assert_eq!(outcome.events, original.events);
+            }
+            (_, other) => panic!("unexpected answer: {other:?}"),
+        }
+    }
+    assert_eq!(written.len(), 40);
+    assert_eq!(store.head().await.unwrap().position, 42);
+    assert_eq!(store.stream_version(&busy).await.unwrap(), 1);
+    // ... and they shared commits: a group's events carry one recorded_at.
+    let commits: HashSet<_> = written.iter().map(|e| e.recorded_at).collect();
+    assert!(
+        commits.len() < written.len(),
+        "40 concurrent appends were committed one by one"
+    );
+    assert!(store.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
+}
+
+async fn two_processes_racing_on_the_same_streams_keep_versions_contiguous(db: TestDatabase) {
+    // Two stores on one database stand in for two server processes, each committing groups;
+    // a group that loses a race to the other process is retried append by append.
+    let stores = [open(&db).await, open(&db).await];
+    let streams: Vec<StreamId> = (0..4)
+        .map(|i| stream("assignment", &format!("shared-{i}")))
+        .collect();
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let store = stores[t % 2].clone();
+        let streams = streams.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for n in 0..6 {
+                let s = &streams[(t + n) % streams.len()];
+                loop {
+                    let version = store.stream_version(s).await.unwrap();
+                    let e = event("StatusReported", json!({ "t": t, "n": n }));
+                    let id = e.event_id;
+                    let batch = vec![StreamAppend {
+                        stream: s.clone(),
+                        expected: ExpectedVersion(version),
+                        events: vec![e],
+                    }];
+                    match store.append(batch).await {
+                        Ok(_) => {
+                            ids.push(id);
+                            break;
+                        }
+                        Err(StoreError::Conflict { .. }) => tokio::task::yield_now().await,
+                        Err(other) => panic!("unexpected error: {other:?}"),
+                    }
+                }
+            }
+            ids
+        }));
+    }
+    let mut acknowledged = HashSet::new();
+    for task in tasks {
+        acknowledged.extend(task.await.unwrap());
+    }
+    let mut stored = HashSet::new();
+    for s in &streams {
+        let events = stores[0].read_stream(s, 0).await.unwrap();
+        let versions: Vec<u64> = events.iter().map(|e| e.version).collect();
+        assert_eq!(versions, (1..=events.len() as u64).collect::<Vec<_>>());
+        stored.extend(events.iter().map(|e| e.event_id));
+    }
+    assert_eq!(stored, acknowledged);
+    assert_eq!(stored.len(), 16 * 6);
+    assert!(stores[1].verify_chain(1, |_, _| {}).await.unwrap().is_intact());
 }
 
 async fn reappending_stored_event_ids_returns_the_original_and_writes_nothing(db: TestDatabase) {
