@@ -359,10 +359,15 @@ pub async fn board(
     };
     let projections = workflow.projections();
     let page = projections.board(&query).await.map_err(error::workflow)?;
-    let counts = projections
-        .status_counts(&query)
-        .await
-        .map_err(error::workflow)?;
+    // Counting per status is a query of its own: run it only when asked for.
+    let counts = if ctx.look_ahead().field("statusCounts").exists() {
+        projections
+            .status_counts(&query)
+            .await
+            .map_err(error::workflow)?
+    } else {
+        Vec::new()
+    };
     let has_next = offset + (page.rows.len() as u64) < page.total;
     let mut connection = Connection::with_additional_fields(
         offset > 0,
@@ -632,17 +637,25 @@ impl AssignmentView {
 /// Loads an assignment the caller may see; one it may not see is reported as not found, so
 /// ids cannot be probed.
 pub async fn load_visible(ctx: &Context<'_>, id: &str) -> Result<AssignmentView> {
-    let actor = actor(ctx)?;
-    let scope = scope(actor)?;
-    let missing = || error::not_found(format!("no assignment {id}"));
+    // The caller's scope first: one without any is refused before the store is read.
+    scope(actor(ctx)?)?;
     if Uuid::parse_str(id).is_err() {
-        return Err(missing());
+        return Err(error::not_found(format!("no assignment {id}")));
     }
     let workflow = ctx.data_unchecked::<Workflow>();
     let (state, _) = workflow
         .load::<AssignmentState>(id)
         .await
         .map_err(error::workflow)?;
+    visible_view(ctx, id, state)
+}
+
+/// The assignment as the caller may see it, from a state already loaded; "not found" when it
+/// does not exist or the caller may not see it.
+fn visible_view(ctx: &Context<'_>, id: &str, state: AssignmentState) -> Result<AssignmentView> {
+    let scope = scope(actor(ctx)?)?;
+    let missing = || error::not_found(format!("no assignment {id}"));
+    let workflow = ctx.data_unchecked::<Workflow>();
     let details = state.details.ok_or_else(missing)?;
     // While a transfer is not yet effective, the agency still responsible may see it too.
     let today = oslo_date(workflow.now());
@@ -746,22 +759,26 @@ impl AssignmentMutations {
         // An assignment the caller may not see is "not found" for commands too, so its
         // existence cannot be probed by trying to act on it. (Issuing creates the stream.)
         let workflow = ctx.data_unchecked::<Workflow>();
-        let stream = styr_eventstore::StreamId::new(AssignmentState::STREAM_TYPE, id)
-            .map_err(error::internal)?;
-        let exists = workflow
-            .store()
-            .stream_version(&stream)
+        let (state, version) = workflow
+            .load::<AssignmentState>(id)
             .await
-            .map_err(|e| error::workflow(e.into()))?
-            > 0;
-        if exists {
-            load_visible(ctx, id).await?;
+            .map_err(error::workflow)?;
+        if version > 0 {
+            visible_view(ctx, id, state.clone())?;
         } else if !matches!(command, AssignmentCommand::Issue(_)) {
             return Err(error::not_found(format!("no assignment {id}")));
         }
-        let outcome = command::run::<AssignmentState>(ctx, id, command, options).await?;
+        // The state just loaded is where the command starts, and the state it leaves is what
+        // the payload shows: no second and third read of the stream.
+        let loaded = Some((state, version));
+        let (outcome, after) =
+            command::run_loaded::<AssignmentState>(ctx, id, command, options, loaded).await?;
+        let assignment = match after {
+            Some(after) => visible_view(ctx, id, after)?,
+            None => load_visible(ctx, id).await?,
+        };
         Ok(AssignmentPayload {
-            assignment: load_visible(ctx, id).await?,
+            assignment,
             receipt: (&outcome).into(),
         })
     }

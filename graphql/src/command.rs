@@ -54,14 +54,32 @@ where
     A: FollowUps,
     A::Command: Clone,
 {
+    Ok(run_loaded::<A>(ctx, stream_id, command, options, None)
+        .await?
+        .0)
+}
+
+/// [`run`] from a state the resolver has loaded already; also returns the state after the
+/// command when this call wrote it (see [`Workflow::execute_loaded`]).
+pub async fn run_loaded<A>(
+    ctx: &Context<'_>,
+    stream_id: &str,
+    command: A::Command,
+    options: Option<CommandOptions>,
+    loaded: Option<(A, u64)>,
+) -> Result<(CommandOutcome, Option<A>)>
+where
+    A: FollowUps,
+    A::Command: Clone,
+{
     let workflow = ctx.data_unchecked::<Workflow>();
     let meta = meta(ctx, options)?;
-    let outcome = workflow
-        .execute::<A>(stream_id, command, &meta)
+    let (outcome, after) = workflow
+        .execute_loaded::<A>(stream_id, command, &meta, loaded)
         .await
         .map_err(error::workflow)?;
     workflow.settle(&outcome).await.map_err(error::workflow)?;
-    Ok(outcome)
+    Ok((outcome, after))
 }
 
 /// The command's metadata from the caller and the options, validated.

@@ -282,6 +282,7 @@ pub(crate) async fn read_all(
     pool: &PgPool,
     after_position: u64,
     limit: u32,
+    parse_payload: bool,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
@@ -292,7 +293,7 @@ pub(crate) async fn read_all(
         .fetch_all(pool)
         .await?
         .iter()
-        .map(decode)
+        .map(|row| decode_with(row, parse_payload))
         .collect()
 }
 
@@ -350,10 +351,20 @@ pub(crate) async fn applied_migrations(pool: &PgPool) -> Result<Vec<i64>, StoreE
 }
 
 fn decode(row: &PgRow) -> Result<RecordedEvent, StoreError> {
+    decode_with(row, true)
+}
+
+/// Decodes a row; without `parse_payload` the payload stays text only (`payload` is null),
+/// for chain verification, which hashes the text and never looks inside it.
+fn decode_with(row: &PgRow, parse_payload: bool) -> Result<RecordedEvent, StoreError> {
     let corrupt = |e: String| StoreError::Corrupt(e);
     let payload_text: String = row.try_get("payload")?;
-    let payload = serde_json::from_str(&payload_text)
-        .map_err(|e| corrupt(format!("payload is not JSON: {e}")))?;
+    let payload = if parse_payload {
+        serde_json::from_str(&payload_text)
+            .map_err(|e| corrupt(format!("payload is not JSON: {e}")))?
+    } else {
+        serde_json::Value::Null
+    };
     Ok(RecordedEvent {
         position: to_u64(row.try_get("position")?),
         event_id: row.try_get("event_id")?,

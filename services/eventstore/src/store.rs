@@ -469,9 +469,20 @@ impl EventStore {
         after_position: u64,
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_page(after_position, limit, true).await
+    }
+
+    async fn read_page(
+        &self,
+        after_position: u64,
+        limit: u32,
+        parse_payload: bool,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         match &self.inner.backend {
-            Backend::Postgres(p) => postgres::read_all(p, after_position, limit).await,
-            Backend::Sqlite(p) => sqlite::read_all(p, after_position, limit).await,
+            Backend::Postgres(p) => {
+                postgres::read_all(p, after_position, limit, parse_payload).await
+            }
+            Backend::Sqlite(p) => sqlite::read_all(p, after_position, limit, parse_payload).await,
         }
     }
 
@@ -600,37 +611,60 @@ impl EventStore {
             ChainVerifier::new(from, prev, versions)
         };
         let total = head.position.saturating_sub(from - 1);
+        let unreadable = |verifier: &ChainVerifier, msg| {
+            let position = verifier.last_position() + 1;
+            Ok(report(
+                verifier,
+                Some(ChainBreak {
+                    position,
+                    fault: ChainFault::Unreadable(msg),
+                }),
+            ))
+        };
+        // The next page is read while this one is hashed on a blocking thread, so the
+        // database and the hashing work side by side.
+        let mut page = if verifier.last_position() < head.position {
+            // The hash covers the payload's text: verifying never needs it parsed.
+            self.read_page(verifier.last_position(), PAGE, false).await
+        } else {
+            Ok(Vec::new())
+        };
         loop {
-            let after = verifier.last_position();
-            if after >= head.position {
-                break;
-            }
-            let page = match self.read_all(after, PAGE).await {
-                Ok(page) => page,
-                Err(StoreError::Corrupt(msg)) => {
-                    let position = after + 1;
-                    return Ok(report(
-                        &verifier,
-                        Some(ChainBreak {
-                            position,
-                            fault: ChainFault::Unreadable(msg),
-                        }),
-                    ));
-                }
+            let current = match page {
+                Ok(p) => p,
+                Err(StoreError::Corrupt(msg)) => return unreadable(&verifier, msg),
                 Err(e) => return Err(e),
             };
-            if page.is_empty() {
+            let Some(last) = current.last().map(|e| e.position) else {
                 break;
-            }
-            for e in page.iter().take_while(|e| e.position <= head.position) {
-                if let Err(b) = verifier.check(e) {
-                    return Ok(report(&verifier, Some(b)));
+            };
+            let more = last < head.position;
+            let check = tokio::task::spawn_blocking(move || {
+                let outcome = current
+                    .iter()
+                    .take_while(|e| e.position <= head.position)
+                    .try_for_each(|e| verifier.check(e));
+                (verifier, outcome)
+            });
+            let next = async {
+                if more {
+                    self.read_page(last, PAGE, false).await
+                } else {
+                    Ok(Vec::new())
                 }
+            };
+            let (checked, next) = tokio::join!(check, next);
+            let (checked_verifier, outcome) = checked
+                .map_err(|e| StoreError::Unavailable(format!("chain verification stopped: {e}")))?;
+            verifier = checked_verifier;
+            if let Err(b) = outcome {
+                return Ok(report(&verifier, Some(b)));
             }
             progress(verifier.checked(), total);
-            if page.last().is_some_and(|e| e.position >= head.position) {
+            if !more {
                 break;
             }
+            page = next;
         }
         // Rows past the head, or a head past the rows, mean the tail was cut or forged.
         let tail = self.read_all(head.position, 1).await;

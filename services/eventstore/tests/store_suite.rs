@@ -354,7 +354,13 @@ async fn two_processes_racing_on_the_same_streams_keep_versions_contiguous(db: T
     }
     assert_eq!(stored, acknowledged);
     assert_eq!(stored.len(), 16 * 6);
-    assert!(stores[1].verify_chain(1, |_, _| {}).await.unwrap().is_intact());
+    assert!(
+        stores[1]
+            .verify_chain(1, |_, _| {})
+            .await
+            .unwrap()
+            .is_intact()
+    );
 }
 
 async fn reappending_stored_event_ids_returns_the_original_and_writes_nothing(db: TestDatabase) {

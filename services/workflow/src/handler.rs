@@ -208,15 +208,43 @@ impl Workflow {
         A: FollowUps,
         A::Command: Clone,
     {
-        let command_id = meta.command_id.unwrap_or_else(Uuid::now_v7);
+        Ok(self
+            .execute_loaded::<A>(stream_id, command, meta, None)
+            .await?
+            .0)
+    }
+
+    /// [`Self::execute`], starting from a state the caller has just loaded (to check what the
+    /// user may see) instead of reading the stream again; a stale one costs a retry, nothing
+    /// more. Also returns the aggregate's state after the command when this call wrote it
+    /// (`None` for a repeat or a command that changed nothing).
+    pub async fn execute_loaded<A>(
+        &self,
+        stream_id: &str,
+        command: A::Command,
+        meta: &CommandMeta,
+        mut loaded: Option<(A, u64)>,
+    ) -> Result<(CommandOutcome, Option<A>), WorkflowError>
+    where
+        A: FollowUps,
+        A::Command: Clone,
+    {
+        // A command id drawn here has never acted: only a client's id needs the repeat check.
+        let (command_id, may_repeat) = match meta.command_id {
+            Some(id) => (id, true),
+            None => (Uuid::now_v7(), false),
+        };
         let stream = stream_of::<A>(stream_id)?;
         for attempt in 1..=MAX_ATTEMPTS {
-            if let Some(done) = self.already_done(command_id).await? {
-                return Ok(done);
+            if may_repeat && let Some(done) = self.already_done(command_id).await? {
+                return Ok((done, None));
             }
             // The same seed on every attempt: a retry draws the same ids.
             let ctx = CommandContext::new(meta.actor.clone(), self.now(), command_id);
-            let (state, version) = self.load::<A>(stream_id).await?;
+            let (state, version) = match loaded.take() {
+                Some(loaded) => loaded,
+                None => self.load::<A>(stream_id).await?,
+            };
             let decided = match state.decide(command.clone(), &ctx) {
                 Ok(events) => self
                     .deadline_appends::<A>(stream_id, &state, &events, &ctx, meta, command_id)
@@ -229,8 +257,8 @@ impl Workflow {
                 // Streams are loaded one after another; a refusal may rest on a snapshot that
                 // another writer (perhaps a racing copy of this very command) made stale.
                 Err(WorkflowError::Domain(refusal)) => {
-                    if let Some(done) = self.already_done(command_id).await? {
-                        return Ok(done);
+                    if may_repeat && let Some(done) = self.already_done(command_id).await? {
+                        return Ok((done, None));
                     }
                     if self.store().stream_version(&stream).await? != version {
                         backoff(attempt).await;
@@ -241,11 +269,12 @@ impl Workflow {
                 Err(other) => return Err(other),
             };
             if events.is_empty() {
-                return Ok(CommandOutcome {
+                let outcome = CommandOutcome {
                     command_id,
                     events: Vec::new(),
                     repeated: false,
-                });
+                };
+                return Ok((outcome, None));
             }
             let mut batch = Vec::new();
             batch.push(StreamAppend {
@@ -264,11 +293,19 @@ impl Workflow {
             batch.extend(copies);
             match self.store().append(batch).await {
                 Ok(outcome) => {
-                    return Ok(CommandOutcome {
+                    let after = (!outcome.already_stored).then(|| {
+                        let mut after = state;
+                        for e in &events {
+                            after.evolve(e);
+                        }
+                        after
+                    });
+                    let outcome = CommandOutcome {
                         command_id,
                         events: outcome.events,
                         repeated: outcome.already_stored,
-                    });
+                    };
+                    return Ok((outcome, after));
                 }
                 Err(StoreError::Conflict { .. }) => backoff(attempt).await,
                 Err(e) => return Err(e.into()),

@@ -200,20 +200,27 @@ impl Projections {
                 self.projected.send_if_modified(|p| advance(p, checkpoint));
                 return Ok(checkpoint);
             };
-            let mut rows = Vec::new();
+            // Each assignment's row once per batch, as of its last event in the batch.
+            let mut touched: HashMap<&StreamId, &RecordedEvent> = HashMap::new();
             for event in &events {
-                if let Some(row) = self.board_row(&mut cache, event).await? {
-                    rows.push(row);
+                if self.advance_state(&mut cache, event).await? {
+                    touched.insert(&event.stream, event);
                 }
             }
+            let mut rows: Vec<BoardRow> = touched
+                .into_iter()
+                .filter_map(|(stream, event)| {
+                    let details = cache.get(stream)?.0.details.as_ref()?;
+                    Some(BoardRow::derive(details, event.position, event.recorded_at))
+                })
+                .collect();
+            rows.sort_by(|a, b| a.assignment_id.cmp(&b.assignment_id));
             let mut batch = sql::begin_batch(self.store.pool()).await?;
             if batch.checkpoint != checkpoint {
                 batch.rollback().await?;
                 continue;
             }
-            for row in &rows {
-                batch.upsert(row).await?;
-            }
+            batch.upsert(&rows).await?;
             batch.commit(last).await?;
             self.projected.send_if_modified(|p| advance(p, last));
         }
@@ -306,22 +313,22 @@ impl Projections {
         Ok(sql::dump(self.store.pool()).await?)
     }
 
-    /// The state after `event`, from the cache when it is exactly one version behind, else
-    /// from the stream read up to the event's version.
-    async fn board_row(
+    /// Brings the cached state of `event`'s assignment to just after `event`: from the cache
+    /// when it is exactly one version behind, else from the stream read up to the event's
+    /// version. False for events of other streams.
+    async fn advance_state(
         &self,
         cache: &mut HashMap<StreamId, (Assignment, u64)>,
         event: &RecordedEvent,
-    ) -> Result<Option<BoardRow>, WorkflowError> {
+    ) -> Result<bool, WorkflowError> {
         if event.stream.stream_type() != Assignment::STREAM_TYPE {
-            return Ok(None);
+            return Ok(false);
         }
         let decode = crate::audit::decode::<Assignment>;
-        let state = match cache.get_mut(&event.stream) {
+        match cache.get_mut(&event.stream) {
             Some((state, version)) if *version + 1 == event.version => {
                 state.evolve(&decode(event)?);
                 *version = event.version;
-                state.clone()
             }
             _ => {
                 let mut state = Assignment::default();
@@ -331,14 +338,10 @@ impl Projections {
                     }
                     state.evolve(&decode(&r)?);
                 }
-                cache.insert(event.stream.clone(), (state.clone(), event.version));
-                state
+                cache.insert(event.stream.clone(), (state, event.version));
             }
-        };
-        Ok(state
-            .details
-            .as_ref()
-            .map(|d| BoardRow::derive(d, event.position, event.recorded_at)))
+        }
+        Ok(true)
     }
 }
 
