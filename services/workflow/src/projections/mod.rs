@@ -192,7 +192,18 @@ impl Projections {
     /// checkpoint is read again; if another projector moved it meanwhile, the batch is
     /// dropped and read again (the cached states stay valid: they are a function of the log).
     pub async fn catch_up(&self) -> Result<u64, WorkflowError> {
+        self.catch_up_past(None).await
+    }
+
+    /// [`Self::catch_up`], or nothing if, once this projector's turn comes, another caller
+    /// has already projected `enough` (many requests waiting for their own writes would
+    /// otherwise each ask the database for a batch that is not there).
+    async fn catch_up_past(&self, enough: Option<u64>) -> Result<u64, WorkflowError> {
         let mut cache = self.cache.lock().await;
+        let projected = *self.projected.borrow();
+        if enough.is_some_and(|e| projected >= e) {
+            return Ok(projected);
+        }
         loop {
             let checkpoint = sql::checkpoint(self.store.pool()).await?;
             let events = self.store.read_all(checkpoint, BATCH).await?;
@@ -250,7 +261,7 @@ impl Projections {
         }
         let result = tokio::time::timeout(timeout, async {
             loop {
-                if self.catch_up().await? >= position {
+                if self.catch_up_past(Some(position)).await? >= position {
                     return Ok(());
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
