@@ -492,7 +492,7 @@ pub async fn board(
                 .latency(&ours)
                 .target(Target::AtLeastWithP99(3_000.0, Duration::from_millis(20)))
                 .note(format!(
-                    "{} rows, {} match; raw = the 3 SQL statements{}",
+                    "{} rows, {} match; raw = the board's SQL statement{}",
                     thousands(size as f64),
                     thousands((size / seed::AGENCIES) as f64),
                     errors_note(&ours)

@@ -345,6 +345,10 @@ impl Raw {
             let done = match self {
                 Raw::Postgres(p) => {
                     let mut tx = p.begin().await?;
+                    // The same durability as the projector's commits.
+                    sqlx::query("SET LOCAL synchronous_commit = off")
+                        .execute(&mut *tx)
+                        .await?;
                     let after: i64 = sqlx::query_scalar(
                         "SELECT position FROM raw_checkpoint WHERE id = 1 FOR UPDATE",
                     )
@@ -355,11 +359,9 @@ impl Raw {
                         tx.rollback().await?;
                         return Ok(events);
                     };
-                    for (position, stream_type, stream_id) in &rows {
-                        if stream_type == "assignment" {
-                            let mut q = board_upsert_pg(stream_id, *position);
-                            q.build().execute(&mut *tx).await?;
-                        }
+                    let touched = last_per_assignment(&rows);
+                    if !touched.is_empty() {
+                        board_upsert_pg(&touched).build().execute(&mut *tx).await?;
                     }
                     sqlx::query("UPDATE raw_checkpoint SET position = $1 WHERE id = 1")
                         .bind(last)
@@ -379,11 +381,9 @@ impl Raw {
                         tx.rollback().await?;
                         return Ok(events);
                     };
-                    for (position, stream_type, stream_id) in &rows {
-                        if stream_type == "assignment" {
-                            let mut q = board_upsert_lite(stream_id, *position);
-                            q.build().execute(&mut *tx).await?;
-                        }
+                    let touched = last_per_assignment(&rows);
+                    if !touched.is_empty() {
+                        board_upsert_lite(&touched).build().execute(&mut *tx).await?;
                     }
                     sqlx::query("UPDATE raw_checkpoint SET position = ? WHERE id = 1")
                         .bind(last)
@@ -437,18 +437,11 @@ impl Raw {
         })
     }
 
-    /// The board query's three statements (page, total, counts per status) for a ministry
-    /// user filtering on agency and year, as `services/workflow/src/projections/sql.rs`
-    /// builds them. Returns the rows on the page.
+    /// The board query's statement (the page with the total alongside) for a ministry user
+    /// filtering on agency and year, as `services/workflow/src/projections/sql.rs` builds it
+    /// when per-status counts are not asked for. Returns the rows on the page.
     pub async fn board(&self, agency: &str, year: i64, first: i64) -> anyhow::Result<usize> {
-        let filter = "WHERE ministry = $1 AND year = $2 AND agency = $3";
-        let page = format!(
-            "SELECT {BOARD_COLUMNS} FROM board_assignments {filter} \
-             ORDER BY (next_deadline IS NULL), next_deadline ASC, assignment_id ASC LIMIT $4 OFFSET $5"
-        );
-        let count = format!("SELECT count(*) FROM board_assignments {filter}");
-        let by_status =
-            format!("SELECT status, count(*) FROM board_assignments {filter} GROUP BY status");
+        let page = board_page_sql();
         let ministry = crate::seed::MINISTRY;
         Ok(match self {
             Raw::Postgres(p) => {
@@ -462,19 +455,8 @@ impl Raw {
                     .await?;
                 for r in &rows {
                     touch_board_pg(r)?;
+                    let _: i64 = r.try_get("total")?;
                 }
-                let _: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
-                    .bind(ministry)
-                    .bind(year)
-                    .bind(agency)
-                    .fetch_one(p)
-                    .await?;
-                let _: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(by_status))
-                    .bind(ministry)
-                    .bind(year)
-                    .bind(agency)
-                    .fetch_all(p)
-                    .await?;
                 rows.len()
             }
             Raw::Sqlite(p) => {
@@ -488,38 +470,25 @@ impl Raw {
                     .await?;
                 for r in &rows {
                     touch_board_lite(r)?;
+                    let _: i64 = r.try_get("total")?;
                 }
-                let _: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count.replace('$', "?")))
-                    .bind(ministry)
-                    .bind(year)
-                    .bind(agency)
-                    .fetch_one(p)
-                    .await?;
-                let _: Vec<(String, i64)> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(by_status.replace('$', "?")))
-                        .bind(ministry)
-                        .bind(year)
-                        .bind(agency)
-                        .fetch_all(p)
-                        .await?;
                 rows.len()
             }
         })
     }
 
-    /// The plan of the board's page and count statements for the filter above.
+    /// The plan of the board's statement for the filter above.
     pub async fn explain_board(&self, agency: &str, year: i64) -> anyhow::Result<String> {
         let filter = format!(
             "WHERE ministry = '{}' AND year = {year} AND agency = '{agency}'",
             crate::seed::MINISTRY
         );
         let page = format!(
-            "SELECT {BOARD_COLUMNS} FROM board_assignments {filter} \
+            "SELECT {BOARD_COLUMNS}, count(*) OVER () AS total FROM board_assignments {filter} \
              ORDER BY (next_deadline IS NULL), next_deadline ASC, assignment_id ASC LIMIT 50 OFFSET 0"
         );
-        let count = format!("SELECT count(*) FROM board_assignments {filter}");
         let mut out = String::new();
-        for (what, sql) in [("page", page), ("count", count)] {
+        for (what, sql) in [("page", page)] {
             out.push_str(&format!("-- {what}\n"));
             let lines: Vec<String> = match self {
                 Raw::Postgres(p) => {
@@ -575,13 +544,26 @@ async fn sqlx_exec(raw: &Raw, sql: &'static str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An upsert of a board row as wide as a real one, for each backend.
+/// Each assignment of a batch once, at its last position in the batch (what the projector
+/// writes), in id order.
+fn last_per_assignment(rows: &[(i64, String, String)]) -> Vec<(&str, i64)> {
+    let mut last = std::collections::BTreeMap::new();
+    for (position, stream_type, stream_id) in rows {
+        if stream_type == "assignment" {
+            last.insert(stream_id.as_str(), *position);
+        }
+    }
+    last.into_iter().collect()
+}
+
+/// One upsert of board rows as wide as real ones (at most 500 rows: a projector batch), for
+/// each backend.
 macro_rules! board_upsert {
     ($name:ident, $db:ty) => {
-        fn $name(assignment_id: &str, position: i64) -> QueryBuilder<$db> {
+        fn $name(rows: &[(&str, i64)]) -> QueryBuilder<$db> {
             let mut q = QueryBuilder::<$db>::new(format!("INSERT INTO raw_board ({BOARD_COLUMNS}) "));
-            q.push_values(std::iter::once(()), |mut b, ()| {
-                b.push_bind(assignment_id.to_owned())
+            q.push_values(rows, |mut b, (assignment_id, position)| {
+                b.push_bind((*assignment_id).to_owned())
                     .push_bind(Some("TB2026-123".to_owned()))
                     .push_bind("Utrede tiltak 12345 for bedre folkehelse og forebygging".to_owned())
                     .push_bind(2026_i64)
@@ -600,7 +582,7 @@ macro_rules! board_upsert {
                          administrative konsekvenser, i samarbeid med berørte etater."
                             .to_owned(),
                     )
-                    .push_bind(position)
+                    .push_bind(*position)
                     .push_bind("2026-12-02T03:00:00.000000Z".to_owned());
             });
             q.push(
@@ -680,4 +662,14 @@ fn touch_board_lite(r: &SqliteRow) -> Result<(), sqlx::Error> {
     let _: bool = r.try_get(12)?;
     let _: i64 = r.try_get(14)?;
     Ok(())
+}
+
+/// The board's page statement with the total alongside, for a ministry user filtering on
+/// agency and year (`$1` ministry, `$2` year, `$3` agency, `$4` limit, `$5` offset).
+fn board_page_sql() -> String {
+    format!(
+        "SELECT {BOARD_COLUMNS}, count(*) OVER () AS total FROM board_assignments \
+         WHERE ministry = $1 AND year = $2 AND agency = $3 \
+         ORDER BY (next_deadline IS NULL), next_deadline ASC, assignment_id ASC LIMIT $4 OFFSET $5"
+    )
 }
