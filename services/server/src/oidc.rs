@@ -326,7 +326,9 @@ impl Provider {
         if id.aud.as_array().is_some_and(|list| list.len() > 1)
             && id.azp.as_deref() != Some(self.client_id.as_str())
         {
-            return Err(invalid("several audiences and azp is not this client".into()));
+            return Err(invalid(
+                "several audiences and azp is not this client".into(),
+            ));
         }
         if let Some(azp) = &id.azp
             && azp != &self.client_id
@@ -351,7 +353,7 @@ mod tests {
         };
         assert_eq!(
             flow.challenge(),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGjSzXjNiE"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
         let fresh = Flow::new();
         assert_eq!(fresh.verifier.len(), 43);

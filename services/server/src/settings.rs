@@ -671,7 +671,9 @@ fn oidc_settings(
     if !path.ends_with("/auth/callback") {
         return Err(SettingsError::new(
             key("oidc_redirect_url"),
-            format!("{redirect_url:?} must end in /auth/callback, where the server takes the answer"),
+            format!(
+                "{redirect_url:?} must end in /auth/callback, where the server takes the answer"
+            ),
         ));
     }
     let mut scopes: Vec<String> = optional_text("oidc_scopes")
@@ -708,8 +710,11 @@ fn parse_https_url(key: &Key, raw: &str) -> Result<String, SettingsError> {
     }
     match uri.scheme_str() {
         Some("https") => {}
-        Some("http") if matches!(authority.host(), "127.0.0.1" | "localhost" | "[::1]" | "::1") => {
-        }
+        Some("http")
+            if matches!(
+                authority.host(),
+                "127.0.0.1" | "localhost" | "[::1]" | "::1"
+            ) => {}
         _ => {
             return Err(not_ok(
                 "must use https:// (plain http:// only on the loopback interface)",
@@ -1109,6 +1114,62 @@ mod tests {
             assert_eq!(otlp.traces_url(), url);
             assert_eq!(otlp.service_name, "styr-test");
         }
+    }
+
+    #[test]
+    fn sign_in_through_a_provider_is_all_or_nothing() {
+        let s = Settings::from_sources(&env(&[])).unwrap();
+        assert!(s.oidc.is_none());
+        let full = [
+            ("STYR_OIDC_ISSUER", "https://login.example/realms/styr"),
+            ("STYR_OIDC_CLIENT_ID", "styr-web"),
+            ("STYR_OIDC_CLIENT_SECRET", "s3cret-value"),
+            (
+                "STYR_OIDC_REDIRECT_URL",
+                "https://styr.example/auth/callback",
+            ),
+            ("STYR_OIDC_SCOPES", "profile email"),
+        ];
+        let s = Settings::from_sources(&env(&full)).unwrap();
+        let oidc = s.oidc.clone().unwrap();
+        assert_eq!(oidc.client_id, "styr-web");
+        assert_eq!(oidc.scopes, ["openid", "profile", "email"]);
+        assert!(
+            !format!("{s:?}").contains("s3cret-value"),
+            "the client secret is never printed"
+        );
+        for (missing, setting) in [
+            ("STYR_OIDC_CLIENT_ID", "oidc_client_id"),
+            ("STYR_OIDC_REDIRECT_URL", "oidc_redirect_url"),
+            ("STYR_OIDC_ISSUER", "oidc_client_id"),
+        ] {
+            let partial: Vec<_> = full
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let err = Settings::from_sources(&env(&partial)).unwrap_err();
+            assert_eq!(err.setting, setting, "without {missing}");
+        }
+        for (var, value) in [
+            ("STYR_OIDC_ISSUER", "http://login.example/realms/styr"),
+            ("STYR_OIDC_ISSUER", "https://u:pw@login.example"),
+            ("STYR_OIDC_REDIRECT_URL", "https://styr.example/callback"),
+            (
+                "STYR_OIDC_REDIRECT_URL",
+                "http://styr.example/auth/callback",
+            ),
+        ] {
+            let mut bad: Vec<_> = full.iter().copied().filter(|(k, _)| *k != var).collect();
+            bad.push((var, value));
+            let err = Settings::from_sources(&env(&bad)).unwrap_err();
+            assert_eq!(err.env, var, "{value}");
+            assert!(!err.to_string().contains("pw@"), "{err}");
+        }
+        let mut local: Vec<_> = full.to_vec();
+        local.retain(|(k, _)| !k.starts_with("STYR_OIDC_ISSUER"));
+        local.push(("STYR_OIDC_ISSUER", "http://127.0.0.1:9000"));
+        assert!(Settings::from_sources(&env(&local)).unwrap().oidc.is_some());
     }
 
     #[test]

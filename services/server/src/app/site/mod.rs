@@ -95,8 +95,7 @@ impl Page {
                 .sessions
                 .verify_session(c.value())
                 .and_then(identity_of);
-            match session.or_else(|_| identify(&format!("Bearer {}", c.value()), &state.verifier))
-            {
+            match session.or_else(|_| identify(&format!("Bearer {}", c.value()), &state.verifier)) {
                 Ok(identity) => Some(identity),
                 Err(reason) => {
                     tracing::info!(reason = %reason, "session token refused");
