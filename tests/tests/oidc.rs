@@ -46,6 +46,7 @@ on_both!(
     an_expired_id_token_is_refused,
     a_mis_signed_id_token_is_refused,
     an_id_token_without_a_role_is_refused,
+    in_development_the_picker_offers_the_provider_too,
 );
 
 const CLIENT_ID: &str = "styr-web";
@@ -266,6 +267,10 @@ async fn token(
 
 /// The server, configured for the fake provider (not in development mode: no picker).
 async fn app_with(kind: BackendKind, idp: &Idp) -> TestApp {
+    app_with_extra(kind, idp, &[]).await
+}
+
+async fn app_with_extra(kind: BackendKind, idp: &Idp, extra: &[(&str, &str)]) -> TestApp {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -273,17 +278,15 @@ async fn app_with(kind: BackendKind, idp: &Idp) -> TestApp {
         .port();
     let listen = format!("127.0.0.1:{port}");
     let redirect = format!("http://127.0.0.1:{port}/auth/callback");
-    spawn_app_with(
-        kind,
-        &[
-            ("STYR_LISTEN", &listen),
-            ("STYR_OIDC_ISSUER", &idp.base),
-            ("STYR_OIDC_CLIENT_ID", CLIENT_ID),
-            ("STYR_OIDC_CLIENT_SECRET", CLIENT_SECRET),
-            ("STYR_OIDC_REDIRECT_URL", &redirect),
-        ],
-    )
-    .await
+    let mut settings = vec![
+        ("STYR_LISTEN", listen.as_str()),
+        ("STYR_OIDC_ISSUER", &idp.base),
+        ("STYR_OIDC_CLIENT_ID", CLIENT_ID),
+        ("STYR_OIDC_CLIENT_SECRET", CLIENT_SECRET),
+        ("STYR_OIDC_REDIRECT_URL", &redirect),
+    ];
+    settings.extend_from_slice(extra);
+    spawn_app_with(kind, &settings).await
 }
 
 /// A browser without JavaScript that follows nothing by itself; it keeps the server's cookies
@@ -660,4 +663,28 @@ async fn a_mis_signed_id_token_is_refused(kind: BackendKind) {
 
 async fn an_id_token_without_a_role_is_refused(kind: BackendKind) {
     refused_id_token(kind, Answer::NoRole).await;
+}
+
+async fn in_development_the_picker_offers_the_provider_too(kind: BackendKind) {
+    let idp = Idp::start().await;
+    let app = app_with_extra(kind, &idp, &[("STYR_DEV", "true")]).await;
+    let mut browser = Browser::new(&app);
+    let login = browser.get("/login").await;
+    assert_eq!(login.status, 200);
+    assert_eq!(login.body.matches(r#"name="identity""#).count(), 3);
+    assert!(
+        login.body.contains(r#"href="/login/oidc""#),
+        "{}",
+        login.body
+    );
+    let start = browser.get("/login/oidc").await;
+    assert_eq!(start.status, 303);
+    let to_idp = start.location.unwrap();
+    assert!(to_idp.starts_with(&format!("{}/authorize?", idp.base)));
+    let back = browser.get(&to_idp).await.location.unwrap();
+    let callback = browser.get(&back).await;
+    assert_eq!(callback.status, 303, "{}", callback.body);
+    assert!(browser.get("/").await.body.contains("Kari Nordmann (DMP)"));
+    idp.handle.stop(true).await;
+    app.stop().await;
 }
