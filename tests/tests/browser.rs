@@ -232,7 +232,7 @@ async fn tab_to(client: &Client, id: &str) {
 }
 
 async fn exists(client: &Client, css: &str) -> bool {
-    client.find_all(Locator::Css(css)).await.unwrap().len() > 0
+    !client.find_all(Locator::Css(css)).await.unwrap().is_empty()
 }
 
 async fn click(client: &Client, css: &str) {

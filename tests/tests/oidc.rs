@@ -393,7 +393,7 @@ impl<'a> Browser<'a> {
 
     /// `/login` and the provider: returns the authorization request's parameters and the URL
     /// the provider sends the browser back to.
-    async fn to_provider_and_back(&mut self, idp: &Idp) -> (HashMap<String, String>, String) {
+    async fn visit_provider(&mut self, idp: &Idp) -> (HashMap<String, String>, String) {
         let login = self.get("/login").await;
         assert_eq!(login.status, 303, "{}", login.body);
         let to_idp = login.location.clone().expect("a redirect to the provider");
@@ -465,7 +465,7 @@ async fn a_user_signs_in_through_the_provider_and_out_again(kind: BackendKind) {
     .await;
     let mut browser = Browser::new(&app);
 
-    let (params, back) = browser.to_provider_and_back(&idp).await;
+    let (params, back) = browser.visit_provider(&idp).await;
     assert_eq!(params["response_type"], "code");
     assert_eq!(params["client_id"], CLIENT_ID);
     assert_eq!(
@@ -536,7 +536,7 @@ async fn a_user_signs_in_through_the_provider_and_out_again(kind: BackendKind) {
     browser.assert_signed_out().await;
 
     // Signed in again, then out: the session is cleared.
-    let (_, back) = browser.to_provider_and_back(&idp).await;
+    let (_, back) = browser.visit_provider(&idp).await;
     assert_eq!(browser.get(&back).await.status, 303);
     assert_eq!(browser.get("/").await.status, 200);
     let csrf = browser.cookies["styr_csrf"].clone();
@@ -567,7 +567,7 @@ async fn an_answer_with_another_state_or_without_the_flow_cookie_is_refused(kind
     let idp = Idp::start().await;
     let app = app_with(kind, &idp).await;
     let mut browser = Browser::new(&app);
-    let (params, back) = browser.to_provider_and_back(&idp).await;
+    let (params, back) = browser.visit_provider(&idp).await;
     // An attacker's answer (their code, their state) planted on this browser.
     let forged = back.replace(&params["state"], "another-browsers-state");
     assert_ne!(forged, back);
@@ -576,7 +576,7 @@ async fn an_answer_with_another_state_or_without_the_flow_cookie_is_refused(kind
     assert_eq!(idp.exchanged(), 0, "nothing is exchanged on a wrong state");
 
     // The genuine answer taken to another browser (no flow cookie) is refused as well.
-    let (_, back) = browser.to_provider_and_back(&idp).await;
+    let (_, back) = browser.visit_provider(&idp).await;
     let mut other = Browser::new(&app);
     let refused = other.get(&back).await;
     assert_refused(&mut other, refused, 400, "no_flow").await;
@@ -590,7 +590,7 @@ async fn a_denial_at_the_provider_is_shown_and_signs_nobody_in(kind: BackendKind
     let app = app_with(kind, &idp).await;
     idp.answer(Answer::Deny);
     let mut browser = Browser::new(&app);
-    let (_, back) = browser.to_provider_and_back(&idp).await;
+    let (_, back) = browser.visit_provider(&idp).await;
     assert!(back.contains("error=access_denied"), "{back}");
     let refused = browser.get(&back).await;
     assert_refused(&mut browser, refused, 403, "denied").await;
@@ -621,7 +621,7 @@ async fn a_failed_code_exchange_signs_nobody_in(kind: BackendKind) {
     let app = app_with(kind, &idp).await;
     idp.answer(Answer::TokenError);
     let mut browser = Browser::new(&app);
-    let (_, back) = browser.to_provider_and_back(&idp).await;
+    let (_, back) = browser.visit_provider(&idp).await;
     let refused = browser.get(&back).await;
     assert_refused(&mut browser, refused, 502, "exchange").await;
     idp.handle.stop(true).await;
@@ -634,14 +634,14 @@ async fn refused_id_token(kind: BackendKind, answer: Answer) {
     let app = app_with(kind, &idp).await;
     idp.answer(answer);
     let mut browser = Browser::new(&app);
-    let (_, back) = browser.to_provider_and_back(&idp).await;
+    let (_, back) = browser.visit_provider(&idp).await;
     let refused = browser.get(&back).await;
     assert_eq!(idp.exchanged(), 1, "{answer:?}: the code was exchanged");
     assert_refused(&mut browser, refused, 403, "id_token").await;
 
     // The same provider's good token still signs in: the refusal was the token's fault.
     idp.answer(Answer::Good);
-    let (_, back) = browser.to_provider_and_back(&idp).await;
+    let (_, back) = browser.visit_provider(&idp).await;
     let ok = browser.get(&back).await;
     assert_eq!(ok.status, 303, "{}", ok.body);
     assert!(ok.sets_session());
