@@ -44,10 +44,8 @@ struct AppState {
     dev: bool,
     /// Mints development sign-ins for the web pages; only when `dev` is on.
     dev_keys: Option<crate::auth::TokenKeys>,
-    /// Signs the web pages' sessions and sign-in flows.
-    sessions: crate::auth::SessionKeys,
-    /// The identity provider for web sign-in, when one is configured.
-    oidc: Option<Arc<crate::oidc::Provider>>,
+    /// Web sign-in through the identity provider, when one is configured.
+    oidc: Option<Arc<crate::oidc::SignIn>>,
 }
 
 /// A built, bound server that has not started serving yet.
@@ -72,10 +70,13 @@ impl Application {
         );
         // Discovery fetches the provider's document and keys: off the async threads too.
         let oidc = match settings.oidc.clone() {
-            Some(oidc) => Some(Arc::new(
-                tokio::task::spawn_blocking(move || crate::oidc::Provider::discover(&oidc))
-                    .await??,
-            )),
+            Some(oidc) => Some(Arc::new(crate::oidc::SignIn {
+                provider: tokio::task::spawn_blocking(move || {
+                    crate::oidc::Provider::discover(&oidc)
+                })
+                .await??,
+                sessions: crate::auth::SessionKeys::from_settings(settings)?,
+            })),
             None => None,
         };
         let store = connect_with_retry(settings).await?;
@@ -109,7 +110,6 @@ impl Application {
             } else {
                 None
             },
-            sessions: crate::auth::SessionKeys::from_settings(settings)?,
             oidc,
         });
 

@@ -43,6 +43,14 @@ pub enum OidcError {
     IdToken(#[from] AuthError),
 }
 
+/// Web sign-in as configured: the provider, and the keys that seal its flows and the sessions
+/// it leads to. The keys exist only with a provider, so a server without one never reads or
+/// creates the HS256 secret file for them.
+pub struct SignIn {
+    pub provider: Provider,
+    pub sessions: crate::auth::SessionKeys,
+}
+
 /// What the provider publishes at `/.well-known/openid-configuration` that this needs.
 #[derive(Debug, Deserialize)]
 struct Discovery {

@@ -92,10 +92,14 @@ impl Page {
             // A session from the identity provider's sign-in, or a development token that the
             // API's verifier accepts; both become an identity the same way.
             let session = state
-                .sessions
-                .verify_session(c.value())
-                .and_then(identity_of);
-            match session.or_else(|_| identify(&format!("Bearer {}", c.value()), &state.verifier)) {
+                .oidc
+                .as_ref()
+                .map(|o| o.sessions.verify_session(c.value()).and_then(identity_of));
+            let identity = match session {
+                Some(Ok(identity)) => Ok(identity),
+                _ => identify(&format!("Bearer {}", c.value()), &state.verifier),
+            };
+            match identity {
                 Ok(identity) => Some(identity),
                 Err(reason) => {
                     tracing::info!(reason = %reason, "session token refused");

@@ -36,11 +36,11 @@ pub async fn start(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
 /// Starts a sign-in: seals a new flow into the flow cookie and sends the browser to the
 /// provider's authorization endpoint.
 pub fn redirect_to_provider(mut page: Page, state: &AppState) -> HttpResponse {
-    let Some(provider) = &state.oidc else {
+    let Some(oidc) = &state.oidc else {
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
     };
     let flow = Flow::new();
-    let sealed = state.sessions.seal(
+    let sealed = oidc.sessions.seal(
         FLOW_PURPOSE,
         &flow,
         std::time::Duration::from_secs(FLOW_MINUTES as u64 * 60),
@@ -60,7 +60,7 @@ pub fn redirect_to_provider(mut page: Page, state: &AppState) -> HttpResponse {
         .finish();
     c.set_max_age(time::Duration::minutes(FLOW_MINUTES));
     page.cookies.push(c);
-    page.see_other(&provider.authorization_url(&flow))
+    page.see_other(&oidc.provider.authorization_url(&flow))
 }
 
 /// `GET /auth/callback?code=…&state=…` (or `?error=…`): where the provider sends the browser.
@@ -68,7 +68,7 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
     let mut page = Page::of(&req, &state);
     let secure = page.secure;
     page.cookies.push(expired_flow(secure));
-    let Some(provider) = state.oidc.clone() else {
+    let Some(oidc) = state.oidc.clone() else {
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
     };
     let q = query_map(req.query_string());
@@ -82,7 +82,7 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         return refuse(page, refusal);
     }
     let flow = match req.cookie(FLOW_COOKIE) {
-        Some(c) => match state.sessions.open::<Flow>(FLOW_PURPOSE, c.value()) {
+        Some(c) => match oidc.sessions.open::<Flow>(FLOW_PURPOSE, c.value()) {
             Ok(flow) => flow,
             Err(e) => {
                 tracing::info!(error = %e, "sign-in flow cookie refused");
@@ -98,7 +98,8 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         tracing::warn!("sign-in answer with a state that is not this browser's");
         return refuse(page, Refusal::WrongState);
     }
-    let finished = web::block(move || provider.finish(&code, &flow)).await;
+    let for_exchange = oidc.clone();
+    let finished = web::block(move || for_exchange.provider.finish(&code, &flow)).await;
     let claims = match finished {
         Ok(Ok(claims)) => claims,
         Ok(Err(e @ OidcError::Exchange(_))) | Ok(Err(e @ OidcError::Discovery { .. })) => {
@@ -117,7 +118,7 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
     // The claims passed the identity rules; the actor must build too, or the session would
     // be refused on the next page.
     let session = identity_of(claims.clone()).and_then(|_| {
-        state.sessions.issue_session(
+        oidc.sessions.issue_session(
             &claims,
             std::time::Duration::from_secs(SESSION_HOURS * 3600),
         )
