@@ -528,17 +528,19 @@ async fn a_user_signs_in_through_the_provider_and_out_again(kind: BackendKind) {
         .await;
     assert_eq!(api.status, 401);
 
-    // The code was single-use: the provider's answer replayed finds no flow and no code.
+    // The provider's answer replayed finds no flow (it was used once) and exchanges nothing;
+    // nor does it touch the session, as a link from anywhere must not sign anyone out.
     let replay = browser.get(&back).await;
     assert_eq!(replay.status, 400, "{}", replay.body);
-    assert!(!replay.sets_session());
+    assert!(replay.body.contains(r#"id="signin-no_flow""#));
+    assert!(replay.set_cookie("styr_session").is_none());
     assert_eq!(idp.exchanged(), 1);
-    browser.assert_signed_out().await;
-
-    // Signed in again, then out: the session is cleared.
-    let (_, back) = browser.visit_provider(&idp).await;
-    assert_eq!(browser.get(&back).await.status, 303);
+    let forged = browser.get("/auth/callback?error=access_denied").await;
+    assert_eq!(forged.status, 403);
+    assert!(forged.set_cookie("styr_session").is_none());
     assert_eq!(browser.get("/").await.status, 200);
+
+    // Signing out clears the session.
     let csrf = browser.cookies["styr_csrf"].clone();
     let out = browser.post("/logout", &[("csrf", &csrf)]).await;
     assert_eq!(out.status, 303);
@@ -575,12 +577,23 @@ async fn an_answer_with_another_state_or_without_the_flow_cookie_is_refused(kind
     assert_refused(&mut browser, refused, 400, "wrong_state").await;
     assert_eq!(idp.exchanged(), 0, "nothing is exchanged on a wrong state");
 
+    // A sign-in started while signed in ends the old session when it fails.
+    let (_, back) = browser.visit_provider(&idp).await;
+    assert_eq!(browser.get(&back).await.status, 303);
+    assert_eq!(browser.get("/").await.status, 200);
+    let (params, back) = browser.visit_provider(&idp).await;
+    let refused = browser
+        .get(&back.replace(&params["state"], "another-browsers-state"))
+        .await;
+    assert_refused(&mut browser, refused, 400, "wrong_state").await;
+    assert_eq!(idp.exchanged(), 1);
+
     // The genuine answer taken to another browser (no flow cookie) is refused as well.
     let (_, back) = browser.visit_provider(&idp).await;
     let mut other = Browser::new(&app);
     let refused = other.get(&back).await;
     assert_refused(&mut other, refused, 400, "no_flow").await;
-    assert_eq!(idp.exchanged(), 0);
+    assert_eq!(idp.exchanged(), 1);
     idp.handle.stop(true).await;
     app.stop().await;
 }

@@ -8,7 +8,8 @@
 //! `SameSite=Lax` so that it comes along on the provider's top-level redirect back), not in
 //! server memory, so any server behind the address can finish a sign-in another started. It is
 //! used once: every answer clears it. A refused sign-in also clears any session, so a failure
-//! never leaves the browser signed in, and says which of the expected failures it was.
+//! never leaves the browser signed in (nor does it sign out a browser that started no sign-in),
+//! and says which of the expected failures it was.
 
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::StatusCode;
@@ -49,7 +50,7 @@ pub fn redirect_to_provider(mut page: Page, state: &AppState) -> HttpResponse {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "cannot seal the sign-in flow");
-            return refuse(page, Refusal::Exchange);
+            return refuse(page, Refusal::Exchange, false);
         }
     };
     let mut c = Cookie::build(FLOW_COOKIE, sealed)
@@ -72,6 +73,12 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
     };
     let q = query_map(req.query_string());
+    let flow = req.cookie(FLOW_COOKIE).and_then(|c| {
+        oidc.sessions
+            .open::<Flow>(FLOW_PURPOSE, c.value())
+            .inspect_err(|e| tracing::info!(error = %e, "sign-in flow cookie refused"))
+            .ok()
+    });
     if let Some(error) = q.get("error") {
         tracing::info!(error, description = ?q.get("error_description"), "the identity provider refused the sign-in");
         let refusal = if error == "access_denied" {
@@ -79,24 +86,19 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         } else {
             Refusal::Provider(error.clone())
         };
-        return refuse(page, refusal);
+        return refuse(page, refusal, flow.is_some());
     }
-    let flow = match req.cookie(FLOW_COOKIE) {
-        Some(c) => match oidc.sessions.open::<Flow>(FLOW_PURPOSE, c.value()) {
-            Ok(flow) => flow,
-            Err(e) => {
-                tracing::info!(error = %e, "sign-in flow cookie refused");
-                return refuse(page, Refusal::NoFlow);
-            }
-        },
-        None => return refuse(page, Refusal::NoFlow),
+    // Without a flow this browser started, nothing here may touch its session: otherwise a
+    // link to this address would sign anyone out.
+    let Some(flow) = flow else {
+        return refuse(page, Refusal::NoFlow, false);
     };
     let (Some(code), Some(answered)) = (q.get("code").cloned(), q.get("state")) else {
-        return refuse(page, Refusal::WrongState);
+        return refuse(page, Refusal::WrongState, true);
     };
     if !constant_time_eq(answered, &flow.state) {
         tracing::warn!("sign-in answer with a state that is not this browser's");
-        return refuse(page, Refusal::WrongState);
+        return refuse(page, Refusal::WrongState, true);
     }
     let for_exchange = oidc.clone();
     let finished = web::block(move || for_exchange.provider.finish(&code, &flow)).await;
@@ -104,15 +106,15 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         Ok(Ok(claims)) => claims,
         Ok(Err(e @ OidcError::Exchange(_))) | Ok(Err(e @ OidcError::Discovery { .. })) => {
             tracing::warn!(error = %e, "sign-in failed");
-            return refuse(page, Refusal::Exchange);
+            return refuse(page, Refusal::Exchange, true);
         }
         Ok(Err(e @ OidcError::IdToken(_))) => {
             tracing::warn!(error = %e, "sign-in refused");
-            return refuse(page, Refusal::IdToken);
+            return refuse(page, Refusal::IdToken, true);
         }
         Err(e) => {
             tracing::error!(error = %e, "sign-in could not run");
-            return refuse(page, Refusal::Exchange);
+            return refuse(page, Refusal::Exchange, true);
         }
     };
     // The claims passed the identity rules; the actor must build too, or the session would
@@ -137,7 +139,7 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         }
         Err(e) => {
             tracing::warn!(error = %e, "sign-in refused");
-            refuse(page, Refusal::IdToken)
+            refuse(page, Refusal::IdToken, true)
         }
     }
 }
@@ -169,11 +171,14 @@ enum Refusal {
     IdToken,
 }
 
-fn refuse(mut page: Page, refusal: Refusal) -> HttpResponse {
-    let secure = page.secure;
-    page.cookies.push(expired(SESSION_COOKIE, secure));
-    // Drop the identity read from the request: the page must not show anyone signed in.
-    page.identity = None;
+/// The page for a sign-in that did not complete. When this browser had started one
+/// (`end_session`), any session it had ends too: it asked to become someone, and is nobody.
+fn refuse(mut page: Page, refusal: Refusal, end_session: bool) -> HttpResponse {
+    if end_session {
+        let secure = page.secure;
+        page.cookies.push(expired(SESSION_COOKIE, secure));
+        page.identity = None;
+    }
     let lang = page.lang;
     let (status, key) = match &refusal {
         Refusal::Denied => (StatusCode::FORBIDDEN, "denied"),
