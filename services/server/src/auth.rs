@@ -833,6 +833,46 @@ mod tests {
     }
 
     #[test]
+    fn sessions_are_neither_bearer_tokens_nor_flows() {
+        let settings = Settings::from_sources(&std::collections::BTreeMap::from([(
+            "STYR_JWT_SECRET".to_owned(),
+            "a-test-secret-that-is-long-enough-123".to_owned(),
+        )]))
+        .unwrap();
+        let sessions = SessionKeys::from_settings(&settings).unwrap();
+        let claims = keys().verify(&keys().issue(&request("agency", "DMP")).unwrap());
+        let claims = claims.unwrap();
+        let session = sessions
+            .issue_session(&claims, Duration::from_secs(600))
+            .unwrap();
+        let back = sessions.verify_session(&session).unwrap();
+        assert_eq!(
+            (back.sub, back.org),
+            (claims.sub.clone(), claims.org.clone())
+        );
+        assert!(back.exp > claims.iat, "the session's own lifetime");
+        // The same secret, but a derived key: a session is no bearer token, and the reverse.
+        assert!(keys().verify(&session).is_err());
+        let bearer = keys().issue(&request("agency", "DMP")).unwrap();
+        assert!(sessions.verify_session(&bearer).is_err());
+        // Sealed for another purpose, it is not a session either.
+        let other = sessions
+            .seal("styr:oidc-flow", &claims, Duration::from_secs(600))
+            .unwrap();
+        assert!(sessions.verify_session(&other).is_err());
+        let mut forged = session.clone();
+        forged.insert(forged.len() - 3, 'x');
+        assert!(sessions.verify_session(&forged).is_err());
+        // An identity the rules refuse does not become a session that verifies.
+        let mut boss = claims.clone();
+        boss.role = "boss".into();
+        let refused = sessions
+            .issue_session(&boss, Duration::from_secs(600))
+            .unwrap();
+        assert!(sessions.verify_session(&refused).is_err());
+    }
+
+    #[test]
     fn ttl_parses_units() {
         assert_eq!(parse_ttl("8h").unwrap(), Duration::from_secs(8 * 3600));
         assert_eq!(parse_ttl("30m").unwrap(), Duration::from_secs(1800));
