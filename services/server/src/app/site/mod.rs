@@ -95,14 +95,17 @@ impl Page {
                 .oidc
                 .as_ref()
                 .map(|o| o.sessions.verify_session(c.value()).and_then(identity_of));
-            let identity = match session {
-                Some(Ok(identity)) => Ok(identity),
-                _ => identify(&format!("Bearer {}", c.value()), &state.verifier),
+            let as_session = match session {
+                Some(Ok(identity)) => return Some(identity),
+                Some(Err(e)) => Some(e),
+                None => None,
             };
-            match identity {
+            match identify(&format!("Bearer {}", c.value()), &state.verifier) {
                 Ok(identity) => Some(identity),
                 Err(reason) => {
-                    tracing::info!(reason = %reason, "session token refused");
+                    // Both readings failed; the session's reason is the likelier one to matter.
+                    let as_session = as_session.map(|e| e.to_string());
+                    tracing::info!(reason = %reason, as_session = ?as_session, "session token refused");
                     cookies.push(expired(SESSION_COOKIE, secure));
                     None
                 }
