@@ -44,6 +44,8 @@ struct AppState {
     dev: bool,
     /// Mints development sign-ins for the web pages; only when `dev` is on.
     dev_keys: Option<crate::auth::TokenKeys>,
+    /// Web sign-in through the identity provider, when one is configured.
+    oidc: Option<Arc<crate::oidc::SignIn>>,
 }
 
 /// A built, bound server that has not started serving yet.
@@ -66,6 +68,17 @@ impl Application {
         let verifier = Arc::new(
             tokio::task::spawn_blocking(move || Verifier::from_settings(&for_keys)).await??,
         );
+        // Discovery fetches the provider's document and keys: off the async threads too.
+        let oidc = match settings.oidc.clone() {
+            Some(oidc) => Some(Arc::new(crate::oidc::SignIn {
+                provider: tokio::task::spawn_blocking(move || {
+                    crate::oidc::Provider::discover(&oidc)
+                })
+                .await??,
+                sessions: crate::auth::SessionKeys::from_settings(settings)?,
+            })),
+            None => None,
+        };
         let store = connect_with_retry(settings).await?;
         let metrics = Arc::new(Metrics::new());
         store.set_observer(Arc::new(StoreMetrics(metrics.clone())));
@@ -97,6 +110,7 @@ impl Application {
             } else {
                 None
             },
+            oidc,
         });
 
         let listener = TcpListener::bind(settings.listen)
@@ -296,7 +310,12 @@ fn identify(header_value: &str, verifier: &Verifier) -> Result<Identity, AuthErr
             "the Authorization scheme is {scheme:?}, not Bearer"
         )));
     }
-    let claims = verifier.verify(token.trim())?;
+    identity_of(verifier.verify(token.trim())?)
+}
+
+/// The identity of verified claims: the one place claims become an actor, for bearer tokens
+/// and web sessions alike.
+fn identity_of(claims: Claims) -> Result<Identity, AuthError> {
     let actor = styr_graphql::actor_from_claims(
         &claims.sub,
         &claims.name,

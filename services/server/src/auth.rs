@@ -243,8 +243,102 @@ impl Verifier {
     }
 }
 
+/// Signs and opens the server's own short tokens for the web pages: the session cookie and the
+/// sign-in flow cookie.
+///
+/// Why the session is a server-signed token and not the identity provider's ID token: an ID
+/// token's audience is the web client (not necessarily what `/graphql` accepts), it often lives
+/// only minutes, and the provider may not be the one trusted for API tokens at all. So after
+/// the ID token has been verified, its claims — checked by the same [`check_identity`] rules
+/// as a bearer token's — are re-signed as a session that the pages turn into the same
+/// `Identity` (claims and actor) `/graphql` builds, and authorization stays in one place.
+///
+/// The key is derived from the HS256 secret with a purpose label, so a session can never be
+/// used as a bearer token nor a bearer token as a session, and each token names its purpose
+/// (`aud`) as well. Several servers behind one address need the same secret
+/// (`STYR_JWT_SECRET`).
+#[derive(Clone)]
+pub struct SessionKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl std::fmt::Debug for SessionKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKeys(..)")
+    }
+}
+
+/// The `aud` of a web session token.
+pub const SESSION_PURPOSE: &str = "styr:web-session";
+
+impl SessionKeys {
+    pub fn from_settings(settings: &Settings) -> Result<Self, AuthError> {
+        let secret = match &settings.jwt_secret {
+            JwtSecretSource::Value(s) => s.clone(),
+            JwtSecretSource::File(path) => load_or_create_secret(path)?,
+        };
+        use sha2::Digest;
+        let mut hash = sha2::Sha256::new();
+        hash.update(b"styr web session key v1\0");
+        hash.update(secret.expose_secret().as_bytes());
+        let key = hash.finalize();
+        Ok(Self {
+            encoding: EncodingKey::from_secret(&key),
+            decoding: DecodingKey::from_secret(&key),
+        })
+    }
+
+    /// Signs `value` for `purpose`, valid for `ttl`.
+    pub fn seal<T: Serialize>(
+        &self,
+        purpose: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<String, AuthError> {
+        let exp = Utc::now()
+            .timestamp()
+            .saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2));
+        let serde_json::Value::Object(mut fields) = serde_json::to_value(value)
+            .map_err(|e| AuthError::BadRequest(format!("cannot seal: {e}")))?
+        else {
+            return Err(AuthError::BadRequest("only a struct can be sealed".into()));
+        };
+        // The seal's own lifetime and purpose replace any the value carries.
+        fields.insert("aud".into(), purpose.into());
+        fields.insert("exp".into(), exp.into());
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &fields, &self.encoding)
+            .map_err(|e| AuthError::BadRequest(format!("cannot sign: {e}")))
+    }
+
+    /// The value sealed for `purpose`, if the signature holds and it has not expired.
+    pub fn open<T: serde::de::DeserializeOwned>(
+        &self,
+        purpose: &str,
+        token: &str,
+    ) -> Result<T, AuthError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_audience(&[purpose]);
+        validation.set_required_spec_claims(&["exp", "aud"]);
+        jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
+            .map(|d| d.claims)
+            .map_err(|e| invalid(e.to_string()))
+    }
+
+    /// A session for these (already verified) claims.
+    pub fn issue_session(&self, claims: &Claims, ttl: Duration) -> Result<String, AuthError> {
+        self.seal(SESSION_PURPOSE, claims, ttl)
+    }
+
+    /// The claims of a session, checked as a bearer token's are.
+    pub fn verify_session(&self, token: &str) -> Result<Claims, AuthError> {
+        check_identity(self.open(SESSION_PURPOSE, token)?)
+    }
+}
+
 /// What the claims must say beyond what the signature and times prove.
-fn check_identity(claims: Claims) -> Result<Claims, AuthError> {
+pub(crate) fn check_identity(claims: Claims) -> Result<Claims, AuthError> {
     if !ROLES.contains(&claims.role.as_str()) {
         return Err(invalid(format!("unknown role {:?}", claims.role)));
     }
@@ -271,7 +365,7 @@ fn is_code(c: &str) -> bool {
 
 /// Public keys by `kid`, read again from their source when a token names one not held, and
 /// every `recheck` (a file only when it has changed).
-struct Jwks {
+pub(crate) struct Jwks {
     source: JwksSource,
     recheck: Duration,
     cache: RwLock<JwksCache>,
@@ -294,6 +388,11 @@ struct JwksKey {
 }
 
 impl Jwks {
+    /// Keys from a provider's `jwks_uri`, fetched again as a bearer token's JWKS URL is.
+    pub(crate) fn from_url(url: &str) -> Result<Self, AuthError> {
+        Self::load(JwksSource::Url(url.to_owned()), JWKS_URL_RECHECK)
+    }
+
     fn load(source: JwksSource, recheck: Duration) -> Result<Self, AuthError> {
         let modified = modified(&source);
         let keys = read_jwks(&source)?;
@@ -309,7 +408,7 @@ impl Jwks {
         })
     }
 
-    fn key(&self, kid: &str, alg: Algorithm) -> Result<DecodingKey, AuthError> {
+    pub(crate) fn key(&self, kid: &str, alg: Algorithm) -> Result<DecodingKey, AuthError> {
         self.recheck_if_due();
         let found = {
             let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
@@ -731,6 +830,46 @@ mod tests {
         std::fs::write(&path, "not json").unwrap();
         assert!(Verifier::from_settings(&jwks_settings(&path)).is_err());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn sessions_are_neither_bearer_tokens_nor_flows() {
+        let settings = Settings::from_sources(&std::collections::BTreeMap::from([(
+            "STYR_JWT_SECRET".to_owned(),
+            "a-test-secret-that-is-long-enough-123".to_owned(),
+        )]))
+        .unwrap();
+        let sessions = SessionKeys::from_settings(&settings).unwrap();
+        let claims = keys().verify(&keys().issue(&request("agency", "DMP")).unwrap());
+        let claims = claims.unwrap();
+        let session = sessions
+            .issue_session(&claims, Duration::from_secs(600))
+            .unwrap();
+        let back = sessions.verify_session(&session).unwrap();
+        assert_eq!(
+            (back.sub, back.org),
+            (claims.sub.clone(), claims.org.clone())
+        );
+        assert!(back.exp > claims.iat, "the session's own lifetime");
+        // The same secret, but a derived key: a session is no bearer token, and the reverse.
+        assert!(keys().verify(&session).is_err());
+        let bearer = keys().issue(&request("agency", "DMP")).unwrap();
+        assert!(sessions.verify_session(&bearer).is_err());
+        // Sealed for another purpose, it is not a session either.
+        let other = sessions
+            .seal("styr:oidc-flow", &claims, Duration::from_secs(600))
+            .unwrap();
+        assert!(sessions.verify_session(&other).is_err());
+        let mut forged = session.clone();
+        forged.insert(forged.len() - 3, 'x');
+        assert!(sessions.verify_session(&forged).is_err());
+        // An identity the rules refuse does not become a session that verifies.
+        let mut boss = claims.clone();
+        boss.role = "boss".into();
+        let refused = sessions
+            .issue_session(&boss, Duration::from_secs(600))
+            .unwrap();
+        assert!(sessions.verify_session(&refused).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod cli;
 mod demo_cli;
 mod import_cli;
 pub mod metrics;
+pub mod oidc;
 pub mod settings;
 pub mod telemetry;
 

@@ -175,6 +175,31 @@ const KEYS: &[Key] = &[
         env: "STYR_CHECKPOINT_PUBLIC_KEY",
         default: None,
     },
+    Key {
+        name: "oidc_issuer",
+        env: "STYR_OIDC_ISSUER",
+        default: None,
+    },
+    Key {
+        name: "oidc_client_id",
+        env: "STYR_OIDC_CLIENT_ID",
+        default: None,
+    },
+    Key {
+        name: "oidc_client_secret",
+        env: "STYR_OIDC_CLIENT_SECRET",
+        default: None,
+    },
+    Key {
+        name: "oidc_redirect_url",
+        env: "STYR_OIDC_REDIRECT_URL",
+        default: None,
+    },
+    Key {
+        name: "oidc_scopes",
+        env: "STYR_OIDC_SCOPES",
+        default: Some("openid profile"),
+    },
 ];
 
 /// The variable naming an alternative settings file (default `./styr.toml`, optional).
@@ -257,6 +282,24 @@ impl OtlpSettings {
     }
 }
 
+/// Sign-in to the web pages through the organisation's identity provider (OpenID Connect,
+/// authorization-code flow with PKCE). `None` unless an issuer is configured.
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    /// The provider's issuer URL; its discovery document is at
+    /// `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// For a confidential client (sent with HTTP Basic authentication); a public client sends
+    /// none and relies on PKCE alone.
+    pub client_secret: Option<SecretString>,
+    /// Where the provider sends the browser back: this server's `/auth/callback`, exactly as
+    /// registered with the provider.
+    pub redirect_url: String,
+    /// The scopes asked for; always includes `openid`.
+    pub scopes: Vec<String>,
+}
+
 /// Limits on what one request may cost.
 #[derive(Debug, Clone)]
 pub struct RequestLimits {
@@ -303,6 +346,8 @@ pub struct Settings {
     pub checkpoint_key: Option<SecretString>,
     /// The public key checkpoints are verified with; derived from the signing key if unset.
     pub checkpoint_public_key: Option<String>,
+    /// Web sign-in through an identity provider; `None` leaves only the development picker.
+    pub oidc: Option<OidcSettings>,
 }
 
 /// A bad setting: which one, where it came from, and what is wrong.
@@ -367,6 +412,11 @@ struct FileSettings {
     checkpoint_key: Option<String>,
     checkpoint_key_file: Option<String>,
     checkpoint_public_key: Option<String>,
+    oidc_issuer: Option<String>,
+    oidc_client_id: Option<String>,
+    oidc_client_secret: Option<String>,
+    oidc_redirect_url: Option<String>,
+    oidc_scopes: Option<String>,
 }
 
 impl Settings {
@@ -531,6 +581,7 @@ impl Settings {
                 (None, None) => None,
             },
             checkpoint_public_key: optional_text("checkpoint_public_key"),
+            oidc: oidc_settings(&optional_text, &key)?,
         })
     }
 
@@ -582,6 +633,95 @@ fn copy_channels(
         });
     }
     Ok(channels)
+}
+
+/// The identity provider's settings: all or nothing, so a half-configured sign-in is a start-up
+/// error rather than a broken `/login`.
+fn oidc_settings(
+    optional_text: &dyn Fn(&str) -> Option<String>,
+    key: &dyn Fn(&str) -> &'static Key,
+) -> Result<Option<OidcSettings>, SettingsError> {
+    let issuer = optional_text("oidc_issuer");
+    let client_id = optional_text("oidc_client_id");
+    let redirect_url = optional_text("oidc_redirect_url");
+    let client_secret = optional_text("oidc_client_secret");
+    let Some(issuer) = issuer else {
+        for name in ["oidc_client_id", "oidc_redirect_url", "oidc_client_secret"] {
+            if optional_text(name).is_some() {
+                return Err(SettingsError::new(
+                    key(name),
+                    "is set but STYR_OIDC_ISSUER is not; set the issuer too, or unset this",
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    let issuer = parse_https_url(key("oidc_issuer"), issuer.trim())?;
+    let client_id = client_id
+        .map(|c| c.trim().to_owned())
+        .ok_or_else(|| SettingsError::new(key("oidc_client_id"), "is required with an issuer"))?;
+    let redirect_url = redirect_url.ok_or_else(|| {
+        SettingsError::new(key("oidc_redirect_url"), "is required with an issuer")
+    })?;
+    let redirect_url = parse_https_url(key("oidc_redirect_url"), redirect_url.trim())?;
+    let path = redirect_url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or("");
+    if !path.ends_with("/auth/callback") {
+        return Err(SettingsError::new(
+            key("oidc_redirect_url"),
+            format!(
+                "{redirect_url:?} must end in /auth/callback, where the server takes the answer"
+            ),
+        ));
+    }
+    let mut scopes: Vec<String> = optional_text("oidc_scopes")
+        .unwrap_or_default()
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".to_owned());
+    }
+    Ok(Some(OidcSettings {
+        issuer,
+        client_id,
+        client_secret: client_secret.map(SecretString::from),
+        redirect_url,
+        scopes,
+    }))
+}
+
+/// An `https://` URL, or `http://` on the loopback interface (a local test provider); no
+/// credentials, no query, no fragment.
+fn parse_https_url(key: &Key, raw: &str) -> Result<String, SettingsError> {
+    let not_ok = |why: &str| SettingsError::new(key, format!("{:?} {why}", redact_url(raw)));
+    let uri = raw
+        .parse::<ureq::http::Uri>()
+        .map_err(|_| not_ok("is not a URL"))?;
+    let authority = uri.authority().ok_or_else(|| not_ok("has no host"))?;
+    if authority.as_str().contains('@') {
+        return Err(not_ok("must not hold credentials"));
+    }
+    if uri.query().is_some() || raw.contains('#') {
+        return Err(not_ok("must not have a query or fragment"));
+    }
+    match uri.scheme_str() {
+        Some("https") => {}
+        Some("http")
+            if matches!(
+                authority.host(),
+                "127.0.0.1" | "localhost" | "[::1]" | "::1"
+            ) => {}
+        _ => {
+            return Err(not_ok(
+                "must use https:// (plain http:// only on the loopback interface)",
+            ));
+        }
+    }
+    Ok(raw.to_owned())
 }
 
 fn read_file(path: &Path, required: bool) -> Result<FileSettings, SettingsError> {
@@ -657,6 +797,11 @@ fn file_values(f: &FileSettings) -> BTreeMap<&'static str, String> {
     put("checkpoint_key", f.checkpoint_key.clone());
     put("checkpoint_key_file", f.checkpoint_key_file.clone());
     put("checkpoint_public_key", f.checkpoint_public_key.clone());
+    put("oidc_issuer", f.oidc_issuer.clone());
+    put("oidc_client_id", f.oidc_client_id.clone());
+    put("oidc_client_secret", f.oidc_client_secret.clone());
+    put("oidc_redirect_url", f.oidc_redirect_url.clone());
+    put("oidc_scopes", f.oidc_scopes.clone());
     m
 }
 
@@ -969,6 +1114,62 @@ mod tests {
             assert_eq!(otlp.traces_url(), url);
             assert_eq!(otlp.service_name, "styr-test");
         }
+    }
+
+    #[test]
+    fn sign_in_through_a_provider_is_all_or_nothing() {
+        let s = Settings::from_sources(&env(&[])).unwrap();
+        assert!(s.oidc.is_none());
+        let full = [
+            ("STYR_OIDC_ISSUER", "https://login.example/realms/styr"),
+            ("STYR_OIDC_CLIENT_ID", "styr-web"),
+            ("STYR_OIDC_CLIENT_SECRET", "s3cret-value"),
+            (
+                "STYR_OIDC_REDIRECT_URL",
+                "https://styr.example/auth/callback",
+            ),
+            ("STYR_OIDC_SCOPES", "profile email"),
+        ];
+        let s = Settings::from_sources(&env(&full)).unwrap();
+        let oidc = s.oidc.clone().unwrap();
+        assert_eq!(oidc.client_id, "styr-web");
+        assert_eq!(oidc.scopes, ["openid", "profile", "email"]);
+        assert!(
+            !format!("{s:?}").contains("s3cret-value"),
+            "the client secret is never printed"
+        );
+        for (missing, setting) in [
+            ("STYR_OIDC_CLIENT_ID", "oidc_client_id"),
+            ("STYR_OIDC_REDIRECT_URL", "oidc_redirect_url"),
+            ("STYR_OIDC_ISSUER", "oidc_client_id"),
+        ] {
+            let partial: Vec<_> = full
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let err = Settings::from_sources(&env(&partial)).unwrap_err();
+            assert_eq!(err.setting, setting, "without {missing}");
+        }
+        for (var, value) in [
+            ("STYR_OIDC_ISSUER", "http://login.example/realms/styr"),
+            ("STYR_OIDC_ISSUER", "https://u:pw@login.example"),
+            ("STYR_OIDC_REDIRECT_URL", "https://styr.example/callback"),
+            (
+                "STYR_OIDC_REDIRECT_URL",
+                "http://styr.example/auth/callback",
+            ),
+        ] {
+            let mut bad: Vec<_> = full.iter().copied().filter(|(k, _)| *k != var).collect();
+            bad.push((var, value));
+            let err = Settings::from_sources(&env(&bad)).unwrap_err();
+            assert_eq!(err.env, var, "{value}");
+            assert!(!err.to_string().contains("pw@"), "{err}");
+        }
+        let mut local: Vec<_> = full.to_vec();
+        local.retain(|(k, _)| !k.starts_with("STYR_OIDC_ISSUER"));
+        local.push(("STYR_OIDC_ISSUER", "http://127.0.0.1:9000"));
+        assert!(Settings::from_sources(&env(&local)).unwrap().oidc.is_some());
     }
 
     #[test]

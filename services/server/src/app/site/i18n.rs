@@ -136,8 +136,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     (
         "login.no_oidc",
-        "Innlogging med ID-porten/Entra ID (OIDC med PKCE) er ikke laget ennå. Bruk API-et med et bearer-token.",
-        "Sign-in with ID-porten/Entra ID (OIDC with PKCE) is not built yet. Use the API with a bearer token.",
+        "Innlogging gjennom identitetsleverandøren er ikke satt opp på denne serveren (STYR_OIDC_ISSUER). Bruk API-et med et bearer-token.",
+        "Sign-in through the identity provider is not set up on this server (STYR_OIDC_ISSUER). Use the API with a bearer token.",
     ),
     ("login.identity", "Identitet", "Identity"),
     (

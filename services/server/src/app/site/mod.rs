@@ -3,11 +3,13 @@
 //! session exactly as `/graphql` builds it from a bearer token, so they can show and do nothing
 //! a role could not through the API.
 //!
-//! The session is a cookie holding a signed token (development sign-in only, for now); every
+//! The session is a cookie holding a signed token: a server-signed session after sign-in through
+//! the identity provider (`oidc.rs`), or a development token from the picker. Every
 //! state-changing form carries a CSRF token that must match a second cookie (double submit).
 
 mod i18n;
 mod layout;
+mod oidc;
 mod pages;
 
 use actix_web::cookie::{Cookie, SameSite, time};
@@ -19,7 +21,7 @@ use maud::{Markup, html};
 use serde_json::Value;
 use std::collections::HashMap;
 
-use super::{AppState, Identity, identify};
+use super::{AppState, Identity, identify, identity_of};
 pub use i18n::Lang;
 
 pub const SESSION_COOKIE: &str = "styr_session";
@@ -37,6 +39,8 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login))
         .route("/logout", web::post().to(logout))
+        .route("/login/oidc", web::get().to(oidc::start))
+        .route("/auth/callback", web::get().to(oidc::callback))
         .route("/static/styr.css", web::get().to(css))
         .route("/assignments/{id}", web::get().to(pages::assignment))
         .route(
@@ -85,10 +89,23 @@ impl Page {
                 .unwrap_or(Lang::Nb),
         };
         let identity = req.cookie(SESSION_COOKIE).and_then(|c| {
+            // A session from the identity provider's sign-in, or a development token that the
+            // API's verifier accepts; both become an identity the same way.
+            let session = state
+                .oidc
+                .as_ref()
+                .map(|o| o.sessions.verify_session(c.value()).and_then(identity_of));
+            let as_session = match session {
+                Some(Ok(identity)) => return Some(identity),
+                Some(Err(e)) => Some(e),
+                None => None,
+            };
             match identify(&format!("Bearer {}", c.value()), &state.verifier) {
                 Ok(identity) => Some(identity),
                 Err(reason) => {
-                    tracing::info!(reason = %reason, "session token refused");
+                    // Both readings failed; the session's reason is the likelier one to matter.
+                    let as_session = as_session.map(|e| e.to_string());
+                    tracing::info!(reason = %reason, as_session = ?as_session, "session token refused");
                     cookies.push(expired(SESSION_COOKIE, secure));
                     None
                 }
@@ -364,11 +381,16 @@ const DEV_IDENTITIES: [DevIdentity; 3] = [
 
 async fn login_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let page = Page::of(&req, &state);
-    let body = login_markup(&page, state.dev && state.dev_keys.is_some());
+    let dev = state.dev && state.dev_keys.is_some();
+    // In production the identity provider is the only way in: go straight there.
+    if state.oidc.is_some() && !dev {
+        return oidc::redirect_to_provider(page, &state);
+    }
+    let body = login_markup(&page, dev, state.oidc.is_some());
     page.respond(StatusCode::OK, body)
 }
 
-fn login_markup(page: &Page, dev: bool) -> Markup {
+fn login_markup(page: &Page, dev: bool, oidc: bool) -> Markup {
     layout::page(
         page,
         page.t("login.title"),
@@ -390,8 +412,11 @@ fn login_markup(page: &Page, dev: bool) -> Markup {
                     }
                     button type="submit" { (page.t("sign_in")) }
                 }
-            } @else {
+            } @else if !oidc {
                 p { (page.t("login.no_oidc")) }
+            }
+            @if oidc {
+                p { a href="/login/oidc" { (oidc::provider_link(page.lang)) } }
             }
         },
     )
@@ -414,7 +439,7 @@ async fn login(
         .get("identity")
         .and_then(|k| DEV_IDENTITIES.iter().find(|d| d.key == k))
     else {
-        let body = login_markup(&page, true);
+        let body = login_markup(&page, true, state.oidc.is_some());
         return page.respond(StatusCode::UNPROCESSABLE_ENTITY, body);
     };
     let token = keys.issue(&crate::auth::TokenRequest {
