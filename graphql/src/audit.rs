@@ -15,8 +15,8 @@ use styr_workflow::audit::{AsOf, CompletenessReport, FieldChange, TrailEntry};
 use styr_workflow::domain::allocation_letter::AllocationLetter;
 use styr_workflow::domain::assignment::Assignment;
 use styr_workflow::domain::correspondence::{Correspondence, CorrespondenceCommand};
-use styr_workflow::domain::{Role, oslo_date};
 use styr_workflow::domain::values::OrgCode;
+use styr_workflow::domain::{Role, oslo_date};
 use styr_workflow::projections::{BoardSort, Scope};
 
 use crate::assignment::{ActorRef, AssignmentView, BoardFilterInput, BoardItem};

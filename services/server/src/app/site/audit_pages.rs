@@ -27,7 +27,10 @@ fn auditor_only(page: Page) -> Result<Page, HttpResponse> {
 }
 
 /// A date parameter: `Ok(None)` when absent or empty, `Err(())` when it does not parse.
-fn date_param(q: &std::collections::HashMap<String, String>, k: &str) -> Result<Option<NaiveDate>, ()> {
+fn date_param(
+    q: &std::collections::HashMap<String, String>,
+    k: &str,
+) -> Result<Option<NaiveDate>, ()> {
     match q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
@@ -36,7 +39,13 @@ fn date_param(q: &std::collections::HashMap<String, String>, k: &str) -> Result<
     }
 }
 
-fn date_input(page: &Page, name: &str, label: &'static str, value: Option<NaiveDate>, bad: bool) -> Markup {
+fn date_input(
+    page: &Page,
+    name: &str,
+    label: &'static str,
+    value: Option<NaiveDate>,
+    bad: bool,
+) -> Markup {
     html! {
         div {
             label for=(name) { (page.t(label)) }
@@ -57,7 +66,8 @@ const OVERVIEW: &str = r#"query($from: Date!, $to: Date!) {
   board(first: 200) { nodes { id reference title agency } }
 }"#;
 
-const CHAIN: &str = r#"query { chainVerification { intact eventsChecked verifiedTo brokenAt fault checkedAt } }"#;
+const CHAIN: &str =
+    r#"query { chainVerification { intact eventsChecked verifiedTo brokenAt fault checkedAt } }"#;
 
 fn copy_state_key(s: &str) -> &'static str {
     match s {
@@ -340,7 +350,11 @@ pub async fn letter(
     };
     let diff = match between.instants() {
         Some((from, to)) => match page
-            .graphql(&state, LETTER_DIFF, json!({ "id": id.as_str(), "from": from, "to": to }))
+            .graphql(
+                &state,
+                LETTER_DIFF,
+                json!({ "id": id.as_str(), "from": from, "to": to }),
+            )
             .await
         {
             Ok(d) => Some(d["letterDiff"].clone()),
@@ -440,7 +454,11 @@ pub async fn assignment_diff(
         .or_else(|| Some((instant(today)?, instant(today)?)))
         .unwrap_or_default();
     let data = match page
-        .graphql(&state, ASSIGNMENT_DIFF, json!({ "id": id.as_str(), "from": from, "to": to }))
+        .graphql(
+            &state,
+            ASSIGNMENT_DIFF,
+            json!({ "id": id.as_str(), "from": from, "to": to }),
+        )
         .await
     {
         Ok(d) => d,

@@ -130,7 +130,10 @@ async fn render(state: &AppState, page: Page, failed: Option<FormState>) -> Http
             .and_then(|o| o["ministry"].as_str())
             .map(str::to_owned)
     });
-    let reports = data["deviationReports"].as_array().cloned().unwrap_or_default();
+    let reports = data["deviationReports"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let status = if failed.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -155,10 +158,16 @@ async fn render(state: &AppState, page: Page, failed: Option<FormState>) -> Http
     .into_iter()
     .map(|c| (c, page.t(category_key(c))))
     .collect();
-    let periods: Vec<(&str, &str)> = ["TERTIAL_1", "TERTIAL_2", "HALF_YEAR_1", "HALF_YEAR_2", "YEAR"]
-        .into_iter()
-        .map(|p| (p, page.t(super::pages::period_key(p))))
-        .collect();
+    let periods: Vec<(&str, &str)> = [
+        "TERTIAL_1",
+        "TERTIAL_2",
+        "HALF_YEAR_1",
+        "HALF_YEAR_2",
+        "YEAR",
+    ]
+    .into_iter()
+    .map(|p| (p, page.t(super::pages::period_key(p))))
+    .collect();
     let mut assignment_options: Vec<(&str, &str)> = vec![("", page.t("choose"))];
     assignment_options.extend(assignments.iter().map(|(id, l)| (id.as_str(), l.as_str())));
     let body = layout::page(
@@ -294,7 +303,10 @@ pub async fn report(
         }
     }
     if kind != "BUDGET" {
-        input["category"] = json!(fs.opt("category").unwrap_or_else(|| "GOAL_ACHIEVEMENT".into()));
+        input["category"] = json!(
+            fs.opt("category")
+                .unwrap_or_else(|| "GOAL_ACHIEVEMENT".into())
+        );
         input["significant"] = json!(fs.value("significant") == "true");
     }
     let command_id = fs.opt("command_id");

@@ -44,10 +44,7 @@ impl FormState {
     pub fn general_errors<'a>(&'a self, fields: &'a [&str]) -> Vec<&'a GqlError> {
         self.errors
             .iter()
-            .filter(|e| {
-                e.form_field()
-                    .is_none_or(|f| !fields.contains(&f.as_str()))
-            })
+            .filter(|e| e.form_field().is_none_or(|f| !fields.contains(&f.as_str())))
             .collect()
     }
 }

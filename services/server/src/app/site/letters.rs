@@ -32,9 +32,8 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
         Err(e) => return unavailable(page, &e),
     };
     let mut letters = data["letters"].as_array().cloned().unwrap_or_default();
-    letters.sort_by(|a, b| {
-        (b["year"].as_i64(), s(&a["id"])).cmp(&(a["year"].as_i64(), s(&b["id"])))
-    });
+    letters
+        .sort_by(|a, b| (b["year"].as_i64(), s(&a["id"])).cmp(&(a["year"].as_i64(), s(&b["id"]))));
     let ministry = role(&page) == Some(Role::Ministry);
     let body = layout::page(
         &page,
@@ -329,8 +328,13 @@ pub async fn draft_supplement(
         }
         Err(errors) => match errors[0].code.as_str() {
             "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" => {
-                render_letter(&state, page, &id, Some(FormState::failed(fs.values, errors)))
-                    .await
+                render_letter(
+                    &state,
+                    page,
+                    &id,
+                    Some(FormState::failed(fs.values, errors)),
+                )
+                .await
             }
             "FORBIDDEN" => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
             _ => unavailable(page, &errors),
@@ -358,7 +362,13 @@ const SUPPLEMENT_FORMS: [(&str, &[&str]); 4] = [
     ),
     (
         "add_assignment",
-        &["reference", "title", "description", "department", "deadline"],
+        &[
+            "reference",
+            "title",
+            "description",
+            "department",
+            "deadline",
+        ],
     ),
     ("add_text", &["text"]),
     ("issue", &["issued_on", "number"]),
@@ -513,10 +523,13 @@ pub async fn supplement_action(
             for f in ["chapter", "post", "stated_total", "reason"] {
                 forms::required(&page, &fs, f, &mut errors);
             }
-            (ADD_CHANGE, json!({ "id": id, "options": options, "change": {
+            (
+                ADD_CHANGE,
+                json!({ "id": id, "options": options, "change": {
                 "kind": "BUDGET_ADJUSTMENT", "chapter": chapter, "post": post,
                 "statedTotal": total, "reason": fs.opt("reason"), "printed": fs.opt("printed"),
-            } }))
+            } }),
+            )
         }
         "add_assignment" => {
             forms::required(&page, &fs, "title", &mut errors);
@@ -527,11 +540,14 @@ pub async fn supplement_action(
                 Some(d) => json!([{ "deadline": d.format("%Y-%m-%d").to_string() }]),
                 None => json!([{ "toBeAgreed": true }]),
             };
-            (ADD_CHANGE, json!({ "id": id, "options": options, "change": {
+            (
+                ADD_CHANGE,
+                json!({ "id": id, "options": options, "change": {
                 "kind": "ADD_ASSIGNMENT", "reference": fs.opt("reference"), "title": fs.opt("title"),
                 "description": fs.opt("description"), "department": fs.opt("department"),
                 "parts": parts,
-            } }))
+            } }),
+            )
         }
         "add_text" => {
             forms::required(&page, &fs, "text", &mut errors);

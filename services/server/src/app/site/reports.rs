@@ -45,10 +45,18 @@ fn respond(page: Page, title: &str, file: &str, download: bool, content: Markup)
     // The name is built from the letter id's letters and digits only, so it needs no quoting.
     let name: String = file
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}.html\"")) {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
     }
     response
 }
@@ -69,12 +77,18 @@ pub async fn appendix(
     if page.identity.is_none() {
         return page.redirect_to_login();
     }
-    let data = match page.graphql(&state, APPENDIX, json!({ "id": id.as_str() })).await {
+    let data = match page
+        .graphql(&state, APPENDIX, json!({ "id": id.as_str() }))
+        .await
+    {
         Ok(d) => d,
         Err(e) => return unavailable(page, &e),
     };
     let l = &data["letter"];
-    let rows = data["yearEndAppendix"].as_array().cloned().unwrap_or_default();
+    let rows = data["yearEndAppendix"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let title = format!("{} {}", page.t("appendix"), l["year"]);
     let download = wants_download(&req);
     let content = html! {
@@ -129,7 +143,11 @@ pub async fn tertial(
     };
     let period = if which == 1 { "TERTIAL_1" } else { "TERTIAL_2" };
     let data = match page
-        .graphql(&state, PERIOD, json!({ "id": id.as_str(), "period": { "kind": period } }))
+        .graphql(
+            &state,
+            PERIOD,
+            json!({ "id": id.as_str(), "period": { "kind": period } }),
+        )
         .await
     {
         Ok(d) => d,
