@@ -731,12 +731,34 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
     let app = dev_app(kind).await;
     let (letter, assignment) =
         issued_letter(&app, "DMP", "Tildelingsbrev 2024", "Revidert oppdrag").await;
+    // An instant between the letter's issue and later changes, to compare across.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let between = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let hod = app.token("ministry", "HOD");
     let body = app
         .gql(
             &hod,
             r#"mutation($id: ID!) { amendAssignment(id: $id, title: "Revidert oppdrag, endret") { position } }"#,
             json!({ "id": assignment }),
+        )
+        .await;
+    data(&body, "");
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation($id: ID!) { draftSupplement(letterId: $id, title: "Tillegg nr. 1") { supplement { id } } }"#,
+            json!({ "id": letter }),
+        )
+        .await;
+    let supplement = data(&body, "draftSupplement.supplement.id").clone();
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation($id: ID!) {
+                addSupplementChange(supplementId: $id, change: { kind: FREE_TEXT, text: "Departementet viser til RNB." }) { position }
+                issueSupplement(supplementId: $id, issuedOn: "2024-03-20") { position } }"#,
+            json!({ "id": supplement }),
         )
         .await;
     data(&body, "");
@@ -833,22 +855,34 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
         "{}",
         page.body
     );
+    // Between the issue and now, the letter gained its supplement; from nothing, it appeared.
+    let page = rr
+        .get(&format!(
+            "/audit/letters/{letter}?from={between}&to={tomorrow}"
+        ))
+        .await;
+    let diff = &page.body[page.body.find("Endringer mellom").unwrap()..];
+    assert!(
+        diff.contains("<code>/details/supplements/0</code>"),
+        "{diff}"
+    );
+    assert!(!diff.contains("<code>/details/title</code>"), "{diff}");
     let page = rr
         .get(&format!(
             "/audit/letters/{letter}?from=2000-01-01&to={tomorrow}"
         ))
         .await;
-    assert!(page.body.contains("<code>title</code>"), "{}", page.body);
+    assert!(page.body.contains("<code>/details</code>"), "{}", page.body);
     let page = rr
         .get(&format!(
-            "/audit/assignments/{assignment}/diff?from=2000-01-01&to={tomorrow}"
+            "/audit/assignments/{assignment}/diff?from={between}&to={tomorrow}"
         ))
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
+    let diff = &page.body[page.body.find("<table>").unwrap()..];
     assert!(
-        page.body.contains("Revidert oppdrag, endret"),
-        "{}",
-        page.body
+        diff.contains("<td>Revidert oppdrag</td><td>Revidert oppdrag, endret</td>"),
+        "{diff}"
     );
     let page = rr
         .get(&format!(

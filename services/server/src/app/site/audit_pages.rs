@@ -273,28 +273,74 @@ fn diff_table(page: &Page, changes: &Value) -> Markup {
     }
 }
 
-/// The `from`/`to` of a difference: both given and valid, or the errors to show.
+/// An instant for a difference: a date means the end of that Oslo day; a local date and time
+/// (`2024-03-01T14:30`, what a `datetime-local` field sends) is Oslo time; an RFC 3339 instant
+/// is taken as it is. Comparing within one day needs the latter two.
+fn parse_instant(v: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone;
+    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        return end_of_oslo_day(d);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    let local = chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M"))
+        .ok()?;
+    chrono_tz::Europe::Oslo
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// The `from`/`to` of a difference, as entered, with the instants they mean.
 struct Between {
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    bad_from: bool,
-    bad_to: bool,
+    from_text: String,
+    to_text: String,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Between {
     fn of(q: &std::collections::HashMap<String, String>) -> Between {
-        let from = date_param(q, "from");
-        let to = date_param(q, "to");
+        let get = |k: &str| q.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+        let (from_text, to_text) = (get("from"), get("to"));
         Between {
-            bad_from: from.is_err(),
-            bad_to: to.is_err(),
-            from: from.ok().flatten(),
-            to: to.ok().flatten(),
+            from: parse_instant(&from_text),
+            to: parse_instant(&to_text),
+            from_text,
+            to_text,
         }
     }
 
+    fn bad_from(&self) -> bool {
+        !self.from_text.is_empty() && self.from.is_none()
+    }
+
+    fn bad_to(&self) -> bool {
+        !self.to_text.is_empty() && self.to.is_none()
+    }
+
     fn instants(&self) -> Option<(String, String)> {
-        Some((instant(self.from?)?, instant(self.to?)?))
+        Some((self.from?.to_rfc3339(), self.to?.to_rfc3339()))
+    }
+
+    fn input(
+        &self,
+        page: &Page,
+        name: &str,
+        label: &'static str,
+        value: &str,
+        bad: bool,
+    ) -> Markup {
+        html! {
+            div {
+                label for=(name) { (page.t(label)) }
+                @if bad { span.error id={ (name) "-error" } { (page.t("bad_instant")) } }
+                input type="text" id=(name) name=(name) value=(value) placeholder="ÅÅÅÅ-MM-DD[THH:MM]"
+                    aria-invalid=[bad.then_some("true")] aria-describedby=[bad.then(|| format!("{name}-error"))];
+            }
+        }
     }
 
     fn form(&self, page: &Page, action: &str, keep: &[(&str, Option<NaiveDate>)]) -> Markup {
@@ -303,9 +349,12 @@ impl Between {
                 @for (k, v) in keep {
                     @if let Some(v) = v { input type="hidden" name=(k) value=(v.format("%Y-%m-%d")); }
                 }
-                (date_input(page, "from", "from", self.from, self.bad_from))
-                (date_input(page, "to", "to", self.to, self.bad_to))
+                (self.input(page, "from", "from", &self.from_text, self.bad_from()))
+                (self.input(page, "to", "to", &self.to_text, self.bad_to()))
                 button type="submit" { (page.t("compare")) }
+            }
+            @if let (Some(from), Some(to)) = (self.from, self.to) {
+                h3 { (page.lang.time(from)) " → " (page.lang.time(to)) }
             }
         }
     }
@@ -473,9 +522,9 @@ pub async fn assignment_diff(
         html! {
             p { a href="/audit" { (page.t("audit")) } " · " a href={ "/audit/assignments/" (id.as_str()) } { (page.t("audit_link")) } }
             h1 { (heading) }
+            h2 { (page.t("diff")) }
             (between.form(&page, &action, &[]))
             @if between.instants().is_some() {
-                h2 { (page.lang.date(between.from.unwrap_or(today))) " → " (page.lang.date(between.to.unwrap_or(today))) }
                 (diff_table(&page, &data["assignmentDiff"]))
             } @else {
                 p { (page.t("diff.help")) }

@@ -362,6 +362,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Choose two dates to see what changed.",
     ),
     ("compare", "Sammenlign", "Compare"),
+    (
+        "bad_instant",
+        "Skriv ÅÅÅÅ-MM-DD, eller ÅÅÅÅ-MM-DDTTT:MM for et klokkeslett.",
+        "Write YYYY-MM-DD, or YYYY-MM-DDTHH:MM for a time of day.",
+    ),
     ("field", "Felt", "Field"),
     ("before", "Før", "Before"),
     ("after", "Etter", "After"),
