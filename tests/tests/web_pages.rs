@@ -483,6 +483,8 @@ async fn the_import_preview_shows_what_was_recognised_and_writes_nothing(kind: B
     let page = hod.post("/import", &preview_form, true).await;
     assert_eq!(page.status, 200, "{}", page.body);
     for recognised in [
+        "Tillegg nr. 3",
+        "Tillegg nr. 4",
         "Årsplan",
         "Veileder for søkere",
         "Tobakk og snus",
@@ -549,9 +551,22 @@ async fn the_import_preview_shows_what_was_recognised_and_writes_nothing(kind: B
         page.body
     );
     assert!(log_position(&app).await > before);
+    let page_after_apply = page.body;
     let page = hod.get("/letters/HOD:DMP:2024").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Årsplan"));
+    // The supplements in the text became drafts, linked from the result, ready to issue.
+    let supplements: Vec<&str> = page_after_apply
+        .match_indices(r#"href="/supplements/"#)
+        .map(|(i, m)| {
+            let rest = &page_after_apply[i + m.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect();
+    assert_eq!(supplements.len(), 2, "{page_after_apply}");
+    let page = hod.get(&format!("/supplements/{}", supplements[0])).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("form-issue"), "{}", page.body);
     app.stop().await;
 }
 
@@ -605,6 +620,12 @@ async fn the_calendar_lists_and_shows_a_month(kind: BackendKind) {
     let page = dmp.get("/calendar?month=2024-09").await;
     assert!(page.body.contains("Rapportering per andre tertial"));
     assert!(!page.body.contains("Etatsstyringsmøte med DMP"));
+    let page = dmp.get("/letters/HOD:DMP:2024").await;
+    assert!(
+        page.body.contains("Etatsstyringsmøte med DMP"),
+        "the letter's calendar items"
+    );
+    assert!(!page.body.contains("Etatsstyringsmøte med FHI"));
     let page = dmp.get("/calendar?month=mars").await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("Skriv måneden som ÅÅÅÅ-MM."));

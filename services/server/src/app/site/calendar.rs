@@ -28,7 +28,7 @@ struct Entry {
     letter: Option<(String, String)>,
 }
 
-fn kind_key(kind: &str) -> &'static str {
+pub(super) fn kind_key(kind: &str) -> &'static str {
     match kind {
         "TERTIAL_REPORT" => "ck.tertial_report",
         "HALF_YEAR_REPORT" => "ck.half_year_report",
@@ -43,7 +43,7 @@ fn kind_key(kind: &str) -> &'static str {
     }
 }
 
-fn status_key(status: &str) -> &'static str {
+pub(super) fn status_key(status: &str) -> &'static str {
     match status {
         "scheduled" => "cs.scheduled",
         "completed" => "cs.completed",

@@ -81,7 +81,9 @@ const LETTER: &str = r#"query($id: ID!) { letter(id: $id) {
   assignments { assignmentId reference title source }
   calendar { date printedDate text }
   supplements { number id }
-} }"#;
+}
+  calendar { ministry agency date kind title status }
+}"#;
 
 const SUPPLEMENT: &str = r#"query($id: ID!) { supplement(id: $id) {
   id letterId title number issuedOn changes { id kind } } }"#;
@@ -136,6 +138,19 @@ async fn render_letter(
             Err(e) => return unavailable(page, &e),
         }
     }
+    // The scheduled reports and meetings between the letter's parties in its year.
+    let year = l["year"].as_i64().unwrap_or(0).to_string();
+    let items: Vec<Value> = data["calendar"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            c["ministry"] == l["ministry"]
+                && c["agency"] == l["agency"]
+                && s(&c["date"]).starts_with(&year)
+        })
+        .cloned()
+        .collect();
     let ministry = role(&page) == Some(Role::Ministry);
     let auditor = role(&page) == Some(Role::Auditor);
     let issued = l["issuedOn"].is_string();
@@ -240,6 +255,24 @@ async fn render_letter(
             }
             h2 { (page.t("calendar")) }
             @let cal = l["calendar"].as_array().cloned().unwrap_or_default();
+            @if !items.is_empty() {
+                h3 { (page.t("reports_and_meetings")) }
+                table {
+                    thead { tr {
+                        th scope="col" { (page.t("date")) }
+                        th scope="col" { (page.t("what")) }
+                        th scope="col" { (page.t("kind")) }
+                        th scope="col" { (page.t("status")) }
+                    } }
+                    tbody { @for c in &items { tr {
+                        td { (page.lang.date_str(s(&c["date"]))) }
+                        td { (s(&c["title"])) }
+                        td { (page.t(super::calendar::kind_key(s(&c["kind"])))) }
+                        td { (page.t(super::calendar::status_key(s(&c["status"])))) }
+                    } } }
+                }
+                h3 { (page.t("printed_calendar")) }
+            }
             @if cal.is_empty() { p { (page.t("none_yet")) } } @else {
                 table {
                     thead { tr {

@@ -79,6 +79,16 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("none_yet", "Ingen ennå.", "None yet."),
     ("date", "Dato", "Date"),
     (
+        "reports_and_meetings",
+        "Rapporter og møter",
+        "Reports and meetings",
+    ),
+    (
+        "printed_calendar",
+        "Som trykt i brevet",
+        "As printed in the letter",
+    ),
+    (
         "draft_supplement",
         "Lag utkast til tillegg",
         "Draft a supplement",
@@ -159,8 +169,8 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     // Import.
     (
         "import.help",
-        "Lim inn teksten fra tildelingsbrevet eller tillegget. Forhåndsvisningen viser hva som ble gjenkjent og hva som ikke ble det; ingenting lagres før du velger «Lagre som utkast».",
-        "Paste the text of the letter or supplement. The preview shows what was recognised and what was not; nothing is stored until you choose “Save as drafts”.",
+        "Lim inn teksten fra tildelingsbrevet, med eventuelle tillegg etter det. Forhåndsvisningen viser hva som ble gjenkjent og hva som ikke ble det; ingenting lagres før du velger «Lagre som utkast». Brevet og hvert tillegg blir utkast du går gjennom og utsteder; det som alt er importert fra samme tekst, lagres ikke på nytt.",
+        "Paste the text of the allocation letter, with any supplements after it. The preview shows what was recognised and what was not; nothing is stored until you choose “Save as drafts”. The letter and each supplement become drafts you review and issue; what was already imported from the same text is not stored again.",
     ),
     ("import.text", "Tekst", "Text"),
     ("import.preview", "Forhåndsvis", "Preview"),
