@@ -17,12 +17,17 @@ use styr_workflow::domain::Role;
 use super::pages::{end_of_oslo_day, s, unavailable};
 use super::{AppState, Page, layout, query_map};
 
-/// The page if the reader is an auditor; otherwise the response to send instead.
-fn auditor_only(page: Page) -> Result<Page, HttpResponse> {
+/// The page if the reader is an auditor; otherwise the response to send instead (boxed: a
+/// response is large and this is the rare path).
+fn auditor_only(page: Page) -> Result<Page, Box<HttpResponse>> {
     match page.identity.as_ref().map(|i| i.actor.role) {
-        None => Err(page.redirect_to_login()),
+        None => Err(Box::new(page.redirect_to_login())),
         Some(Role::Auditor) => Ok(page),
-        Some(_) => Err(page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text")),
+        Some(_) => Err(Box::new(page.message(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "forbidden.text",
+        ))),
     }
 }
 
@@ -84,7 +89,7 @@ fn copy_state_key(s: &str) -> &'static str {
 pub async fn overview(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let page = match auditor_only(Page::of(&req, &state)) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let q = query_map(req.query_string());
     let today = styr_workflow::domain::oslo_date(state.workflow.now());
@@ -370,7 +375,7 @@ pub async fn letter(
 ) -> HttpResponse {
     let page = match auditor_only(Page::of(&req, &state)) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let q = query_map(req.query_string());
     let today = styr_workflow::domain::oslo_date(state.workflow.now());
@@ -492,7 +497,7 @@ pub async fn assignment_diff(
 ) -> HttpResponse {
     let page = match auditor_only(Page::of(&req, &state)) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let q = query_map(req.query_string());
     let between = Between::of(&q);
