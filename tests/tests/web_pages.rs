@@ -912,6 +912,27 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
         .await;
     assert!(page.body.contains(r#"id="from-error""#));
 
+    // The assignment as of a date on the effective axis too.
+    let page = rr
+        .get(&format!("/audit/assignments/{assignment}?as_of={tomorrow}"))
+        .await;
+    assert!(page.body.contains("Revidert oppdrag, endret"));
+    assert!(
+        page.body
+            .contains(&format!(r#"href="/audit/assignments/{assignment}/diff""#))
+    );
+    let page = rr
+        .get(&format!(
+            "/audit/assignments/{assignment}?as_of={tomorrow}&effective_by=2000-01-01"
+        ))
+        .await;
+    assert!(
+        page.body.contains("Oppdraget fantes ikke ennå"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"value="2000-01-01""#));
+
     // Other roles get neither the pages nor the chain query.
     let mut dmp = Browser::new(&app);
     dmp.sign_in("dmp").await;

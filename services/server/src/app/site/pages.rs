@@ -868,8 +868,8 @@ pub async fn assignment_action(
     }
 }
 
-const AUDIT: &str = r#"query($id: ID!, $asOf: DateTime!) {
-  assignmentAsOf(id: $id, asOf: $asOf) { id reference title description year ministry agency department goal lifecycle
+const AUDIT: &str = r#"query($id: ID!, $asOf: DateTime!, $effectiveBy: DateTime) {
+  assignmentAsOf(id: $id, asOf: $asOf, effectiveBy: $effectiveBy) { id reference title description year ministry agency department goal lifecycle
     parts { label title deadline deadlineToBeAgreed delivery } }
   decisionTrail(assignmentId: $id, asOf: $asOf) {
     recordedAt effectiveAt reason kind part deadlineBefore deadlineAfter source detail
@@ -916,7 +916,18 @@ pub async fn audit(
     let Some(as_of) = end_of_oslo_day(date) else {
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
     };
-    let variables = json!({ "id": id.as_str(), "asOf": as_of.to_rfc3339() });
+    // The effective axis (optional): only what had taken effect by the end of that day. The
+    // decision trail has no such narrowing in the schema; it stays on the recorded axis.
+    let effective = q
+        .get("effective_by")
+        .map(|d| d.trim())
+        .filter(|d| !d.is_empty());
+    let effective_date =
+        effective.and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let bad_effective = effective.is_some() && effective_date.is_none();
+    let effective_by = effective_date.and_then(end_of_oslo_day);
+    let variables = json!({ "id": id.as_str(), "asOf": as_of.to_rfc3339(),
+        "effectiveBy": effective_by.map(|t| t.to_rfc3339()) });
     let result = page.graphql(&state, AUDIT, variables).await;
     // An assignment that did not exist yet on the date is "not found" for that date only.
     let (a, trail) = match result {
@@ -939,8 +950,15 @@ pub async fn audit(
                     @if bad_date { span.error { (page.t("bad_date")) } }
                     input type="date" id="as_of" name="as_of" value=(date.format("%Y-%m-%d"));
                 }
+                div {
+                    label for="effective_by" { (page.t("effective_by")) }
+                    @if bad_effective { span.error { (page.t("bad_date")) } }
+                    input type="date" id="effective_by" name="effective_by"
+                        value=(effective_date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default());
+                }
                 button type="submit" { (page.t("show")) }
             }
+            p { a href={ "/audit/assignments/" (id.as_str()) "/diff" } { (page.t("diff")) } }
             @if a.is_null() {
                 p { (page.t("not_yet")) }
             } @else {
