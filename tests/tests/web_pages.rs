@@ -680,7 +680,12 @@ async fn an_agency_reports_a_deviation_and_significant_ones_show_their_lag(kind:
     assert_eq!(page.location.as_deref(), Some("/deviations"));
     let page = dmp.get("/deviations").await;
     assert!(page.body.contains("Alvorlig hendelse i leveransekjeden"));
-    assert!(page.body.contains("Vesentlig"), "{}", page.body);
+    assert!(
+        page.body
+            .contains(r#"<span class="badge red">Vesentlig</span>"#),
+        "{}",
+        page.body
+    );
     assert!(
         page.body.contains("Meldt for sent"),
         "discovered long ago: {}",
@@ -731,6 +736,35 @@ async fn an_agency_reports_a_deviation_and_significant_ones_show_their_lag(kind:
     assert_eq!(
         (draft["status"].clone(), draft["significant"].clone()),
         (json!("draft"), json!(false))
+    );
+
+    // A budget deviation: the amount is computed from the budget and the actual figure.
+    let budget = [
+        ("ministry", "HOD"),
+        ("kind", "BUDGET"),
+        ("chapter", "717"),
+        ("post", "70"),
+        ("period", "TERTIAL_1"),
+        ("periodised_budget", "20000"),
+        ("actual", "23500"),
+        ("explanation", "RELIS-tilskudd utbetalt tidlig"),
+        ("discovered_on", "2024-05-02"),
+    ];
+    let page = dmp.post("/deviations", &budget, true).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = dmp.get("/deviations").await;
+    assert!(
+        page.body.contains("Budsjett: 717/70 (1. tertial)"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Avvik (1 000 kr): 3500"));
+    assert_eq!(
+        page.body
+            .matches(r#"<span class="badge red">Vesentlig</span>"#)
+            .count(),
+        1,
+        "only the significant one is flagged"
     );
 
     // Another agency sees none of it; the ministry sees them and is offered no form.

@@ -62,13 +62,35 @@ fn category_key(c: &str) -> &'static str {
     }
 }
 
+/// A number or a string as text (kapittel is stored as a number, post as `"01"`).
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A budget deviation's period (`{"kind": "tertial1"}`, `{"kind": "date", "date": …}`).
+fn period(page: &Page, p: &Value) -> String {
+    let key = match s(&p["kind"]) {
+        "tertial1" => "TERTIAL_1",
+        "tertial2" => "TERTIAL_2",
+        "half_year1" => "HALF_YEAR_1",
+        "half_year2" => "HALF_YEAR_2",
+        "date" => return format!("{} {}", page.t("as_of"), page.lang.date_str(s(&p["date"]))),
+        _ => "YEAR",
+    };
+    page.t(super::pages::period_key(key)).to_owned()
+}
+
 /// What a report is about, in words.
 fn subject(page: &Page, subject: &Value, titles: &HashMap<String, String>) -> Markup {
     html! {
         @match s(&subject["kind"]) {
             "budget" => {
-                (page.t("dk.budget")) ": " (subject["chapter"].to_string().trim_matches('"')) "/"
-                (subject["post"].to_string().trim_matches('"'))
+                (page.t("dk.budget")) ": " (scalar(&subject["chapter"])) "/" (scalar(&subject["post"]))
+                " (" (period(page, &subject["period"])) ")"
             }
             "goal" => {
                 (page.t("dk.goal")) " " (s(&subject["goal"])) br;
