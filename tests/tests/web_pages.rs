@@ -334,7 +334,13 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
             .contains(r#"aria-describedby="draft_supplement-title-error""#)
     );
     assert_eq!(log_position(&app).await, before);
-    // An agency may not draft one.
+    // Another agency may not learn that the letter exists.
+    let mut fhi = Browser::new(&app);
+    fhi.sign_in_as("agency", "FHI").await;
+    let page = fhi.post(&path, &[("title", "Tillegg fra FHI")], true).await;
+    assert_eq!(page.status, 404, "{}", page.body);
+    assert_eq!(log_position(&app).await, before);
+    // Its own agency may see it but not draft one.
     let mut dmp = Browser::new(&app);
     dmp.sign_in("dmp").await;
     let page = dmp.post(&path, &[("title", "Tillegg fra DMP")], true).await;
@@ -392,12 +398,30 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
     );
     assert_eq!(log_position(&app).await, at);
 
+    // Another agency can neither read the supplement nor act on it.
+    let page = fhi.get(&supplement).await;
+    assert_eq!(page.status, 404);
+    assert!(!page.body.contains("Tillegg nr. 1"));
+    let page = fhi
+        .post(
+            &format!("{supplement}/add_text"),
+            &[("text", "Fra FHI")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 404, "out of scope is not found");
+    assert_eq!(log_position(&app).await, at);
     let good = [
         ("chapter", "746"),
         ("post", "1"),
         ("stated_total", "1289"),
         ("reason", "Overført fra 2023"),
     ];
+    let page = hod
+        .post(&format!("{supplement}/add_budget"), &good, false)
+        .await;
+    assert_eq!(page.status, 403, "no CSRF token");
+    assert_eq!(log_position(&app).await, at);
     let page = hod
         .post(&format!("{supplement}/add_budget"), &good, true)
         .await;
@@ -884,7 +908,7 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Tildelingsbrev 2024"));
     assert!(
-        page.body.contains("LetterIssued") || page.body.contains("Issued"),
+        page.body.contains("<code>LetterIssued</code>"),
         "{}",
         page.body
     );

@@ -313,6 +313,16 @@ fn string_list(page: &Page, label: &'static str, items: &Value) -> Markup {
     }
 }
 
+/// The response to a command the schema refused as FORBIDDEN: "not found" when the reader may
+/// not even see the letter or supplement (as reads say, so ids cannot be probed), else
+/// "not allowed".
+async fn forbidden(state: &AppState, page: Page, query: &str, id: &str) -> HttpResponse {
+    match page.graphql(state, query, json!({ "id": id })).await {
+        Ok(_) => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
+        Err(e) => unavailable(page, &e),
+    }
+}
+
 /// The command id a form carries: the one it was submitted with if it failed (so a
 /// corrected resubmission is still one command), else a fresh one.
 fn command_id(failed: &FormState) -> String {
@@ -369,7 +379,15 @@ pub async fn draft_supplement(
                 )
                 .await
             }
-            "FORBIDDEN" => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
+            "FORBIDDEN" => {
+                forbidden(
+                    &state,
+                    page,
+                    "query($id: ID!) { letter(id: $id) { id } }",
+                    &id,
+                )
+                .await
+            }
             _ => unavailable(page, &errors),
         },
     }
@@ -612,7 +630,15 @@ pub async fn supplement_action(
                 let failed = FormState::failed(fs.values, errors);
                 render_supplement(&state, page, &id, Some((action, failed))).await
             }
-            "FORBIDDEN" => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
+            "FORBIDDEN" => {
+                forbidden(
+                    &state,
+                    page,
+                    "query($id: ID!) { supplement(id: $id) { id } }",
+                    &id,
+                )
+                .await
+            }
             _ => unavailable(page, &errors),
         },
     }
