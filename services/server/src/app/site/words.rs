@@ -394,7 +394,43 @@ pub const WORDS: &[(&str, &str, &str)] = &[
 
 #[cfg(test)]
 mod tests {
+    use super::super::Lang;
     use super::*;
+
+    #[test]
+    fn no_word_here_is_shadowed_by_the_shared_table() {
+        for (k, nb, en) in WORDS {
+            assert_eq!((Lang::Nb.t(k), Lang::En.t(k)), (*nb, *en), "{k}");
+        }
+    }
+
+    /// Every `t("…")` in these pages' sources has words: an unknown key would show itself.
+    #[test]
+    fn every_key_the_pages_use_has_words() {
+        let sources: [&'static str; 6] = [
+            include_str!("letters.rs"),
+            include_str!("calendar.rs"),
+            include_str!("deviations.rs"),
+            include_str!("audit_pages.rs"),
+            include_str!("reports.rs"),
+            include_str!("forms.rs"),
+        ];
+        let mut checked = 0;
+        for source in sources {
+            for (i, m) in source.match_indices(".t(\"") {
+                let rest = &source[i + m.len()..];
+                let key = &rest[..rest.find('"').unwrap()];
+                if key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                {
+                    assert_ne!(Lang::Nb.t(key), key, "no words for {key}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100, "the scan found the keys ({checked})");
+    }
 
     #[test]
     fn every_key_has_both_languages_and_is_defined_once() {
