@@ -1080,6 +1080,23 @@ async fn the_appendix_and_tertial_report_print_and_download(kind: BackendKind) {
     assert!(page.body.contains("TB2024-7"));
     assert!(page.body.contains(r#"href="/static/styr.css""#));
     assert!(page.disposition.is_none());
+    // As of a date before anything was recorded (or had taken effect), it is empty.
+    let page = dmp
+        .get(&format!("/letters/{letter}/appendix?as_of=2000-01-01"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("Legemiddelberedskap"), "{}", page.body);
+    assert!(page.body.contains("Per dato 1. januar 2000"));
+    let page = dmp
+        .get(&format!(
+            "/letters/{letter}/appendix?effective_by=2000-01-01"
+        ))
+        .await;
+    assert!(!page.body.contains("Legemiddelberedskap"), "{}", page.body);
+    let page = dmp
+        .get(&format!("/letters/{letter}/appendix?as_of=1.1.2000"))
+        .await;
+    assert!(page.body.contains(r#"id="as_of-error""#), "{}", page.body);
     let page = dmp
         .get(&format!("/letters/{letter}/appendix?download=1"))
         .await;

@@ -1,20 +1,22 @@
 //! The report pages of a letter: the year-end appendix ("Oversikt over særskilte oppdrag",
 //! GraphQL `yearEndAppendix`) and the tertial report (`periodReport` for a tertial). Both
 //! print cleanly with the stylesheet's print rules, and `?download=1` returns the same report
-//! as a self-contained HTML document (stylesheet inlined) sent as an attachment.
+//! as a self-contained HTML document (stylesheet inlined) sent as an attachment. The appendix
+//! can be read as of a date, on the recorded and the effective axis.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::NaiveDate;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::json;
 
-use super::pages::{badge, s, status_key, unavailable};
+use super::pages::{badge, end_of_oslo_day, s, status_key, unavailable};
 use super::{AppState, CSS, Page, layout, query_map};
 
-const APPENDIX: &str = r#"query($id: ID!) {
+const APPENDIX: &str = r#"query($id: ID!, $asOf: DateTime, $effectiveBy: DateTime) {
   letter(id: $id) { id title ministry agency year }
-  yearEndAppendix(letterId: $id) {
+  yearEndAppendix(letterId: $id, asOf: $asOf, effectiveBy: $effectiveBy) {
     statusText status description
     assignment { id reference title department } } }"#;
 
@@ -67,7 +69,40 @@ fn wants_download(req: &HttpRequest) -> bool {
         .is_some_and(|v| v == "1")
 }
 
-/// `GET /letters/{id}/appendix`.
+/// A `YYYY-MM-DD` parameter; `Err` when given but not a date.
+fn day_param(req: &HttpRequest, name: &str) -> Result<Option<NaiveDate>, ()> {
+    match query_map(req.query_string())
+        .get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    {
+        None => Ok(None),
+        Some(v) => NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| ()),
+    }
+}
+
+fn day_input(
+    page: &Page,
+    name: &str,
+    label: &'static str,
+    value: Option<NaiveDate>,
+    bad: bool,
+) -> Markup {
+    html! {
+        div {
+            label for=(name) { (page.t(label)) }
+            @if bad { span.error id={ (name) "-error" } { (page.t("bad_date")) } }
+            input type="date" id=(name) name=(name)
+                value=(value.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default())
+                aria-invalid=[bad.then_some("true")] aria-describedby=[bad.then(|| format!("{name}-error"))];
+        }
+    }
+}
+
+/// `GET /letters/{id}/appendix`, optionally as of the end of an Oslo day (`as_of`) and with
+/// only what had taken effect by the end of another (`effective_by`).
 pub async fn appendix(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -77,10 +112,14 @@ pub async fn appendix(
     if page.identity.is_none() {
         return page.redirect_to_login();
     }
-    let data = match page
-        .graphql(&state, APPENDIX, json!({ "id": id.as_str() }))
-        .await
-    {
+    let as_of = day_param(&req, "as_of");
+    let effective_by = day_param(&req, "effective_by");
+    let (bad_as_of, bad_eff) = (as_of.is_err(), effective_by.is_err());
+    let (as_of, effective_by) = (as_of.ok().flatten(), effective_by.ok().flatten());
+    let instant = |d: Option<NaiveDate>| d.and_then(end_of_oslo_day).map(|t| t.to_rfc3339());
+    let variables = json!({ "id": id.as_str(), "asOf": instant(as_of),
+        "effectiveBy": instant(effective_by) });
+    let data = match page.graphql(&state, APPENDIX, variables).await {
         Ok(d) => d,
         Err(e) => return unavailable(page, &e),
     };
@@ -91,14 +130,26 @@ pub async fn appendix(
         .unwrap_or_default();
     let title = format!("{} {}", page.t("appendix"), l["year"]);
     let download = wants_download(&req);
+    // The download is of the same view.
+    let keep: String = [("as_of", as_of), ("effective_by", effective_by)]
+        .iter()
+        .filter_map(|(k, d)| d.map(|d| format!("&{k}={}", d.format("%Y-%m-%d"))))
+        .collect();
     let content = html! {
         @if !download {
             p.downloads {
                 a href={ "/letters/" (id.as_str()) } { (page.t("back_to_letter")) } " · "
-                a href={ "/letters/" (id.as_str()) "/appendix?download=1" } { (page.t("download_html")) }
+                a href={ "/letters/" (id.as_str()) "/appendix?download=1" (keep) } { (page.t("download_html")) }
+            }
+            form.filters method="get" action={ "/letters/" (id.as_str()) "/appendix" } {
+                (day_input(&page, "as_of", "as_of", as_of, bad_as_of))
+                (day_input(&page, "effective_by", "effective_by", effective_by, bad_eff))
+                button type="submit" { (page.t("show")) }
             }
         }
         h1 { (title) }
+        @if let Some(d) = as_of { p { (page.t("as_of")) " " (page.lang.date(d)) } }
+        @if let Some(d) = effective_by { p { (page.t("effective_by")) ": " (page.lang.date(d)) } }
         p { (s(&l["title"])) " – " (s(&l["ministry"])) " / " (s(&l["agency"])) }
         @if rows.is_empty() { p { (page.t("none_yet")) } } @else {
             table.report {
