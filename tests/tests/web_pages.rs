@@ -538,6 +538,33 @@ async fn the_import_preview_shows_what_was_recognised_and_writes_nothing(kind: B
     );
     assert_eq!(log_position(&app).await, before, "a preview writes nothing");
 
+    // The real 2024 letter (seed 001) is larger than a default form allows.
+    let seed = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/seeds/tildelingsbrev-2024-dmp.txt"),
+    )
+    .unwrap();
+    assert!(
+        seed.len() > 16 * 1024,
+        "above the default 16 KiB form limit"
+    );
+    let page = hod
+        .post(
+            "/import",
+            &[
+                ("agency", "DMP"),
+                ("year", "2024"),
+                ("text", &seed),
+                ("action", "preview"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Oppdrag (19)"), "{}", page.body);
+    assert!(page.body.contains("Tillegg nr. 1"));
+    assert_eq!(log_position(&app).await, before);
+
     // Empty text: the error beside the field, nothing written.
     let page = hod
         .post(

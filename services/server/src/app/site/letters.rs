@@ -650,6 +650,10 @@ const IMPORT: &str = r#"mutation($text: String!, $ministry: String!, $agency: St
 
 const IMPORT_FIELDS: [&str; 3] = ["agency", "year", "text"];
 
+/// The largest import form accepted: the API takes up to 2 MiB of text, and percent-encoding
+/// makes each non-ASCII byte three.
+pub const IMPORT_FORM_LIMIT: usize = 7 << 20;
+
 /// `GET /import`: the form, filled from `?letter=MINISTRY:AGENCY:YEAR` when importing a
 /// supplement to a letter.
 pub async fn import_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {

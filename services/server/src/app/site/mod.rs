@@ -70,8 +70,13 @@ fn more_routes(cfg: &mut web::ServiceConfig) {
             "/supplements/{id}/{action}",
             web::post().to(letters::supplement_action),
         )
-        .route("/import", web::get().to(letters::import_form))
-        .route("/import", web::post().to(letters::import))
+        .service(
+            // A whole letter's text, percent-encoded, is far beyond the default form limit.
+            web::resource("/import")
+                .app_data(web::FormConfig::default().limit(letters::IMPORT_FORM_LIMIT))
+                .route(web::get().to(letters::import_form))
+                .route(web::post().to(letters::import)),
+        )
         .route("/calendar", web::get().to(calendar::calendar))
         .route("/deviations", web::get().to(deviations::list))
         .route("/deviations", web::post().to(deviations::report))
