@@ -1052,6 +1052,20 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
         )
         .await;
     assert_eq!(code(&body), "NOT_FOUND");
+
+    // Someone with database access changes a recorded event: the auditor's page says where.
+    app.db.disable_append_only().await;
+    let changed = app
+        .db
+        .exec_raw("UPDATE events SET reason = 'rewritten' WHERE position = 3")
+        .await
+        .unwrap();
+    assert_eq!(changed, 1);
+    let page = rr.get("/audit?verify=1").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Kjeden er brutt"), "{}", page.body);
+    assert!(page.body.contains("ved posisjon 3:"), "{}", page.body);
+    assert!(!page.body.contains("Kjeden er hel"));
     app.stop().await;
 }
 
