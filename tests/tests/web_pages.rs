@@ -818,15 +818,119 @@ async fn an_agency_reports_a_deviation_and_significant_ones_show_their_lag(kind:
         "only the significant one is flagged"
     );
 
-    // Another agency sees none of it; the ministry sees them and is offered no form.
+    // The dialogue: the ministry asks, the agency answers, the ministry closes.
+    let id = app
+        .gql(
+            &dmp_token,
+            "{ deviationReports { id significant } }",
+            json!({}),
+        )
+        .await["data"]["deviationReports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["significant"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get("/deviations").await;
+    assert!(
+        page.body
+            .contains(&format!(r#"action="/deviations/{id}/follow_up""#))
+    );
+    assert!(
+        !page
+            .body
+            .contains(&format!(r#"action="/deviations/{id}/close""#)),
+        "not before acknowledged or answered"
+    );
+    assert!(
+        !page
+            .body
+            .contains(&format!(r#"action="/deviations/{id}/answer""#)),
+        "the agency answers"
+    );
+    let at = log_position(&app).await;
+    let ask = format!("/deviations/{id}/follow_up");
+    let page = hod
+        .post(&ask, &[("question", "Hva er konsekvensen?")], false)
+        .await;
+    assert_eq!(page.status, 403);
+    let page = hod.post(&ask, &[("question", " ")], true).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!(r#"id="follow_up-{id}-question-error""#)),
+        "{}",
+        page.body
+    );
+    assert_eq!(log_position(&app).await, at);
+    let page = hod
+        .post(&ask, &[("question", "Hva er konsekvensen?")], true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    // Another agency can neither see nor answer it.
     let mut fhi = Browser::new(&app);
     fhi.sign_in_as("agency", "FHI").await;
+    let page = fhi
+        .post(
+            &format!("/deviations/{id}/answer"),
+            &[("answer", "Fra FHI")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 404, "{}", page.body);
+    let page = dmp.get("/deviations").await;
+    assert!(page.body.contains("Hva er konsekvensen?"));
+    assert!(
+        page.body
+            .contains(&format!(r#"<textarea id="answer-{id}-answer""#)),
+        "{}",
+        page.body
+    );
+    let page = dmp
+        .post(
+            &format!("/deviations/{id}/answer"),
+            &[("answer", "Leveransen er forsinket to uker")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    // Closing twice: the second is refused by the domain and shown beside that report's form.
+    let page = hod
+        .post(&format!("/deviations/{id}/close"), &[], true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = hod.get("/deviations").await;
+    assert!(page.body.contains("Leveransen er forsinket to uker"));
+    assert!(page.body.contains("Lukket"), "{}", page.body);
+    let at = log_position(&app).await;
+    let page = hod
+        .post(&format!("/deviations/{id}/close"), &[], true)
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert_eq!(log_position(&app).await, at);
+    let body = app
+        .gql(
+            &dmp_token,
+            "query($id: ID!) { deviationReport(id: $id) { status dialogue { question answer } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        data(&body, "deviationReport"),
+        &json!({ "status": "closed", "dialogue": [
+            { "question": "Hva er konsekvensen?", "answer": "Leveransen er forsinket to uker" } ] })
+    );
+
+    // Another agency sees none of it; the ministry sees them and is offered no form.
     let page = fhi.get("/deviations").await;
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("Alvorlig hendelse"));
     assert!(page.body.contains("Ingen avviksrapporter."));
-    let mut hod = Browser::new(&app);
-    hod.sign_in("hod").await;
     let page = hod.get("/deviations").await;
     assert!(page.body.contains("Alvorlig hendelse i leveransekjeden"));
     assert!(!page.body.contains(r#"id="form-deviation""#));
@@ -1193,6 +1297,38 @@ async fn the_new_pages_have_labels_ordered_headings_and_role_navigation(kind: Ba
         .as_str()
         .unwrap()
         .to_owned();
+    // Two deviation reports, so both roles get the dialogue's text fields: one the ministry
+    // may ask about, one the agency must answer.
+    let dmp_token = app.token("agency", "DMP");
+    for question in [None, Some("Hva er konsekvensen?")] {
+        let body = app
+            .gql(
+                &dmp_token,
+                r#"mutation { draftDeviationReport(input: { ministry: "HOD", agency: "DMP", kind: GOAL, goal: "2.1",
+                    category: GOAL_ACHIEVEMENT, explanation: "Forsinket", discoveredOn: "2024-05-02" }) { report { id } } }"#,
+                json!({}),
+            )
+            .await;
+        let id = data(&body, "draftDeviationReport.report.id").clone();
+        let body = app
+            .gql(
+                &dmp_token,
+                "mutation($id: ID!) { submitDeviationReport(id: $id) { position } }",
+                json!({ "id": id }),
+            )
+            .await;
+        data(&body, "");
+        if let Some(q) = question {
+            let body = app
+                .gql(
+                    &hod,
+                    "mutation($id: ID!, $q: String!) { requestDeviationFollowUp(id: $id, question: $q) { position } }",
+                    json!({ "id": id, "q": q }),
+                )
+                .await;
+            data(&body, "");
+        }
+    }
     let mut pages: Vec<(String, String)> = Vec::new();
     let mut nav: BTreeMap<&str, String> = BTreeMap::new();
     for who in ["hod", "dmp", "rr"] {
@@ -1255,6 +1391,12 @@ async fn the_new_pages_have_labels_ordered_headings_and_role_navigation(kind: Ba
         }
         nav.insert(who, browser.get("/letters").await.body);
     }
+    let with = |who: &str, what: &str| {
+        pages
+            .iter()
+            .any(|(name, html)| name == &format!("{who} /deviations") && html.contains(what))
+    };
+    assert!(with("hod", r#"name="question""#) && with("dmp", r#"name="answer""#));
     for (name, html) in &pages {
         check_labels(name, html);
         check_headings(name, html);

@@ -1,6 +1,8 @@
 //! The deviation reports page: the reports the reader may see, significant ones (*vesentlige
-//! avvik*) flagged with their reporting lag and whether it was too long, and the form an
-//! agency user reports one with (drafted and, unless kept as a draft, submitted at once).
+//! avvik*) flagged with their reporting lag and whether it was too long, the form an agency
+//! user reports one with (drafted and, unless kept as a draft, submitted at once), and the
+//! dialogue on each report: the ministry acknowledges, asks and closes, the agency submits a
+//! draft and answers.
 
 use std::collections::HashMap;
 
@@ -16,7 +18,7 @@ use super::{AppState, GqlError, Page, layout};
 
 const DEVIATIONS: &str = r#"query {
   deviationReports { id ministry agency subject deviation deviationPerMille significant explanation
-    measures discoveredOn submittedOn lagDays reportedLate status }
+    measures discoveredOn submittedOn lagDays reportedLate status dialogue { question answer } }
   referenceData { agencies { code ministry } }
 }"#;
 
@@ -115,7 +117,58 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
     render(&state, page, None).await
 }
 
-async fn render(state: &AppState, page: Page, failed: Option<FormState>) -> HttpResponse {
+/// The dialogue steps the reader's role may take on a report in `status`, in the domain's
+/// order (it refuses the rest anyway; offering only these keeps the page honest).
+fn steps(role: Option<Role>, status: &str) -> &'static [&'static str] {
+    match (role, status) {
+        (Some(Role::Agency), "draft") => &["submit"],
+        (Some(Role::Agency), "follow_up_requested") => &["answer"],
+        (Some(Role::Ministry), "submitted") => &["acknowledge", "follow_up"],
+        (Some(Role::Ministry), "acknowledged") => &["follow_up", "close"],
+        (Some(Role::Ministry), "answered") => &["acknowledge", "follow_up", "close"],
+        _ => &[],
+    }
+}
+
+fn step_key(step: &str) -> &'static str {
+    match step {
+        "submit" => "dv.submit",
+        "acknowledge" => "dv.acknowledge",
+        "follow_up" => "dv.follow_up",
+        "answer" => "dv.answer",
+        _ => "dv.close",
+    }
+}
+
+/// The text a step needs, if any: (field, label).
+fn step_text(step: &str) -> Option<(&'static str, &'static str)> {
+    match step {
+        "follow_up" => Some(("question", "dv.question")),
+        "answer" => Some(("answer", "dv.answer_text")),
+        _ => None,
+    }
+}
+
+/// A dialogue step's form on one report; its field ids are `{step}-{report}-{field}`.
+fn step_form(page: &Page, id: &str, step: &'static str, failed: &(String, FormState)) -> Markup {
+    let form = format!("{step}-{id}");
+    let empty = FormState::default();
+    let st = if failed.0 == form { &failed.1 } else { &empty };
+    html! {
+        form.step method="post" action={ "/deviations/" (id) "/" (step) } id={ "form-" (form) } {
+            (page.csrf_field())
+            input type="hidden" name="command_id" value=(st.opt("command_id").unwrap_or_else(|| uuid::Uuid::now_v7().to_string()));
+            @if let Some((name, label)) = step_text(step) {
+                (field(page, &form, st, name, label, Kind::Area, ""))
+            }
+            @for e in st.general_errors(&["question", "answer"]) { p.error role="alert" { (e.message) } }
+            button type="submit" { (page.t(step_key(step))) }
+        }
+    }
+}
+
+/// `failed` is the form that was refused: `deviation` (the report form) or `{step}-{id}`.
+async fn render(state: &AppState, page: Page, failed: Option<(String, FormState)>) -> HttpResponse {
     let data = match page.graphql(state, DEVIATIONS, json!({})).await {
         Ok(d) => d,
         Err(e) => return unavailable(page, &e),
@@ -161,7 +214,14 @@ async fn render(state: &AppState, page: Page, failed: Option<FormState>) -> Http
     } else {
         StatusCode::OK
     };
-    let failed = failed.unwrap_or_default();
+    let failed_step = failed.unwrap_or_default();
+    let empty = FormState::default();
+    let failed = if failed_step.0 == "deviation" {
+        &failed_step.1
+    } else {
+        &empty
+    };
+    let role = page.identity.as_ref().map(|i| i.actor.role);
     let today = styr_workflow::domain::oslo_date(state.workflow.now())
         .format("%Y-%m-%d")
         .to_string();
@@ -208,6 +268,7 @@ async fn render(state: &AppState, page: Page, failed: Option<FormState>) -> Http
                         th scope="col" { (page.t("submitted_on")) }
                         th scope="col" { (page.t("lag")) }
                         th scope="col" { (page.t("status")) }
+                        th scope="col" { (page.t("actions")) }
                     } }
                     tbody { @for r in &reports {
                         @let significant = r["significant"].as_bool() == Some(true);
@@ -222,7 +283,13 @@ async fn render(state: &AppState, page: Page, failed: Option<FormState>) -> Http
                             }
                             td { (s(&r["agency"])) " → " (s(&r["ministry"])) }
                             td { (s(&r["explanation"]))
-                                 @if let Some(m) = r["measures"].as_str() { br; span.muted { (page.t("measures")) ": " (m) } } }
+                                 @if let Some(m) = r["measures"].as_str() { br; span.muted { (page.t("measures")) ": " (m) } }
+                                 @for q in r["dialogue"].as_array().into_iter().flatten() {
+                                     p.dialogue {
+                                         strong { (page.t("dv.question")) ": " } (s(&q["question"]))
+                                         @if let Some(a) = q["answer"].as_str() { br; strong { (page.t("dv.answer_text")) ": " } (a) }
+                                     }
+                                 } }
                             td { (page.lang.date_str(s(&r["discoveredOn"]))) }
                             td { @if let Some(d) = r["submittedOn"].as_str() { (page.lang.date_str(d)) } @else { "–" } }
                             td {
@@ -230,6 +297,7 @@ async fn render(state: &AppState, page: Page, failed: Option<FormState>) -> Http
                                 @if late { " " span.badge.overdue { (page.t("reported_late")) } }
                             }
                             td { (page.t(status_key(s(&r["status"])))) }
+                            td { @for step in steps(role, s(&r["status"])) { (step_form(&page, s(&r["id"]), step, &failed_step)) } }
                         }
                     } }
                 }
@@ -237,30 +305,30 @@ async fn render(state: &AppState, page: Page, failed: Option<FormState>) -> Http
             @if agency.is_some() {
                 form.action method="post" action="/deviations" id="form-deviation" {
                     h2 { (page.t("report_deviation")) }
-                    (forms::summary(&page, &failed, &FIELDS))
+                    (forms::summary(&page, failed, &FIELDS))
                     (page.csrf_field())
                     input type="hidden" name="command_id" value=(failed.opt("command_id").unwrap_or_else(|| uuid::Uuid::now_v7().to_string()));
-                    (field(&page, "deviation", &failed, "ministry", "ministry", Kind::Text, governing.as_deref().unwrap_or("")))
-                    (field(&page, "deviation", &failed, "kind", "deviation_kind", Kind::Select(&kinds), "GOAL"))
+                    (field(&page, "deviation", failed, "ministry", "ministry", Kind::Text, governing.as_deref().unwrap_or("")))
+                    (field(&page, "deviation", failed, "kind", "deviation_kind", Kind::Select(&kinds), "GOAL"))
                     fieldset {
                         legend { (page.t("dk.goal")) " / " (page.t("dk.assignment")) }
-                        (field(&page, "deviation", &failed, "goal", "goal_section", Kind::Text, ""))
-                        (field(&page, "deviation", &failed, "assignment_id", "dk.assignment", Kind::Select(&assignment_options), ""))
-                        (field(&page, "deviation", &failed, "category", "category", Kind::Select(&categories), "GOAL_ACHIEVEMENT"))
-                        (forms::checkbox(&page, "deviation", &failed, "significant", "significant_check"))
+                        (field(&page, "deviation", failed, "goal", "goal_section", Kind::Text, ""))
+                        (field(&page, "deviation", failed, "assignment_id", "dk.assignment", Kind::Select(&assignment_options), ""))
+                        (field(&page, "deviation", failed, "category", "category", Kind::Select(&categories), "GOAL_ACHIEVEMENT"))
+                        (forms::checkbox(&page, "deviation", failed, "significant", "significant_check"))
                     }
                     fieldset {
                         legend { (page.t("dk.budget")) }
-                        (field(&page, "deviation", &failed, "chapter", "chapter", Kind::Number, ""))
-                        (field(&page, "deviation", &failed, "post", "post", Kind::Number, ""))
-                        (field(&page, "deviation", &failed, "period", "period", Kind::Select(&periods), "TERTIAL_1"))
-                        (field(&page, "deviation", &failed, "periodised_budget", "periodised_budget", Kind::Number, ""))
-                        (field(&page, "deviation", &failed, "actual", "actual", Kind::Number, ""))
+                        (field(&page, "deviation", failed, "chapter", "chapter", Kind::Number, ""))
+                        (field(&page, "deviation", failed, "post", "post", Kind::Number, ""))
+                        (field(&page, "deviation", failed, "period", "period", Kind::Select(&periods), "TERTIAL_1"))
+                        (field(&page, "deviation", failed, "periodised_budget", "periodised_budget", Kind::Number, ""))
+                        (field(&page, "deviation", failed, "actual", "actual", Kind::Number, ""))
                     }
-                    (field(&page, "deviation", &failed, "explanation", "explanation", Kind::Area, ""))
-                    (field(&page, "deviation", &failed, "measures", "measures", Kind::Area, ""))
-                    (field(&page, "deviation", &failed, "discovered_on", "discovered_on", Kind::Date, &today))
-                    (forms::checkbox(&page, "deviation", &failed, "keep_draft", "keep_draft"))
+                    (field(&page, "deviation", failed, "explanation", "explanation", Kind::Area, ""))
+                    (field(&page, "deviation", failed, "measures", "measures", Kind::Area, ""))
+                    (field(&page, "deviation", failed, "discovered_on", "discovered_on", Kind::Date, &today))
+                    (forms::checkbox(&page, "deviation", failed, "keep_draft", "keep_draft"))
                     button type="submit" { (page.t("report_deviation")) }
                 }
             }
@@ -347,7 +415,8 @@ pub async fn report(
         Err(errors) => {
             return match errors[0].code.as_str() {
                 "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" => {
-                    render(&state, page, Some(FormState::failed(fs.values, errors))).await
+                    let failed = FormState::failed(fs.values, errors);
+                    render(&state, page, Some(("deviation".into(), failed))).await
                 }
                 "FORBIDDEN" => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
                 _ => unavailable(page, &errors),
@@ -372,4 +441,80 @@ pub async fn report(
         }
     }
     page.see_other("/deviations")
+}
+
+/// `POST /deviations/{id}/{step}`: a step of the dialogue on one report.
+pub async fn step(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let (id, step) = path.into_inner();
+    if !page.csrf_ok(&req, &form) {
+        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
+    }
+    if page.identity.is_none() {
+        return page.redirect_to_login();
+    }
+    let fs = FormState::failed(form.into_inner(), Vec::new());
+    let options = json!({ "commandId": fs.opt("command_id") });
+    let mut errors = Vec::new();
+    if let Some((name, _)) = step_text(&step) {
+        forms::required(&page, &fs, name, &mut errors);
+    }
+    let (document, variables) = match step.as_str() {
+        "submit" => (SUBMIT, json!({ "id": id, "options": options })),
+        "acknowledge" => (
+            r#"mutation($id: ID!, $options: CommandOptions) {
+                acknowledgeDeviationReport(id: $id, options: $options) { position } }"#,
+            json!({ "id": id, "options": options }),
+        ),
+        "follow_up" => (
+            r#"mutation($id: ID!, $question: String!, $options: CommandOptions) {
+                requestDeviationFollowUp(id: $id, question: $question, options: $options) { position } }"#,
+            json!({ "id": id, "question": fs.value("question").trim(), "options": options }),
+        ),
+        "answer" => (
+            r#"mutation($id: ID!, $answer: String!, $options: CommandOptions) {
+                answerDeviationFollowUp(id: $id, answer: $answer, options: $options) { position } }"#,
+            json!({ "id": id, "answer": fs.value("answer").trim(), "options": options }),
+        ),
+        "close" => (
+            r#"mutation($id: ID!, $options: CommandOptions) {
+                closeDeviationReport(id: $id, options: $options) { position } }"#,
+            json!({ "id": id, "options": options }),
+        ),
+        _ => return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text"),
+    };
+    let result = if errors.is_empty() {
+        page.graphql(&state, document, variables).await
+    } else {
+        Err(errors)
+    };
+    match result {
+        Ok(_) => page.see_other("/deviations"),
+        Err(errors) => match errors[0].code.as_str() {
+            "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" => {
+                let failed = FormState::failed(fs.values, errors);
+                render(&state, page, Some((format!("{step}-{id}"), failed))).await
+            }
+            // As for assignments: a report the reader may not even see is "not found".
+            "FORBIDDEN" => {
+                let visible = page
+                    .graphql(
+                        &state,
+                        "query($id: ID!) { deviationReport(id: $id) { id } }",
+                        json!({ "id": id }),
+                    )
+                    .await;
+                match visible {
+                    Ok(_) => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
+                    Err(e) => unavailable(page, &e),
+                }
+            }
+            _ => unavailable(page, &errors),
+        },
+    }
 }

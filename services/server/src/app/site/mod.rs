@@ -80,6 +80,7 @@ fn more_routes(cfg: &mut web::ServiceConfig) {
         .route("/calendar", web::get().to(calendar::calendar))
         .route("/deviations", web::get().to(deviations::list))
         .route("/deviations", web::post().to(deviations::report))
+        .route("/deviations/{id}/{step}", web::post().to(deviations::step))
         .route("/audit", web::get().to(audit_pages::overview))
         .route("/audit/letters/{id}", web::get().to(audit_pages::letter))
         .route(
