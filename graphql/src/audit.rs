@@ -2,8 +2,9 @@
 //! the recorded axis, optionally narrowed to what had taken effect), differences between two
 //! instants, the decision trail, the completeness of copies to Riksrevisjonen, the public
 //! journal (exempt content withheld), and the mutations that mark exemptions and register an
-//! agency's correspondence with Riksrevisjonen. Auditors see everything; a ministry or agency
-//! sees its own dialogue; what a caller may not see is "not found".
+//! agency's correspondence with Riksrevisjonen, and (auditors only) a run of the store's hash
+//! chain verification. Auditors see everything; a ministry or agency sees its own dialogue;
+//! what a caller may not see is "not found".
 
 use async_graphql::types::Json;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
@@ -14,13 +15,14 @@ use styr_workflow::audit::{AsOf, CompletenessReport, FieldChange, TrailEntry};
 use styr_workflow::domain::allocation_letter::AllocationLetter;
 use styr_workflow::domain::assignment::Assignment;
 use styr_workflow::domain::correspondence::{Correspondence, CorrespondenceCommand};
-use styr_workflow::domain::oslo_date;
 use styr_workflow::domain::values::OrgCode;
+use styr_workflow::domain::{Role, oslo_date};
 use styr_workflow::projections::{BoardSort, Scope};
 
 use crate::assignment::{ActorRef, AssignmentView, BoardFilterInput, BoardItem};
 use crate::command::{CommandOptions, CommandReceipt, run};
 use crate::error;
+use crate::letter::LetterView;
 use crate::scalars::Date;
 use crate::viewer::{actor, scope};
 
@@ -140,6 +142,22 @@ pub struct JournalEntry {
     pub content: Option<Json<serde_json::Value>>,
 }
 
+/// The outcome of walking the whole hash chain (`verify_chain` from position 1).
+#[derive(SimpleObject)]
+pub struct ChainVerificationView {
+    /// True when every link and hash holds and the head row agrees with the last event.
+    pub intact: bool,
+    pub events_checked: u64,
+    /// The last position checked and found intact.
+    pub verified_to: u64,
+    /// The position of the first fault, when there is one.
+    pub broken_at: Option<u64>,
+    /// What the first fault is, in words.
+    pub fault: Option<String>,
+    /// When this run finished (the server's clock).
+    pub checked_at: DateTime<Utc>,
+}
+
 pub struct AuditQueries;
 
 impl AuditQueries {
@@ -199,6 +217,54 @@ impl AuditQueries {
         Ok(AssignmentView {
             details,
             stream_id: id.to_string(),
+        })
+    }
+
+    /// A letter as the log knew it at `asOf` (optionally only what had taken effect by
+    /// `effectiveBy`); the letter's parties and auditors only.
+    pub async fn letter_as_of(
+        ctx: &Context<'_>,
+        id: ID,
+        as_of: DateTime<Utc>,
+        effective_by: Option<DateTime<Utc>>,
+    ) -> Result<LetterView> {
+        let stream = StreamId::new("allocation_letter", id.as_str())
+            .map_err(|e| error::validation("id", e.to_string()))?;
+        require_visible(ctx, &stream).await?;
+        let at = view(ctx, Some(as_of), effective_by).await?;
+        let workflow = ctx.data_unchecked::<Workflow>();
+        let (state, _) = workflow
+            .load_as_of::<AllocationLetter>(&id, &at)
+            .await
+            .map_err(error::workflow)?;
+        let details = state.details.ok_or_else(|| {
+            error::not_found(format!("letter {} did not exist then", id.as_str()))
+        })?;
+        Ok(LetterView {
+            id: id.to_string(),
+            details,
+        })
+    }
+
+    /// Auditors only: walks the whole log and reports whether the hash chain holds. The
+    /// walk reads every event, so it is not offered to every role on every page view.
+    pub async fn chain_verification(ctx: &Context<'_>) -> Result<ChainVerificationView> {
+        if actor(ctx)?.role != Role::Auditor {
+            return Err(error::forbidden("only auditors verify the chain"));
+        }
+        let workflow = ctx.data_unchecked::<Workflow>();
+        let report = workflow
+            .store()
+            .verify_chain(1, |_, _| {})
+            .await
+            .map_err(|e| error::workflow(e.into()))?;
+        Ok(ChainVerificationView {
+            intact: report.is_intact(),
+            events_checked: report.events_checked,
+            verified_to: report.verified_to,
+            broken_at: report.first_break.as_ref().map(|b| b.position),
+            fault: report.first_break.as_ref().map(|b| b.fault.to_string()),
+            checked_at: workflow.now(),
         })
     }
 

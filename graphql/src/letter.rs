@@ -873,7 +873,7 @@ pub struct SupplementPayload {
     pub receipt: CommandReceipt,
 }
 
-async fn load_supplement(ctx: &Context<'_>, id: &str) -> Result<SupplementView> {
+pub(crate) async fn load_supplement(ctx: &Context<'_>, id: &str) -> Result<SupplementView> {
     let scope = scope(actor(ctx)?)?;
     let workflow = ctx.data_unchecked::<Workflow>();
     let missing = || error::not_found(format!("no supplement {id}"));

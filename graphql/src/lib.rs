@@ -215,6 +215,23 @@ impl Query {
         audit::AuditQueries::assignment_as_of(ctx, id, as_of, effective_by).await
     }
 
+    /// A letter (`HOD:DMP:2024`) as the log knew it at `asOf` (and, with `effectiveBy`,
+    /// only what had taken effect by then).
+    async fn letter_as_of(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        as_of: DateTime<Utc>,
+        effective_by: Option<DateTime<Utc>>,
+    ) -> Result<letter::LetterView> {
+        audit::AuditQueries::letter_as_of(ctx, id, as_of, effective_by).await
+    }
+
+    /// Auditors: verify the whole hash chain of the log now, and say where it first breaks.
+    async fn chain_verification(&self, ctx: &Context<'_>) -> Result<audit::ChainVerificationView> {
+        audit::AuditQueries::chain_verification(ctx).await
+    }
+
     /// The board as it stood at `asOf`, computed from the events recorded by then.
     async fn board_as_of(
         &self,
@@ -280,6 +297,11 @@ impl Query {
         to: scalars::Date,
     ) -> Result<Vec<audit::JournalEntry>> {
         audit::AuditQueries::public_journal(ctx, from, to).await
+    }
+
+    /// One supplement (drafted or issued) with its changes; its letter's parties only.
+    async fn supplement(&self, ctx: &Context<'_>, id: ID) -> Result<letter::SupplementView> {
+        letter::load_supplement(ctx, &id).await
     }
 
     /// Every letter the caller may see, optionally of one year.

@@ -41,7 +41,11 @@ impl Lang {
 
     /// The label for `key`; an unknown key shows itself, so a missing entry is visible.
     pub fn t(self, key: &'static str) -> &'static str {
-        let Some((_, nb, en)) = WORDS.iter().find(|(k, _, _)| *k == key) else {
+        let Some((_, nb, en)) = WORDS
+            .iter()
+            .chain(super::words::WORDS)
+            .find(|(k, _, _)| *k == key)
+        else {
             return key;
         };
         match self {

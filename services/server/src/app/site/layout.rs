@@ -50,7 +50,45 @@ pub fn page(page: &Page, title: &str, content: Markup) -> Markup {
                         a lang=(other) href={ (page.path) "lang=" (other) } { (page.t("language")) }
                     }
                 }
+                (site_nav(page))
                 main { (content) }
+            }
+        }
+    }
+}
+
+/// The links to the pages the signed-in role can use (the schema still decides what each
+/// page shows).
+fn site_nav(page: &Page) -> Markup {
+    let Some(role) = page.identity.as_ref().map(|i| i.actor.role) else {
+        return html! {};
+    };
+    let mut links: Vec<(&str, &'static str)> = Vec::new();
+    if role != Role::Admin {
+        links.extend([
+            ("/", "board"),
+            ("/letters", "letters"),
+            ("/calendar", "calendar"),
+            ("/deviations", "deviations"),
+        ]);
+    }
+    if role == Role::Ministry {
+        links.push(("/import", "import"));
+    }
+    if role == Role::Auditor {
+        links.push(("/audit", "audit"));
+    }
+    let here = page.path.split(['?', '&']).next().unwrap_or("");
+    html! {
+        @if !links.is_empty() {
+            nav.pages aria-label=(page.t("nav")) {
+                ul {
+                    @for (href, key) in links {
+                        li {
+                            a href=(href) aria-current=[(here == href).then_some("page")] { (page.t(key)) }
+                        }
+                    }
+                }
             }
         }
     }

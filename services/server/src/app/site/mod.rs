@@ -11,6 +11,14 @@ mod i18n;
 mod layout;
 mod oidc;
 mod pages;
+// The pages of issue 9 beyond the board and the assignment; their words are in `words.rs`.
+mod audit_pages;
+mod calendar;
+mod deviations;
+mod forms;
+mod letters;
+mod reports;
+mod words;
 
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::StatusCode;
@@ -48,6 +56,41 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(pages::assignment_action),
         )
         .route("/audit/assignments/{id}", web::get().to(pages::audit));
+    more_routes(cfg);
+}
+
+/// The letter, supplement, import, calendar, deviation, audit and report pages.
+fn more_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/letters", web::get().to(letters::list))
+        .route("/letters/{id}", web::get().to(letters::letter))
+        .route(
+            "/letters/{id}/supplements",
+            web::post().to(letters::draft_supplement),
+        )
+        .route("/letters/{id}/appendix", web::get().to(reports::appendix))
+        .route("/letters/{id}/tertial", web::get().to(reports::tertial))
+        .route("/supplements/{id}", web::get().to(letters::supplement))
+        .route(
+            "/supplements/{id}/{action}",
+            web::post().to(letters::supplement_action),
+        )
+        .service(
+            // A whole letter's text, percent-encoded, is far beyond the default form limit.
+            web::resource("/import")
+                .app_data(web::FormConfig::default().limit(letters::IMPORT_FORM_LIMIT))
+                .route(web::get().to(letters::import_form))
+                .route(web::post().to(letters::import)),
+        )
+        .route("/calendar", web::get().to(calendar::calendar))
+        .route("/deviations", web::get().to(deviations::list))
+        .route("/deviations", web::post().to(deviations::report))
+        .route("/deviations/{id}/{step}", web::post().to(deviations::step))
+        .route("/audit", web::get().to(audit_pages::overview))
+        .route("/audit/letters/{id}", web::get().to(audit_pages::letter))
+        .route(
+            "/audit/assignments/{id}/diff",
+            web::get().to(audit_pages::assignment_diff),
+        );
 }
 
 async fn css() -> HttpResponse {

@@ -33,7 +33,7 @@ const PERIODS: [&str; 5] = [
 ];
 
 /// The key of a GraphQL enum value (`IN_PROGRESS_DELAYED` → `st.in_progress_delayed`).
-fn status_key(s: &str) -> &'static str {
+pub(super) fn status_key(s: &str) -> &'static str {
     let lower = s.to_ascii_lowercase();
     match STATUSES.iter().position(|k| *k == lower) {
         Some(0) => "st.issued",
@@ -59,7 +59,7 @@ fn light_key(l: &str) -> &'static str {
     }
 }
 
-fn badge(page: &Page, light: &Value) -> Markup {
+pub(super) fn badge(page: &Page, light: &Value) -> Markup {
     html! {
         @if let Some(l) = light.as_str() {
             span class={"badge " (l.to_ascii_lowercase())} { (page.t(light_key(l))) }
@@ -67,13 +67,13 @@ fn badge(page: &Page, light: &Value) -> Markup {
     }
 }
 
-fn s(v: &Value) -> &str {
+pub(super) fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 
 /// The page for a query the schema refused: sign in, not found (also what is outside the
 /// reader's scope), forbidden (administrators read no steering documents), or unavailable.
-fn unavailable(page: Page, errors: &[GqlError]) -> HttpResponse {
+pub(super) fn unavailable(page: Page, errors: &[GqlError]) -> HttpResponse {
     match errors.first().map(|e| e.code.as_str()) {
         Some("UNAUTHENTICATED") => page.redirect_to_login(),
         Some("NOT_FOUND") => page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text"),
@@ -281,7 +281,7 @@ fn code_filter(
     }
 }
 
-fn urlencode(s: &str) -> String {
+pub(super) fn urlencode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -474,7 +474,7 @@ fn action_key(action: &str) -> &'static str {
     }
 }
 
-fn delivery_key(d: &str) -> &'static str {
+pub(super) fn delivery_key(d: &str) -> &'static str {
     match d {
         "awaiting_review" => "dl.awaiting_review",
         "returned" => "dl.returned",
@@ -483,7 +483,7 @@ fn delivery_key(d: &str) -> &'static str {
     }
 }
 
-fn facts(page: &Page, a: &Value) -> Markup {
+pub(super) fn facts(page: &Page, a: &Value) -> Markup {
     html! {
         dl.facts {
             dt { (page.t("ministry")) } dd { (s(&a["ministry"])) }
@@ -661,7 +661,7 @@ fn agency_forms(page: &Page, a: &Value, failed: &Failed) -> Markup {
     }
 }
 
-fn lifecycle_key(l: &str) -> &'static str {
+pub(super) fn lifecycle_key(l: &str) -> &'static str {
     match l {
         "active" => "lc.active",
         "completed" => "lc.completed",
@@ -692,7 +692,7 @@ fn period_label(page: &Page, p: &str) -> String {
     page.t(period_key(key)).to_owned()
 }
 
-fn period_key(p: &str) -> &'static str {
+pub(super) fn period_key(p: &str) -> &'static str {
     match p {
         "TERTIAL_1" => "p.TERTIAL_1",
         "TERTIAL_2" => "p.TERTIAL_2",
@@ -868,8 +868,8 @@ pub async fn assignment_action(
     }
 }
 
-const AUDIT: &str = r#"query($id: ID!, $asOf: DateTime!) {
-  assignmentAsOf(id: $id, asOf: $asOf) { id reference title description year ministry agency department goal lifecycle
+const AUDIT: &str = r#"query($id: ID!, $asOf: DateTime!, $effectiveBy: DateTime) {
+  assignmentAsOf(id: $id, asOf: $asOf, effectiveBy: $effectiveBy) { id reference title description year ministry agency department goal lifecycle
     parts { label title deadline deadlineToBeAgreed delivery } }
   decisionTrail(assignmentId: $id, asOf: $asOf) {
     recordedAt effectiveAt reason kind part deadlineBefore deadlineAfter source detail
@@ -877,7 +877,7 @@ const AUDIT: &str = r#"query($id: ID!, $asOf: DateTime!) {
 }"#;
 
 /// A deadline as the decision trail words it: a date, `to be agreed` or `no deadline`.
-fn deadline_term(page: &Page, t: &str) -> String {
+pub(super) fn deadline_term(page: &Page, t: &str) -> String {
     match t {
         "to be agreed" => page.t("to_be_agreed").to_owned(),
         "no deadline" => page.t("no_deadline").to_owned(),
@@ -886,7 +886,7 @@ fn deadline_term(page: &Page, t: &str) -> String {
 }
 
 /// The end of an Oslo calendar day, as the instant "as of that date" means.
-fn end_of_oslo_day(d: chrono::NaiveDate) -> Option<chrono::DateTime<chrono::Utc>> {
+pub(super) fn end_of_oslo_day(d: chrono::NaiveDate) -> Option<chrono::DateTime<chrono::Utc>> {
     use chrono::TimeZone;
     let next = d.succ_opt()?.and_hms_opt(0, 0, 0)?;
     let start = chrono_tz::Europe::Oslo
@@ -916,7 +916,18 @@ pub async fn audit(
     let Some(as_of) = end_of_oslo_day(date) else {
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
     };
-    let variables = json!({ "id": id.as_str(), "asOf": as_of.to_rfc3339() });
+    // The effective axis (optional): only what had taken effect by the end of that day. The
+    // decision trail has no such narrowing in the schema; it stays on the recorded axis.
+    let effective = q
+        .get("effective_by")
+        .map(|d| d.trim())
+        .filter(|d| !d.is_empty());
+    let effective_date =
+        effective.and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let bad_effective = effective.is_some() && effective_date.is_none();
+    let effective_by = effective_date.and_then(end_of_oslo_day);
+    let variables = json!({ "id": id.as_str(), "asOf": as_of.to_rfc3339(),
+        "effectiveBy": effective_by.map(|t| t.to_rfc3339()) });
     let result = page.graphql(&state, AUDIT, variables).await;
     // An assignment that did not exist yet on the date is "not found" for that date only.
     let (a, trail) = match result {
@@ -939,8 +950,15 @@ pub async fn audit(
                     @if bad_date { span.error { (page.t("bad_date")) } }
                     input type="date" id="as_of" name="as_of" value=(date.format("%Y-%m-%d"));
                 }
+                div {
+                    label for="effective_by" { (page.t("effective_by")) }
+                    @if bad_effective { span.error { (page.t("bad_date")) } }
+                    input type="date" id="effective_by" name="effective_by"
+                        value=(effective_date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default());
+                }
                 button type="submit" { (page.t("show")) }
             }
+            p { a href={ "/audit/assignments/" (id.as_str()) "/diff" } { (page.t("diff")) } }
             @if a.is_null() {
                 p { (page.t("not_yet")) }
             } @else {

@@ -1,0 +1,255 @@
+//! The report pages of a letter: the year-end appendix ("Oversikt over særskilte oppdrag",
+//! GraphQL `yearEndAppendix`) and the tertial report (`periodReport` for a tertial). Both
+//! print cleanly with the stylesheet's print rules, and `?download=1` returns the same report
+//! as a self-contained HTML document (stylesheet inlined) sent as an attachment. The appendix
+//! can be read as of a date, on the recorded and the effective axis.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::NaiveDate;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde_json::json;
+
+use super::pages::{badge, end_of_oslo_day, s, status_key, unavailable};
+use super::{AppState, CSS, Page, layout, query_map};
+
+const APPENDIX: &str = r#"query($id: ID!, $asOf: DateTime, $effectiveBy: DateTime) {
+  letter(id: $id) { id title ministry agency year }
+  yearEndAppendix(letterId: $id, asOf: $asOf, effectiveBy: $effectiveBy) {
+    statusText status description
+    assignment { id reference title department } } }"#;
+
+const PERIOD: &str = r#"query($id: ID!, $period: PeriodInput!) {
+  letter(id: $id) { id title ministry agency year }
+  periodReport(letterId: $id, period: $period) {
+    reported trafficLight progress causeAndConsequence correctiveAction
+    assignment { id reference title department status } } }"#;
+
+/// Either the page in the site's frame, or the same content as a downloaded document.
+fn respond(page: Page, title: &str, file: &str, download: bool, content: Markup) -> HttpResponse {
+    if !download {
+        let body = layout::page(&page, title, content);
+        return page.respond(StatusCode::OK, body);
+    }
+    let doc = html! {
+        (DOCTYPE)
+        html lang=(page.lang.code()) {
+            head {
+                meta charset="utf-8";
+                title { (title) }
+                style { (PreEscaped(CSS)) }
+            }
+            body { main { (content) } }
+        }
+    };
+    let mut response = page.respond(StatusCode::OK, doc);
+    // The name is built from the letter id's letters and digits only, so it needs no quoting.
+    let name: String = file
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}.html\"")) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+fn wants_download(req: &HttpRequest) -> bool {
+    query_map(req.query_string())
+        .get("download")
+        .is_some_and(|v| v == "1")
+}
+
+/// A `YYYY-MM-DD` parameter; `Err` when given but not a date.
+fn day_param(req: &HttpRequest, name: &str) -> Result<Option<NaiveDate>, ()> {
+    match query_map(req.query_string())
+        .get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    {
+        None => Ok(None),
+        Some(v) => NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| ()),
+    }
+}
+
+fn day_input(
+    page: &Page,
+    name: &str,
+    label: &'static str,
+    value: Option<NaiveDate>,
+    bad: bool,
+) -> Markup {
+    html! {
+        div {
+            label for=(name) { (page.t(label)) }
+            @if bad { span.error id={ (name) "-error" } { (page.t("bad_date")) } }
+            input type="date" id=(name) name=(name)
+                value=(value.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default())
+                aria-invalid=[bad.then_some("true")] aria-describedby=[bad.then(|| format!("{name}-error"))];
+        }
+    }
+}
+
+/// `GET /letters/{id}/appendix`, optionally as of the end of an Oslo day (`as_of`) and with
+/// only what had taken effect by the end of another (`effective_by`).
+pub async fn appendix(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    if page.identity.is_none() {
+        return page.redirect_to_login();
+    }
+    let as_of = day_param(&req, "as_of");
+    let effective_by = day_param(&req, "effective_by");
+    let (bad_as_of, bad_eff) = (as_of.is_err(), effective_by.is_err());
+    let (as_of, effective_by) = (as_of.ok().flatten(), effective_by.ok().flatten());
+    let instant = |d: Option<NaiveDate>| d.and_then(end_of_oslo_day).map(|t| t.to_rfc3339());
+    let variables = json!({ "id": id.as_str(), "asOf": instant(as_of),
+        "effectiveBy": instant(effective_by) });
+    let data = match page.graphql(&state, APPENDIX, variables).await {
+        Ok(d) => d,
+        Err(e) => return unavailable(page, &e),
+    };
+    let l = &data["letter"];
+    let rows = data["yearEndAppendix"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let title = format!("{} {}", page.t("appendix"), l["year"]);
+    let download = wants_download(&req);
+    // The download is of the same view.
+    let keep: String = [("as_of", as_of), ("effective_by", effective_by)]
+        .iter()
+        .filter_map(|(k, d)| d.map(|d| format!("&{k}={}", d.format("%Y-%m-%d"))))
+        .collect();
+    let content = html! {
+        @if !download {
+            p.downloads {
+                a href={ "/letters/" (id.as_str()) } { (page.t("back_to_letter")) } " · "
+                a href={ "/letters/" (id.as_str()) "/appendix?download=1" (keep) } { (page.t("download_html")) }
+            }
+            form.filters method="get" action={ "/letters/" (id.as_str()) "/appendix" } {
+                (day_input(&page, "as_of", "as_of", as_of, bad_as_of))
+                (day_input(&page, "effective_by", "effective_by", effective_by, bad_eff))
+                button type="submit" { (page.t("show")) }
+            }
+        }
+        h1 { (title) }
+        @if let Some(d) = as_of { p { (page.t("as_of")) " " (page.lang.date(d)) } }
+        @if let Some(d) = effective_by { p { (page.t("effective_by")) ": " (page.lang.date(d)) } }
+        p { (s(&l["title"])) " – " (s(&l["ministry"])) " / " (s(&l["agency"])) }
+        @if rows.is_empty() { p { (page.t("none_yet")) } } @else {
+            table.report {
+                thead { tr {
+                    th scope="col" { (page.t("reference")) }
+                    th scope="col" { (page.t("title")) }
+                    th scope="col" { (page.t("description")) }
+                    th scope="col" { (page.t("status")) }
+                } }
+                tbody { @for r in &rows { tr {
+                    td { (s(&r["assignment"]["reference"])) }
+                    td { (s(&r["assignment"]["title"])) }
+                    td { (s(&r["description"])) }
+                    td {
+                        @if let Some(t) = r["statusText"].as_str() { (t) br; }
+                        span.muted { (page.t(status_key(s(&r["status"])))) }
+                    }
+                } } }
+            }
+        }
+    };
+    let file = format!("vedlegg-{}", id.as_str());
+    respond(page, &title, &file, download, content)
+}
+
+/// `GET /letters/{id}/tertial?tertial=1|2`: every assignment of the letter with its report
+/// for the tertial, and the ones not reported on (the second tertial by default: that is the
+/// one whose report carries assignment status to the ministry).
+pub async fn tertial(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    if page.identity.is_none() {
+        return page.redirect_to_login();
+    }
+    let q = query_map(req.query_string());
+    let which = match q.get("tertial").map(String::as_str) {
+        Some("1") => 1,
+        _ => 2,
+    };
+    let period = if which == 1 { "TERTIAL_1" } else { "TERTIAL_2" };
+    let data = match page
+        .graphql(
+            &state,
+            PERIOD,
+            json!({ "id": id.as_str(), "period": { "kind": period } }),
+        )
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return unavailable(page, &e),
+    };
+    let l = &data["letter"];
+    let rows = data["periodReport"].as_array().cloned().unwrap_or_default();
+    let missing = rows.iter().filter(|r| r["reported"] != true).count();
+    let title = format!(
+        "{} – {} {}",
+        page.t("tertial_report"),
+        page.t(super::pages::period_key(period)),
+        l["year"]
+    );
+    let download = wants_download(&req);
+    let content = html! {
+        @if !download {
+            p.downloads {
+                a href={ "/letters/" (id.as_str()) } { (page.t("back_to_letter")) } " · "
+                a href={ "/letters/" (id.as_str()) "/tertial?tertial=1" } { (page.t("p.TERTIAL_1")) } " · "
+                a href={ "/letters/" (id.as_str()) "/tertial?tertial=2" } { (page.t("p.TERTIAL_2")) } " · "
+                a href={ "/letters/" (id.as_str()) "/tertial?tertial=" (which) "&download=1" } { (page.t("download_html")) }
+            }
+        }
+        h1 { (title) }
+        p { (s(&l["title"])) " – " (s(&l["ministry"])) " / " (s(&l["agency"])) }
+        p { (page.t("not_reported")) ": " strong { (missing) } " / " (rows.len()) }
+        @if rows.is_empty() { p { (page.t("none_yet")) } } @else {
+            table.report {
+                thead { tr {
+                    th scope="col" { (page.t("reference")) }
+                    th scope="col" { (page.t("title")) }
+                    th scope="col" { (page.t("traffic_light")) }
+                    th scope="col" { (page.t("progress")) }
+                    th scope="col" { (page.t("cause")) }
+                    th scope="col" { (page.t("corrective")) }
+                } }
+                tbody { @for r in &rows {
+                    @let reported = r["reported"] == true;
+                    tr class=[(!reported).then_some("overdue")] {
+                        td { (s(&r["assignment"]["reference"])) }
+                        td { (s(&r["assignment"]["title"])) }
+                        td { @if reported { (badge(&page, &r["trafficLight"])) } @else { (page.t("not_reported")) } }
+                        td { (s(&r["progress"])) }
+                        td { (s(&r["causeAndConsequence"])) }
+                        td { (s(&r["correctiveAction"])) }
+                    }
+                } }
+            }
+        }
+    };
+    let file = format!("tertial{which}-{}", id.as_str());
+    respond(page, &title, &file, download, content)
+}

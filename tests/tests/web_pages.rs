@@ -1,0 +1,1490 @@
+//! The letter, supplement, import, calendar, deviation, audit and report pages over real HTTP,
+//! on SQLite and PostgreSQL: each renders for the roles that use it with the right content;
+//! what a role may not see is in neither the page nor reachable by URL; forms change state and
+//! redirect when valid, show the error and store nothing when not, and are refused without
+//! the CSRF token; the import preview shows what was recognised and the warnings without
+//! writing. "Stores nothing" is checked against the log's head position.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use styr_eventstore::BackendKind;
+use styr_tests::{TestApp, code, data, spawn_app_with};
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(
+            #[actix_web::test]
+            async fn $name() { super::$name(styr_eventstore::BackendKind::Sqlite).await; }
+        )* }
+        mod postgres { $(
+            #[actix_web::test]
+            async fn $name() { super::$name(styr_eventstore::BackendKind::Postgres).await; }
+        )* }
+    };
+}
+
+on_both!(
+    letters_show_their_content_to_their_parties_only,
+    a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages,
+    the_import_preview_shows_what_was_recognised_and_writes_nothing,
+    the_calendar_lists_and_shows_a_month,
+    an_agency_reports_a_deviation_and_significant_ones_show_their_lag,
+    the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain,
+    the_appendix_and_tertial_report_print_and_download,
+    the_new_pages_have_labels_ordered_headings_and_role_navigation,
+);
+
+async fn dev_app(kind: BackendKind) -> TestApp {
+    spawn_app_with(kind, &[("STYR_DEV", "true")]).await
+}
+
+// ---- a browser without JavaScript (as in web.rs) ------------------------------------------
+
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: awc::Client,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    body: String,
+    location: Option<String>,
+    disposition: Option<String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            client: awc::Client::builder().disable_redirects().finish(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn read(
+        &mut self,
+        mut res: awc::ClientResponse<
+            impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
+            + Unpin,
+        >,
+    ) -> Page {
+        for v in res.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let pair = v.split(';').next().unwrap();
+            let (k, val) = pair.split_once('=').unwrap();
+            if v.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), val.to_owned());
+            }
+        }
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .map(|l| l.to_str().unwrap().to_owned())
+        };
+        let location = header("location");
+        let disposition = header("content-disposition");
+        let body = res.body().limit(10 << 20).await.expect("a body");
+        Page {
+            status: res.status().as_u16(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            location,
+            disposition,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.app.address))
+            .insert_header(("Cookie", self.cookie_header()))
+            .send()
+            .await
+            .expect("GET");
+        self.read(res).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)], with_csrf: bool) -> Page {
+        let mut form: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if with_csrf {
+            let csrf = self
+                .cookies
+                .get("styr_csrf")
+                .cloned()
+                .expect("a CSRF cookie");
+            form.push(("csrf".into(), csrf));
+        }
+        let res = self
+            .client
+            .post(format!("{}{path}", self.app.address))
+            .insert_header(("Cookie", self.cookie_header()))
+            .send_form(&form)
+            .await
+            .expect("POST");
+        self.read(res).await
+    }
+
+    async fn sign_in(&mut self, who: &str) {
+        self.get("/login").await;
+        let page = self.post("/login", &[("identity", who)], true).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+    }
+
+    /// Signed in with a token the server signed, for identities the picker does not offer.
+    async fn sign_in_as(&mut self, role: &str, org: &str) {
+        self.get("/login").await;
+        self.cookies
+            .insert("styr_session".into(), self.app.token(role, org));
+    }
+}
+
+// ---- setting the scene through the API ------------------------------------------------------
+
+async fn log_position(app: &TestApp) -> u64 {
+    let body = app.graphql("{ health { logPosition } }", None).await;
+    data(&body, "health.logPosition").as_u64().unwrap_or(0)
+}
+
+async fn issue_assignment(app: &TestApp, agency: &str, reference: &str, title: &str) -> String {
+    let hod = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation($input: IssueAssignmentInput!) { issueAssignment(input: $input) { assignment { id } } }"#,
+            json!({ "input": {
+                "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
+                "department": "SHA", "title": title, "description": "Utrede og foreslå",
+                "parts": [ { "label": "a", "deadline": "2024-03-01" } ]
+            } }),
+        )
+        .await;
+    data(&body, "issueAssignment.assignment.id")
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// HOD's issued 2024 letter to `agency` with a goal, two budget lines, a calendar line and one
+/// listed assignment; returns (letter id, assignment id).
+async fn issued_letter(app: &TestApp, agency: &str, title: &str, task: &str) -> (String, String) {
+    let hod = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation($agency: String!, $title: String!) { draftLetter(input: { ministry: "HOD", agency: $agency,
+                year: 2024, title: $title, caseRef: "23/3412" }) { letter { id } } }"#,
+            json!({ "agency": agency, "title": title }),
+        )
+        .await;
+    let id = data(&body, "draftLetter.letter.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let assignment = issue_assignment(app, agency, "TB2024-7", task).await;
+    let steps = [
+        r#"mutation($id: ID!) { addGoal(letterId: $id, goal: { section: "2.1", title: "Rask tilgang til medisinske produkter",
+            steeringParameters: ["Saksbehandlingstid innen 180 dager"], keyFigures: ["Antall vedtak"] }) { position } }"#,
+        r#"mutation($id: ID!) { addBudgetLine(letterId: $id, line: { chapter: 746, post: 1, amount: 429548, text: "Driftsutgifter" }) { position } }"#,
+        r#"mutation($id: ID!) { addBudgetLine(letterId: $id, line: { chapter: 746, post: 21, amount: 44434, text: "Spesielle driftsutgifter" }) { position } }"#,
+        r#"mutation($id: ID!) { addCalendarItem(letterId: $id, date: "2024-09-20", printedDate: "20. september", text: "Rapportering per andre tertial") { position } }"#,
+        r#"mutation($id: ID!, $a: ID!) { listAssignment(letterId: $id, assignmentId: $a, reference: "TB2024-7", title: "Oppdraget i brevet") { position } }"#,
+        r#"mutation($id: ID!) { issueLetter(letterId: $id, issuedOn: "2024-02-05") { letter { issuedOn } } }"#,
+    ];
+    for step in steps {
+        let body = app
+            .gql(&hod, step, json!({ "id": id, "a": assignment }))
+            .await;
+        data(&body, "");
+    }
+    (id, assignment)
+}
+
+/// A day safely after now in any time zone: "as of" it means "everything recorded so far".
+fn after_today() -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The import parser's synthetic letter: every form the real letters use, with warnings.
+fn synthetic_letter() -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/import/synthetic-2024.txt"),
+    )
+    .expect("the synthetic letter")
+}
+
+// ---- the tests ------------------------------------------------------------------------------
+
+async fn letters_show_their_content_to_their_parties_only(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let (dmp_letter, assignment) = issued_letter(
+        &app,
+        "DMP",
+        "Tildelingsbrev 2024 til DMP",
+        "Legemiddelmangel",
+    )
+    .await;
+    let (fhi_letter, _) = issued_letter(
+        &app,
+        "FHI",
+        "Tildelingsbrev 2024 til FHI",
+        "Hemmelig FHI-oppdrag",
+    )
+    .await;
+
+    for who in ["dmp", "hod", "rr"] {
+        let mut browser = Browser::new(&app);
+        browser.sign_in(who).await;
+        let page = browser.get("/letters").await;
+        assert_eq!(page.status, 200, "{who}");
+        assert!(page.body.contains("Tildelingsbrev 2024 til DMP"), "{who}");
+        // HOD and the auditor see both letters; DMP only its own.
+        assert_eq!(
+            page.body.contains("Tildelingsbrev 2024 til FHI"),
+            who != "dmp",
+            "{who}: {}",
+            page.body
+        );
+        let page = browser.get(&format!("/letters/{dmp_letter}")).await;
+        assert_eq!(page.status, 200, "{who}: {}", page.body);
+        for expected in [
+            "Rask tilgang til medisinske produkter",
+            "Saksbehandlingstid innen 180 dager",
+            "Antall vedtak",
+            "746/01",
+            "429\u{a0}548",
+            "Rapportering per andre tertial",
+            "20. september 2024",
+            "5. februar 2024",
+            "Oppdraget i brevet",
+        ] {
+            assert!(
+                page.body.contains(expected),
+                "{who}: {expected}: {}",
+                page.body
+            );
+        }
+        assert!(
+            page.body
+                .contains(&format!(r#"href="/assignments/{assignment}""#))
+        );
+        // Only the ministry is offered the supplement form.
+        assert_eq!(
+            page.body.contains("form-draft_supplement"),
+            who == "hod",
+            "{who}"
+        );
+    }
+    // DMP gets FHI's letter neither in the list nor by URL.
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp.get(&format!("/letters/{fhi_letter}")).await;
+    assert_eq!(page.status, 404);
+    assert!(!page.body.contains("Hemmelig"));
+    assert!(!page.body.contains("Tildelingsbrev 2024 til FHI"));
+    // English on request.
+    let page = dmp.get(&format!("/letters/{dmp_letter}?lang=en")).await;
+    assert!(page.body.contains("Steering parameters"));
+    assert!(page.body.contains("20 September 2024"));
+    // Signed out: to the sign-in page.
+    let mut anonymous = Browser::new(&app);
+    let page = anonymous.get(&format!("/letters/{dmp_letter}")).await;
+    assert_eq!(page.location.as_deref(), Some("/login"));
+    app.stop().await;
+}
+
+async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let (letter, _) = issued_letter(&app, "DMP", "Tildelingsbrev 2024", "Oppdrag").await;
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let path = format!("/letters/{letter}/supplements");
+
+    // Without the CSRF token, and with an empty title: nothing is written.
+    let before = log_position(&app).await;
+    let page = hod.post(&path, &[("title", "Tillegg nr. 1")], false).await;
+    assert_eq!(page.status, 403);
+    let page = hod.post(&path, &[("title", "  ")], true).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("Må fylles ut."), "{}", page.body);
+    assert!(
+        page.body
+            .contains(r#"aria-describedby="draft_supplement-title-error""#)
+    );
+    assert_eq!(log_position(&app).await, before);
+    // Another agency may not learn that the letter exists.
+    let mut fhi = Browser::new(&app);
+    fhi.sign_in_as("agency", "FHI").await;
+    let page = fhi.post(&path, &[("title", "Tillegg fra FHI")], true).await;
+    assert_eq!(page.status, 404, "{}", page.body);
+    assert_eq!(log_position(&app).await, before);
+    // Its own agency may see it but not draft one.
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp.post(&path, &[("title", "Tillegg fra DMP")], true).await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert_eq!(log_position(&app).await, before);
+
+    let page = hod.post(&path, &[("title", "Tillegg nr. 1")], true).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let supplement = page.location.unwrap();
+    assert!(supplement.starts_with("/supplements/"));
+    let page = hod.get(&supplement).await;
+    assert!(page.body.contains("Tillegg nr. 1"));
+    assert!(page.body.contains("form-add_budget"));
+
+    // A budget change whose post is not a number: shown beside the field, nothing stored.
+    let at = log_position(&app).await;
+    let bad = [
+        ("chapter", "746"),
+        ("post", "en"),
+        ("stated_total", "1289"),
+        ("reason", "Overført fra 2023"),
+    ];
+    let page = hod
+        .post(&format!("{supplement}/add_budget"), &bad, true)
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(
+        page.body.contains(r#"id="add_budget-post-error""#),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Overført fra 2023"),
+        "what was entered is kept"
+    );
+    assert_eq!(log_position(&app).await, at);
+    // A domain refusal (a chapter of five digits) names its field too.
+    let page = hod
+        .post(
+            &format!("{supplement}/add_budget"),
+            &[
+                ("chapter", "74600"),
+                ("post", "1"),
+                ("stated_total", "1289"),
+                ("reason", "x"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(
+        page.body.contains(r#"id="add_budget-chapter-error""#),
+        "{}",
+        page.body
+    );
+    assert_eq!(log_position(&app).await, at);
+
+    // Another agency can neither read the supplement nor act on it.
+    let page = fhi.get(&supplement).await;
+    assert_eq!(page.status, 404);
+    assert!(!page.body.contains("Tillegg nr. 1"));
+    let page = fhi
+        .post(
+            &format!("{supplement}/add_text"),
+            &[("text", "Fra FHI")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 404, "out of scope is not found");
+    assert_eq!(log_position(&app).await, at);
+    let good = [
+        ("chapter", "746"),
+        ("post", "1"),
+        ("stated_total", "1289"),
+        ("reason", "Overført fra 2023"),
+    ];
+    let page = hod
+        .post(&format!("{supplement}/add_budget"), &good, false)
+        .await;
+    assert_eq!(page.status, 403, "no CSRF token");
+    assert_eq!(log_position(&app).await, at);
+    let page = hod
+        .post(&format!("{supplement}/add_budget"), &good, true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = hod
+        .post(
+            &format!("{supplement}/add_text"),
+            &[("text", "Departementet viser til RNB.")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = hod.get(&supplement).await;
+    assert!(page.body.contains("Budsjettendring"), "{}", page.body);
+    let page = hod
+        .post(
+            &format!("{supplement}/issue"),
+            &[("issued_on", "2024-03-20")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+
+    // The letter lists it in order and its budget has the adjustment.
+    let page = hod.get(&format!("/letters/{letter}")).await;
+    assert!(page.body.contains("Tillegg nr. 1"), "{}", page.body);
+    assert!(page.body.contains("20. mars 2024"));
+    assert!(
+        page.body.contains("430\u{a0}837"),
+        "429 548 + 1 289: {}",
+        page.body
+    );
+    let page = hod.get(&supplement).await;
+    assert!(
+        !page.body.contains("form-add_budget"),
+        "an issued supplement is not edited"
+    );
+    let hod_token = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod_token,
+            r#"query($id: ID!) { letter(id: $id) { supplements { number } budget { chapter post current } } }"#,
+            json!({ "id": letter }),
+        )
+        .await;
+    assert_eq!(data(&body, "letter.supplements"), &json!([{ "number": 1 }]));
+    assert_eq!(data(&body, "letter.budget")[0]["current"], 430837);
+    app.stop().await;
+}
+
+async fn the_import_preview_shows_what_was_recognised_and_writes_nothing(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let text = synthetic_letter();
+    // What the parser makes of it, for comparison.
+    let hod_token = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod_token,
+            r#"mutation($text: String!) { importLetterText(text: $text, ministry: "HOD", agency: "DMP", year: 2024) { preview } }"#,
+            json!({ "text": text }),
+        )
+        .await;
+    let preview = data(&body, "importLetterText.preview").clone();
+    let warnings = preview["warnings"].as_array().unwrap();
+    assert!(
+        !warnings.is_empty(),
+        "the fixture has normalised references"
+    );
+
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get("/import").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(r#"<textarea id="import-text""#));
+    let fields = [("agency", "DMP"), ("year", "2024"), ("text", text.as_str())];
+    let before = log_position(&app).await;
+
+    let page = hod.post("/import", &fields, false).await;
+    assert_eq!(page.status, 403);
+
+    let mut preview_form = fields.to_vec();
+    preview_form.push(("action", "preview"));
+    let page = hod.post("/import", &preview_form, true).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for recognised in [
+        "Tillegg nr. 3",
+        "Tillegg nr. 4",
+        "Årsplan",
+        "Veileder for søkere",
+        "Tobakk og snus",
+        "Raske og gode vedtak",
+    ] {
+        assert!(
+            page.body.contains(recognised),
+            "{recognised}: {}",
+            page.body
+        );
+    }
+    assert!(
+        page.body
+            .contains(&format!("Advarsler ({})", warnings.len()))
+    );
+    for w in warnings {
+        let message = html_escape(w["message"].as_str().unwrap());
+        assert!(
+            page.body.contains(&message),
+            "warning {message}: {}",
+            page.body
+        );
+    }
+    assert!(
+        page.body.contains(r#"value="apply""#),
+        "apply is offered after a preview"
+    );
+    assert_eq!(log_position(&app).await, before, "a preview writes nothing");
+
+    // The real 2024 letter (seed 001) is larger than a default form allows.
+    let seed = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/seeds/tildelingsbrev-2024-dmp.txt"),
+    )
+    .unwrap();
+    assert!(
+        seed.len() > 16 * 1024,
+        "above the default 16 KiB form limit"
+    );
+    let page = hod
+        .post(
+            "/import",
+            &[
+                ("agency", "DMP"),
+                ("year", "2024"),
+                ("text", &seed),
+                ("action", "preview"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Oppdrag (19)"), "{}", page.body);
+    assert!(page.body.contains("Tillegg nr. 1"));
+    assert_eq!(log_position(&app).await, before);
+
+    // Empty text: the error beside the field, nothing written.
+    let page = hod
+        .post(
+            "/import",
+            &[
+                ("agency", "DMP"),
+                ("year", "2024"),
+                ("text", ""),
+                ("action", "apply"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(
+        page.body.contains(r#"id="import-text-error""#),
+        "{}",
+        page.body
+    );
+    assert_eq!(log_position(&app).await, before);
+    // The agency may not import.
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    assert_eq!(dmp.get("/import").await.status, 403);
+    let page = dmp.post("/import", &preview_form, true).await;
+    assert_eq!(page.status, 403);
+
+    let mut apply_form = fields.to_vec();
+    apply_form.push(("action", "apply"));
+    let page = hod.post("/import", &apply_form, true).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains(r#"href="/letters/HOD:DMP:2024""#),
+        "{}",
+        page.body
+    );
+    assert!(log_position(&app).await > before);
+    let page_after_apply = page.body;
+    let page = hod.get("/letters/HOD:DMP:2024").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Årsplan"));
+    // The supplements in the text became drafts, linked from the result, ready to issue.
+    let supplements: Vec<&str> = page_after_apply
+        .match_indices(r#"href="/supplements/"#)
+        .map(|(i, m)| {
+            let rest = &page_after_apply[i + m.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect();
+    assert_eq!(supplements.len(), 2, "{page_after_apply}");
+    let page = hod.get(&format!("/supplements/{}", supplements[0])).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("form-issue"), "{}", page.body);
+    app.stop().await;
+}
+
+async fn the_calendar_lists_and_shows_a_month(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let hod = app.token("ministry", "HOD");
+    for (agency, date, title) in [
+        ("DMP", "2024-03-15", "Etatsstyringsmøte med DMP"),
+        ("FHI", "2024-03-18", "Etatsstyringsmøte med FHI"),
+    ] {
+        let body = app
+            .gql(
+                &hod,
+                r#"mutation($agency: String!, $date: Date!, $title: String!) { scheduleCalendarItem(input: {
+                    ministry: "HOD", agency: $agency, date: $date, kind: STEERING_MEETING, title: $title,
+                    responsible: MINISTRY }) { position } }"#,
+                json!({ "agency": agency, "date": date, "title": title }),
+            )
+            .await;
+        data(&body, "");
+    }
+    issued_letter(&app, "DMP", "Tildelingsbrev 2024", "Oppdrag").await;
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp.get("/calendar").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Etatsstyringsmøte med DMP"));
+    assert!(page.body.contains("15. mars 2024"));
+    assert!(
+        page.body.contains("Rapportering per andre tertial"),
+        "the letter's calendar"
+    );
+    assert!(page.body.contains(r#"href="/calendar.ics""#));
+    assert!(
+        !page.body.contains("Etatsstyringsmøte med FHI"),
+        "another agency's meeting"
+    );
+    let page = dmp.get("/calendar?month=2024-03").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Styringskalender – mars 2024"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Etatsstyringsmøte med DMP"));
+    assert!(
+        !page.body.contains("Rapportering per andre tertial"),
+        "September is not March"
+    );
+    assert!(page.body.contains(r#"href="/calendar?month=2024-04""#));
+    let page = dmp.get("/calendar?month=2024-09").await;
+    assert!(page.body.contains("Rapportering per andre tertial"));
+    assert!(!page.body.contains("Etatsstyringsmøte med DMP"));
+    let page = dmp.get("/letters/HOD:DMP:2024").await;
+    assert!(
+        page.body.contains("Etatsstyringsmøte med DMP"),
+        "the letter's calendar items"
+    );
+    assert!(!page.body.contains("Etatsstyringsmøte med FHI"));
+    let page = dmp.get("/calendar?month=mars").await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("Skriv måneden som ÅÅÅÅ-MM."));
+    // The ministry sees both agencies' meetings.
+    let mut ministry = Browser::new(&app);
+    ministry.sign_in("hod").await;
+    let page = ministry.get("/calendar?month=2024-03&lang=en").await;
+    assert!(page.body.contains("Steering calendar – March 2024"));
+    assert!(page.body.contains("Etatsstyringsmøte med FHI"));
+    app.stop().await;
+}
+
+async fn an_agency_reports_a_deviation_and_significant_ones_show_their_lag(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp.get("/deviations").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(r#"id="form-deviation""#));
+    let report = [
+        ("ministry", "HOD"),
+        ("kind", "GOAL"),
+        ("goal", "2.3"),
+        ("category", "SECURITY_INCIDENT"),
+        ("significant", "true"),
+        ("explanation", "Alvorlig hendelse i leveransekjeden"),
+        ("discovered_on", "2024-01-10"),
+    ];
+    let before = log_position(&app).await;
+    let page = dmp.post("/deviations", &report, false).await;
+    assert_eq!(page.status, 403);
+    // Without an explanation and with a date that is not one: errors beside both fields.
+    let mut bad = report.to_vec();
+    bad.retain(|(k, _)| *k != "explanation" && *k != "discovered_on");
+    bad.push(("discovered_on", "10.01.2024"));
+    let page = dmp.post("/deviations", &bad, true).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(
+        page.body.contains(r#"id="deviation-explanation-error""#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"id="deviation-discovered_on-error""#));
+    assert!(
+        page.body
+            .contains(r#"<option value="SECURITY_INCIDENT" selected>"#)
+    );
+    assert_eq!(log_position(&app).await, before);
+
+    let page = dmp.post("/deviations", &report, true).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.location.as_deref(), Some("/deviations"));
+    let page = dmp.get("/deviations").await;
+    assert!(page.body.contains("Alvorlig hendelse i leveransekjeden"));
+    assert!(
+        page.body
+            .contains(r#"<span class="badge red">Vesentlig</span>"#),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Meldt for sent"),
+        "discovered long ago: {}",
+        page.body
+    );
+    assert!(page.body.contains("10. januar 2024"));
+    let dmp_token = app.token("agency", "DMP");
+    let body = app
+        .gql(
+            &dmp_token,
+            "{ deviationReports { status lagDays reportedLate } }",
+            json!({}),
+        )
+        .await;
+    let reports = data(&body, "deviationReports").as_array().unwrap().clone();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0]["status"], "submitted");
+    assert_eq!(reports[0]["reportedLate"], true);
+    let lag = reports[0]["lagDays"].as_i64().unwrap();
+    assert!(page.body.contains(&format!("{lag} dager")), "{}", page.body);
+
+    // A minor one kept as a draft is neither flagged nor sent.
+    let minor = [
+        ("ministry", "HOD"),
+        ("kind", "GOAL"),
+        ("goal", "2.1"),
+        ("category", "GOAL_ACHIEVEMENT"),
+        ("explanation", "Litt forsinket saksbehandling"),
+        ("discovered_on", "2024-06-01"),
+        ("keep_draft", "true"),
+    ];
+    let page = dmp.post("/deviations", &minor, true).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let body = app
+        .gql(
+            &dmp_token,
+            "{ deviationReports { status significant explanation } }",
+            json!({}),
+        )
+        .await;
+    let draft = data(&body, "deviationReports")
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["explanation"] == "Litt forsinket saksbehandling")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (draft["status"].clone(), draft["significant"].clone()),
+        (json!("draft"), json!(false))
+    );
+
+    // A budget deviation: the amount is computed from the budget and the actual figure.
+    let budget = [
+        ("ministry", "HOD"),
+        ("kind", "BUDGET"),
+        ("chapter", "717"),
+        ("post", "70"),
+        ("period", "TERTIAL_1"),
+        ("periodised_budget", "20000"),
+        ("actual", "23500"),
+        ("explanation", "RELIS-tilskudd utbetalt tidlig"),
+        ("discovered_on", "2024-05-02"),
+    ];
+    let page = dmp.post("/deviations", &budget, true).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = dmp.get("/deviations").await;
+    assert!(
+        page.body.contains("Budsjett: 717/70 (1. tertial)"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Avvik (1 000 kr): 3500"));
+    assert_eq!(
+        page.body
+            .matches(r#"<span class="badge red">Vesentlig</span>"#)
+            .count(),
+        1,
+        "only the significant one is flagged"
+    );
+
+    // The dialogue: the ministry asks, the agency answers, the ministry closes.
+    let id = app
+        .gql(
+            &dmp_token,
+            "{ deviationReports { id significant } }",
+            json!({}),
+        )
+        .await["data"]["deviationReports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["significant"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get("/deviations").await;
+    assert!(
+        page.body
+            .contains(&format!(r#"action="/deviations/{id}/follow_up""#))
+    );
+    assert!(
+        !page
+            .body
+            .contains(&format!(r#"action="/deviations/{id}/close""#)),
+        "not before acknowledged or answered"
+    );
+    assert!(
+        !page
+            .body
+            .contains(&format!(r#"action="/deviations/{id}/answer""#)),
+        "the agency answers"
+    );
+    let at = log_position(&app).await;
+    let ask = format!("/deviations/{id}/follow_up");
+    let page = hod
+        .post(&ask, &[("question", "Hva er konsekvensen?")], false)
+        .await;
+    assert_eq!(page.status, 403);
+    let page = hod.post(&ask, &[("question", " ")], true).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!(r#"id="follow_up-{id}-question-error""#)),
+        "{}",
+        page.body
+    );
+    assert_eq!(log_position(&app).await, at);
+    let page = hod
+        .post(&ask, &[("question", "Hva er konsekvensen?")], true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    // Another agency can neither see nor answer it.
+    let mut fhi = Browser::new(&app);
+    fhi.sign_in_as("agency", "FHI").await;
+    let page = fhi
+        .post(
+            &format!("/deviations/{id}/answer"),
+            &[("answer", "Fra FHI")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 404, "{}", page.body);
+    let page = dmp.get("/deviations").await;
+    assert!(page.body.contains("Hva er konsekvensen?"));
+    assert!(
+        page.body
+            .contains(&format!(r#"<textarea id="answer-{id}-answer""#)),
+        "{}",
+        page.body
+    );
+    let page = dmp
+        .post(
+            &format!("/deviations/{id}/answer"),
+            &[("answer", "Leveransen er forsinket to uker")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    // Closing twice: the second is refused by the domain and shown beside that report's form.
+    let page = hod
+        .post(&format!("/deviations/{id}/close"), &[], true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = hod.get("/deviations").await;
+    assert!(page.body.contains("Leveransen er forsinket to uker"));
+    assert!(page.body.contains("Lukket"), "{}", page.body);
+    let at = log_position(&app).await;
+    let page = hod
+        .post(&format!("/deviations/{id}/close"), &[], true)
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert_eq!(log_position(&app).await, at);
+    let body = app
+        .gql(
+            &dmp_token,
+            "query($id: ID!) { deviationReport(id: $id) { status dialogue { question answer } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        data(&body, "deviationReport"),
+        &json!({ "status": "closed", "dialogue": [
+            { "question": "Hva er konsekvensen?", "answer": "Leveransen er forsinket to uker" } ] })
+    );
+
+    // Another agency sees none of it; the ministry sees them and is offered no form.
+    let page = fhi.get("/deviations").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("Alvorlig hendelse"));
+    assert!(page.body.contains("Ingen avviksrapporter."));
+    let page = hod.get("/deviations").await;
+    assert!(page.body.contains("Alvorlig hendelse i leveransekjeden"));
+    assert!(!page.body.contains(r#"id="form-deviation""#));
+    app.stop().await;
+}
+
+async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let (letter, assignment) =
+        issued_letter(&app, "DMP", "Tildelingsbrev 2024", "Revidert oppdrag").await;
+    // An instant between the letter's issue and later changes, to compare across.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let between = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let hod = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation($id: ID!) { amendAssignment(id: $id, title: "Revidert oppdrag, endret") { position } }"#,
+            json!({ "id": assignment }),
+        )
+        .await;
+    data(&body, "");
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation($id: ID!) { draftSupplement(letterId: $id, title: "Tillegg nr. 1") { supplement { id } } }"#,
+            json!({ "id": letter }),
+        )
+        .await;
+    let supplement = data(&body, "draftSupplement.supplement.id").clone();
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation($id: ID!) {
+                addSupplementChange(supplementId: $id, change: { kind: FREE_TEXT, text: "Departementet viser til RNB." }) { position }
+                issueSupplement(supplementId: $id, issuedOn: "2024-03-20") { position } }"#,
+            json!({ "id": supplement }),
+        )
+        .await;
+    data(&body, "");
+    let tomorrow = after_today();
+
+    let mut rr = Browser::new(&app);
+    rr.sign_in("rr").await;
+    let page = rr.get("/audit").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Verifiser kjeden nå"));
+    assert!(
+        !page.body.contains("Kjeden er hel"),
+        "verification runs on request"
+    );
+    assert!(
+        page.body
+            .contains(&format!(r#"href="/audit/letters/{letter}""#))
+    );
+    assert!(
+        page.body
+            .contains(&format!(r#"href="/audit/assignments/{assignment}/diff""#))
+    );
+    // The issued letter is correspondence owed to Riksrevisjonen.
+    assert!(page.body.contains("Tildelingsbrev 2024"), "{}", page.body);
+    let page = rr
+        .get(&format!("/audit?from=2000-01-01&to={tomorrow}"))
+        .await;
+    let token = app.token("auditor", "RR");
+    let body = app
+        .gql(
+            &token,
+            r#"query($to: Date!) { copyCompleteness(from: "2000-01-01", to: $to) }"#,
+            json!({ "to": tomorrow }),
+        )
+        .await;
+    let report = data(&body, "copyCompleteness");
+    let items = report["rows"].as_array().unwrap().len();
+    assert!(items > 0);
+    assert!(
+        page.body
+            .contains(&format!("Korrespondanse: <strong>{items}</strong>")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!(
+        "Mangler: <strong>{}</strong>",
+        report["missing"].as_array().unwrap().len()
+    )));
+    let page = rr.get("/audit?from=2024-05-01&to=2024-01-01").await;
+    assert!(
+        page.body.contains("Fra-datoen er etter til-datoen"),
+        "{}",
+        page.body
+    );
+    let page = rr.get("/audit?verify=1").await;
+    assert!(page.body.contains("Kjeden er hel"), "{}", page.body);
+    let position = log_position(&app).await;
+    assert!(
+        page.body.contains(&format!("til posisjon {position}")),
+        "{}",
+        page.body
+    );
+
+    // The letter as of today and before it existed; the difference between the two.
+    let page = rr
+        .get(&format!("/audit/letters/{letter}?as_of={tomorrow}"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Tildelingsbrev 2024"));
+    assert!(
+        page.body.contains("<code>LetterIssued</code>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("429548"));
+    let page = rr
+        .get(&format!("/audit/letters/{letter}?as_of=2000-01-01"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Brevet fantes ikke ennå"),
+        "{}",
+        page.body
+    );
+    // The effective axis: the events were recorded with today's effective time, so by 2000
+    // nothing had taken effect.
+    let page = rr
+        .get(&format!(
+            "/audit/letters/{letter}?as_of={tomorrow}&effective_by=2000-01-01"
+        ))
+        .await;
+    assert!(
+        page.body.contains("Brevet fantes ikke ennå"),
+        "{}",
+        page.body
+    );
+    // Between the issue and now, the letter gained its supplement; from nothing, it appeared.
+    let page = rr
+        .get(&format!(
+            "/audit/letters/{letter}?from={between}&to={tomorrow}"
+        ))
+        .await;
+    let diff = &page.body[page.body.find("Endringer mellom").unwrap()..];
+    assert!(
+        diff.contains("<code>/details/supplements/0</code>"),
+        "{diff}"
+    );
+    assert!(!diff.contains("<code>/details/title</code>"), "{diff}");
+    let page = rr
+        .get(&format!(
+            "/audit/letters/{letter}?from=2000-01-01&to={tomorrow}"
+        ))
+        .await;
+    assert!(page.body.contains("<code>/details</code>"), "{}", page.body);
+    let page = rr
+        .get(&format!(
+            "/audit/assignments/{assignment}/diff?from={between}&to={tomorrow}"
+        ))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let diff = &page.body[page.body.find("<table>").unwrap()..];
+    assert!(
+        diff.contains("<td>Revidert oppdrag</td><td>Revidert oppdrag, endret</td>"),
+        "{diff}"
+    );
+    let page = rr
+        .get(&format!(
+            "/audit/assignments/{assignment}/diff?from=x&to={tomorrow}"
+        ))
+        .await;
+    assert!(page.body.contains(r#"id="from-error""#));
+
+    // The assignment as of a date on the effective axis too.
+    let page = rr
+        .get(&format!("/audit/assignments/{assignment}?as_of={tomorrow}"))
+        .await;
+    assert!(page.body.contains("Revidert oppdrag, endret"));
+    assert!(
+        page.body
+            .contains(&format!(r#"href="/audit/assignments/{assignment}/diff""#))
+    );
+    let page = rr
+        .get(&format!(
+            "/audit/assignments/{assignment}?as_of={tomorrow}&effective_by=2000-01-01"
+        ))
+        .await;
+    assert!(
+        page.body.contains("Oppdraget fantes ikke ennå"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"value="2000-01-01""#));
+
+    // Other roles get neither the pages nor the chain query.
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    for path in [
+        "/audit".to_owned(),
+        "/audit?verify=1".to_owned(),
+        format!("/audit/letters/{letter}"),
+        format!("/audit/assignments/{assignment}/diff"),
+    ] {
+        let page = dmp.get(&path).await;
+        assert_eq!(page.status, 403, "{path}");
+        assert!(!page.body.contains("Kjeden"), "{path}");
+    }
+    let body = app
+        .gql(
+            &app.token("agency", "DMP"),
+            "{ chainVerification { intact } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN");
+    let body = app
+        .gql(&hod, "{ chainVerification { intact } }", json!({}))
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN");
+    // letterAsOf is scoped like the letter: another agency gets "not found".
+    let body = app
+        .gql(
+            &app.token("agency", "FHI"),
+            r#"query($id: ID!, $t: DateTime!) { letterAsOf(id: $id, asOf: $t) { title } }"#,
+            json!({ "id": letter, "t": chrono::Utc::now().to_rfc3339() }),
+        )
+        .await;
+    assert_eq!(code(&body), "NOT_FOUND");
+
+    // Someone with database access changes a recorded event: the auditor's page says where.
+    app.db.disable_append_only().await;
+    let changed = app
+        .db
+        .exec_raw("UPDATE events SET reason = 'rewritten' WHERE position = 3")
+        .await
+        .unwrap();
+    assert_eq!(changed, 1);
+    let page = rr.get("/audit?verify=1").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Kjeden er brutt"), "{}", page.body);
+    assert!(page.body.contains("ved posisjon 3:"), "{}", page.body);
+    assert!(!page.body.contains("Kjeden er hel"));
+    app.stop().await;
+}
+
+async fn the_appendix_and_tertial_report_print_and_download(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let (letter, assignment) =
+        issued_letter(&app, "DMP", "Tildelingsbrev 2024", "Legemiddelberedskap").await;
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp.get(&format!("/letters/{letter}/tertial")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Tertialrapport – 2. tertial 2024"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Ikke rapportert: <strong>1</strong>"),
+        "{}",
+        page.body
+    );
+    let page = dmp
+        .post(
+            &format!("/assignments/{assignment}/report_status"),
+            &[
+                ("period", "TERTIAL_2"),
+                ("traffic_light", "green"),
+                ("progress", "Godt i gang"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = dmp.get(&format!("/letters/{letter}/tertial")).await;
+    assert!(
+        page.body.contains("Ikke rapportert: <strong>0</strong>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Godt i gang"));
+    assert!(page.body.contains(r#"class="badge green""#));
+    let page = dmp
+        .get(&format!("/letters/{letter}/tertial?tertial=1"))
+        .await;
+    assert!(
+        page.body.contains("Ikke rapportert: <strong>1</strong>"),
+        "the first tertial had none"
+    );
+
+    let page = dmp.get(&format!("/letters/{letter}/appendix")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Legemiddelberedskap"));
+    assert!(page.body.contains("TB2024-7"));
+    assert!(page.body.contains(r#"href="/static/styr.css""#));
+    assert!(page.disposition.is_none());
+    // As of a date before anything was recorded (or had taken effect), it is empty.
+    let page = dmp
+        .get(&format!("/letters/{letter}/appendix?as_of=2000-01-01"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("Legemiddelberedskap"), "{}", page.body);
+    assert!(page.body.contains("Per dato 1. januar 2000"));
+    let page = dmp
+        .get(&format!(
+            "/letters/{letter}/appendix?effective_by=2000-01-01"
+        ))
+        .await;
+    assert!(!page.body.contains("Legemiddelberedskap"), "{}", page.body);
+    let page = dmp
+        .get(&format!("/letters/{letter}/appendix?as_of=1.1.2000"))
+        .await;
+    assert!(page.body.contains(r#"id="as_of-error""#), "{}", page.body);
+    let page = dmp
+        .get(&format!("/letters/{letter}/appendix?download=1"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.disposition.as_deref(),
+        Some(r#"attachment; filename="vedlegg-HOD-DMP-2024.html""#)
+    );
+    assert!(
+        page.body.contains("<style>"),
+        "the download carries its stylesheet"
+    );
+    assert!(page.body.contains("@media print"));
+    assert!(page.body.contains("Legemiddelberedskap"));
+    assert!(
+        !page.body.contains("Logg ut"),
+        "a document, not the site's frame"
+    );
+    let page = dmp
+        .get(&format!("/letters/{letter}/tertial?tertial=2&download=1"))
+        .await;
+    assert_eq!(
+        page.disposition.as_deref(),
+        Some(r#"attachment; filename="tertial2-HOD-DMP-2024.html""#)
+    );
+    // Another agency: not found, with nothing of the letter.
+    let mut fhi = Browser::new(&app);
+    fhi.sign_in_as("agency", "FHI").await;
+    for path in [
+        format!("/letters/{letter}/appendix"),
+        format!("/letters/{letter}/appendix?download=1"),
+        format!("/letters/{letter}/tertial"),
+    ] {
+        let page = fhi.get(&path).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert!(!page.body.contains("Legemiddelberedskap"), "{path}");
+    }
+    app.stop().await;
+}
+
+async fn the_new_pages_have_labels_ordered_headings_and_role_navigation(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let (letter, assignment) = issued_letter(&app, "DMP", "Tildelingsbrev 2024", "Oppdrag").await;
+    let hod = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation($id: ID!) { draftSupplement(letterId: $id, title: "Tillegg nr. 1") { supplement { id } } }"#,
+            json!({ "id": letter }),
+        )
+        .await;
+    let supplement = data(&body, "draftSupplement.supplement.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Two deviation reports, so both roles get the dialogue's text fields: one the ministry
+    // may ask about, one the agency must answer.
+    let dmp_token = app.token("agency", "DMP");
+    for question in [None, Some("Hva er konsekvensen?")] {
+        let body = app
+            .gql(
+                &dmp_token,
+                r#"mutation { draftDeviationReport(input: { ministry: "HOD", agency: "DMP", kind: GOAL, goal: "2.1",
+                    category: GOAL_ACHIEVEMENT, explanation: "Forsinket", discoveredOn: "2024-05-02" }) { report { id } } }"#,
+                json!({}),
+            )
+            .await;
+        let id = data(&body, "draftDeviationReport.report.id").clone();
+        let body = app
+            .gql(
+                &dmp_token,
+                "mutation($id: ID!) { submitDeviationReport(id: $id) { position } }",
+                json!({ "id": id }),
+            )
+            .await;
+        data(&body, "");
+        if let Some(q) = question {
+            let body = app
+                .gql(
+                    &hod,
+                    "mutation($id: ID!, $q: String!) { requestDeviationFollowUp(id: $id, question: $q) { position } }",
+                    json!({ "id": id, "q": q }),
+                )
+                .await;
+            data(&body, "");
+        }
+    }
+    let mut pages: Vec<(String, String)> = Vec::new();
+    let mut nav: BTreeMap<&str, String> = BTreeMap::new();
+    for who in ["hod", "dmp", "rr"] {
+        let mut browser = Browser::new(&app);
+        browser.sign_in(who).await;
+        let mut paths = vec![
+            "/letters".to_owned(),
+            format!("/letters/{letter}"),
+            "/calendar".to_owned(),
+            "/calendar?month=2024-09".to_owned(),
+            "/deviations".to_owned(),
+            format!("/letters/{letter}/appendix"),
+            format!("/letters/{letter}/tertial"),
+            format!("/supplements/{supplement}"),
+        ];
+        match who {
+            "hod" => paths.push("/import".into()),
+            "rr" => paths.extend([
+                "/audit?verify=1".to_owned(),
+                format!("/audit/letters/{letter}?from=2000-01-01&to=2100-01-01"),
+                format!("/audit/assignments/{assignment}/diff?from=2000-01-01&to=2100-01-01"),
+            ]),
+            _ => {}
+        }
+        for path in paths {
+            let page = browser.get(&path).await;
+            assert_eq!(page.status, 200, "{who} {path}: {}", page.body);
+            pages.push((format!("{who} {path}"), page.body));
+        }
+        if who == "hod" {
+            let text = synthetic_letter();
+            let page = browser
+                .post(
+                    "/import",
+                    &[
+                        ("agency", "FHI"),
+                        ("year", "2024"),
+                        ("text", &text),
+                        ("action", "preview"),
+                    ],
+                    true,
+                )
+                .await;
+            pages.push(("hod import preview".into(), page.body));
+            let page = browser
+                .post(
+                    &format!("/letters/{letter}/supplements"),
+                    &[("title", "")],
+                    true,
+                )
+                .await;
+            pages.push(("hod failed supplement".into(), page.body));
+        }
+        if who == "dmp" {
+            let page = browser
+                .post("/deviations", &[("kind", "BUDGET")], true)
+                .await;
+            assert_eq!(page.status, 422);
+            pages.push(("dmp failed deviation".into(), page.body));
+        }
+        nav.insert(who, browser.get("/letters").await.body);
+    }
+    let with = |who: &str, what: &str| {
+        pages
+            .iter()
+            .any(|(name, html)| name == &format!("{who} /deviations") && html.contains(what))
+    };
+    assert!(with("hod", r#"name="question""#) && with("dmp", r#"name="answer""#));
+    for (name, html) in &pages {
+        check_labels(name, html);
+        check_headings(name, html);
+    }
+    assert!(nav["hod"].contains(r#"href="/import""#));
+    assert!(!nav["hod"].contains(r#"href="/audit""#));
+    assert!(nav["rr"].contains(r#"href="/audit""#));
+    assert!(!nav["rr"].contains(r#"href="/import""#));
+    assert!(!nav["dmp"].contains(r#"href="/import""#) && !nav["dmp"].contains(r#"href="/audit""#));
+    for body in nav.values() {
+        assert!(
+            body.contains(r#"<a href="/letters" aria-current="page">"#),
+            "{body}"
+        );
+        assert!(body.contains(r#"href="/deviations""#) && body.contains(r#"href="/calendar""#));
+    }
+    app.stop().await;
+}
+
+// ---- accessibility checks (as in web.rs) ---------------------------------------------------
+
+fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
+    let open = format!("<{name}");
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        if after.starts_with([' ', '>', '/']) {
+            let end = after.find('>').unwrap_or(after.len());
+            out.push(&rest[i..i + open.len() + end + 1]);
+        }
+        rest = &rest[i + open.len()..];
+    }
+    out
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(r#" {name}=""#);
+    let i = tag.find(&key)? + key.len();
+    let end = tag[i..].find('"')?;
+    Some(&tag[i..i + end])
+}
+
+fn check_labels(page: &str, html: &str) {
+    let labelled: Vec<&str> = tags(html, "label")
+        .into_iter()
+        .filter_map(|t| attr(t, "for"))
+        .collect();
+    for kind in ["input", "select", "textarea"] {
+        for tag in tags(html, kind) {
+            if attr(tag, "type") == Some("hidden") {
+                continue;
+            }
+            let id = attr(tag, "id").unwrap_or_else(|| panic!("{page}: {tag} has no id"));
+            assert!(labelled.contains(&id), "{page}: {tag} has no label");
+        }
+    }
+    // Every form that changes something carries the CSRF field.
+    for form in tags(html, "form") {
+        if attr(form, "method") == Some("post") {
+            let start = html.find(form).unwrap();
+            let end = html[start..].find("</form>").unwrap() + start;
+            assert!(
+                html[start..end].contains(r#"name="csrf""#),
+                "{page}: {form} has no CSRF field"
+            );
+        }
+    }
+}
+
+fn check_headings(page: &str, html: &str) {
+    let mut levels = Vec::new();
+    for (i, _) in html.match_indices("<h") {
+        if let Some(d) = html[i + 2..].chars().next().and_then(|c| c.to_digit(10)) {
+            levels.push(d);
+        }
+    }
+    assert_eq!(
+        levels.first(),
+        Some(&1),
+        "{page}: starts with h1: {levels:?}"
+    );
+    assert_eq!(
+        levels.iter().filter(|l| **l == 1).count(),
+        1,
+        "{page}: one h1"
+    );
+    for w in levels.windows(2) {
+        assert!(w[1] <= w[0] + 1, "{page}: heading levels skip: {levels:?}");
+    }
+}
