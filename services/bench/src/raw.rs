@@ -383,7 +383,10 @@ impl Raw {
                     };
                     let touched = last_per_assignment(&rows);
                     if !touched.is_empty() {
-                        board_upsert_lite(&touched).build().execute(&mut *tx).await?;
+                        board_upsert_lite(&touched)
+                            .build()
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     sqlx::query("UPDATE raw_checkpoint SET position = ? WHERE id = 1")
                         .bind(last)
