@@ -31,6 +31,7 @@ pub(crate) const NOTIFY_CHANNEL: &str = "styr_events";
 pub(crate) async fn append_group(
     pool: &PgPool,
     batches: &[&[StreamAppend]],
+    waited_for: group::WaitedFor<'_>,
 ) -> Result<Vec<Result<AppendAttempt, StoreError>>, StoreError> {
     let streams = group::streams(batches);
     let ids = group::event_ids(batches);
@@ -65,13 +66,20 @@ pub(crate) async fn append_group(
             }
         }
     }
-    let verdicts = group::plan(batches, &versions, &known);
+    let verdicts = group::plan(batches, &versions, &known, waited_for);
     if !verdicts.iter().any(|v| matches!(v, group::Verdict::Accept)) {
         tx.rollback().await?;
         return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));
     }
 
     let head = lock_head(&mut tx).await?;
+    // The lock may have taken long (another process committing): decide again without the
+    // appends whose callers stopped waiting meanwhile.
+    let verdicts = group::plan(batches, &versions, &known, waited_for);
+    if !verdicts.iter().any(|v| matches!(v, group::Verdict::Accept)) {
+        tx.rollback().await?;
+        return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));
+    }
     // Taken under the head lock, so recorded_at never decreases along the log.
     let recorded_at = truncate_to_micros(Utc::now());
     let sealed = group::seal_group(batches, &verdicts, &head, recorded_at);

@@ -60,6 +60,7 @@ pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<SqlitePoo
 pub(crate) async fn append_group(
     pool: &SqlitePool,
     batches: &[&[StreamAppend]],
+    waited_for: group::WaitedFor<'_>,
 ) -> Result<Vec<Result<AppendAttempt, StoreError>>, StoreError> {
     let streams = group::streams(batches);
     let ids = group::event_ids(batches);
@@ -107,7 +108,9 @@ pub(crate) async fn append_group(
             );
         }
     }
-    let verdicts = group::plan(batches, &versions, &known);
+    // Decided under the write lock (taken by BEGIN IMMEDIATE, perhaps after a wait): an append
+    // whose caller stopped waiting meanwhile is not written.
+    let verdicts = group::plan(batches, &versions, &known, waited_for);
     if !verdicts.iter().any(|v| matches!(v, group::Verdict::Accept)) {
         tx.rollback().await?;
         return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));

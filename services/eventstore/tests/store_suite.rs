@@ -23,6 +23,7 @@ on_both_backends!(
     concurrent_writers_on_one_stream_get_contiguous_versions,
     concurrent_appends_share_commits_and_each_gets_its_own_answer,
     two_processes_racing_on_the_same_streams_keep_versions_contiguous,
+    an_append_whose_caller_gave_up_while_it_waited_is_not_written,
     reappending_stored_event_ids_returns_the_original_and_writes_nothing,
     partially_stored_event_ids_are_refused,
     multi_stream_append_is_all_or_nothing,
@@ -361,6 +362,95 @@ async fn two_processes_racing_on_the_same_streams_keep_versions_contiguous(db: T
             .unwrap()
             .is_intact()
     );
+}
+
+/// Holds the log's write lock from outside the store (another process mid-commit) until the
+/// returned sender is used or dropped.
+async fn hold_write_lock(db: &TestDatabase) -> tokio::sync::oneshot::Sender<()> {
+    use sqlx::Connection as _;
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let (locked_tx, locked) = tokio::sync::oneshot::channel::<()>();
+    let url = db.url().to_owned();
+    let kind = db.kind();
+    tokio::spawn(async move {
+        match kind {
+            styr_eventstore::BackendKind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                sqlx::query("BEGIN").execute(&mut c).await.unwrap();
+                sqlx::query("SELECT position FROM log_head WHERE id = 1 FOR UPDATE")
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                let _ = locked_tx.send(());
+                let _ = released.await;
+                sqlx::query("ROLLBACK").execute(&mut c).await.unwrap();
+            }
+            styr_eventstore::BackendKind::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                let _ = locked_tx.send(());
+                let _ = released.await;
+                sqlx::query("ROLLBACK").execute(&mut c).await.unwrap();
+            }
+        }
+    });
+    locked.await.unwrap();
+    release
+}
+
+async fn an_append_whose_caller_gave_up_while_it_waited_is_not_written(db: TestDatabase) {
+    // Given a store whose writer waits for the log's lock, held by another process
+    let store = open(&db).await;
+    common::append_one(&store, &stream("assignment", "warm"), 0)
+        .await
+        .unwrap();
+    let release = hold_write_lock(&db).await;
+
+    // When one caller gives up while its append waits for the lock in the writer, and another
+    // while its append is queued behind it (request timeouts)
+    let give_up = |id: &'static str| {
+        let store = store.clone();
+        async move {
+            tokio::time::timeout(
+                Duration::from_millis(400),
+                common::append_one(&store, &stream("assignment", id), 0),
+            )
+            .await
+        }
+    };
+    let in_flight = tokio::spawn(give_up("in-flight"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let queued = give_up("queued").await;
+    assert!(
+        queued.is_err(),
+        "the queued append should still have been waiting"
+    );
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the append in flight should still have been waiting"
+    );
+    drop(release);
+    common::append_one(&store, &stream("assignment", "after"), 0)
+        .await
+        .unwrap();
+
+    // Then neither is written behind its caller's back later, as an ungrouped append whose
+    // future was dropped while it waited for the lock was rolled back
+    for id in ["in-flight", "queued"] {
+        assert_eq!(
+            store
+                .stream_version(&stream("assignment", id))
+                .await
+                .unwrap(),
+            0,
+            "the append {id}, which nobody waited for any more, was written"
+        );
+    }
+    assert_eq!(store.head().await.unwrap().position, 2);
+    assert!(store.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
 }
 
 async fn reappending_stored_event_ids_returns_the_original_and_writes_nothing(db: TestDatabase) {
