@@ -24,6 +24,7 @@ on_both_backends!(
     concurrent_appends_share_commits_and_each_gets_its_own_answer,
     two_processes_racing_on_the_same_streams_keep_versions_contiguous,
     an_append_whose_caller_gave_up_while_it_waited_is_not_written,
+    appends_go_on_after_the_runtime_that_started_the_writer_ended,
     reappending_stored_event_ids_returns_the_original_and_writes_nothing,
     partially_stored_event_ids_are_refused,
     multi_stream_append_is_all_or_nothing,
@@ -450,6 +451,48 @@ async fn an_append_whose_caller_gave_up_while_it_waited_is_not_written(db: TestD
         );
     }
     assert_eq!(store.head().await.unwrap().position, 2);
+    assert!(store.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
+}
+
+async fn appends_go_on_after_the_runtime_that_started_the_writer_ended(db: TestDatabase) {
+    // Given a store connected (and its writer started) on a runtime that has since ended, as
+    // with a store shared by tests that each run on their own runtime
+    let url = db.url().to_owned();
+    let store = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = rt.block_on(async {
+            let store = EventStore::connect(&url, StoreOptions::default())
+                .await
+                .unwrap();
+            common::append_one(&store, &stream("assignment", "a"), 0)
+                .await
+                .unwrap();
+            store
+        });
+        drop(rt);
+        store
+    })
+    .join()
+    .unwrap();
+
+    // When this runtime appends, concurrently
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                common::append_one(&store, &stream("assignment", &format!("b{i}")), 0).await
+            })
+        })
+        .collect();
+
+    // Then a new writer serves them
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(store.head().await.unwrap().position, 9);
     assert!(store.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
 }
 
