@@ -338,7 +338,21 @@ impl EventStore {
                 })
             }
             AppendAttempt::AlreadyStored => self.resolve_repeat(batch).await,
-            AppendAttempt::VersionRace => Err(self.resolve_race(batch).await),
+            // The version may have been taken by this very append, committed by another
+            // process or by an earlier attempt whose answer was lost: on PostgreSQL the primary
+            // key is checked before `event_id`, so a duplicate that slipped past the check
+            // surfaces as a version race. Stored ids make it a repeat, not a conflict.
+            AppendAttempt::VersionRace => {
+                let ids: Vec<Uuid> = batch
+                    .iter()
+                    .flat_map(|s| s.events.iter().map(|e| e.event_id))
+                    .collect();
+                if self.events_by_id(&ids).await?.is_empty() {
+                    Err(self.resolve_race(batch).await)
+                } else {
+                    self.resolve_repeat(batch).await
+                }
+            }
         }
     }
 

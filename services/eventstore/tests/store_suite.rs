@@ -25,6 +25,7 @@ on_both_backends!(
     two_processes_racing_on_the_same_streams_keep_versions_contiguous,
     an_append_whose_caller_gave_up_while_it_waited_is_not_written,
     appends_go_on_after_the_runtime_that_started_the_writer_ended,
+    the_same_append_racing_from_two_processes_is_a_repeat_not_a_conflict,
     reappending_stored_event_ids_returns_the_original_and_writes_nothing,
     partially_stored_event_ids_are_refused,
     multi_stream_append_is_all_or_nothing,
@@ -494,6 +495,41 @@ async fn appends_go_on_after_the_runtime_that_started_the_writer_ended(db: TestD
     }
     assert_eq!(store.head().await.unwrap().position, 9);
     assert!(store.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
+}
+
+async fn the_same_append_racing_from_two_processes_is_a_repeat_not_a_conflict(db: TestDatabase) {
+    // Given two processes that both send the same append (same event ids: a retry of one whose
+    // answer was lost), both past their checks while a third holds the log's lock
+    let stores = [open(&db).await, open(&db).await];
+    let batch = vec![StreamAppend {
+        stream: stream("assignment", "a"),
+        expected: ExpectedVersion(0),
+        events: vec![event("AssignmentIssued", json!({}))],
+    }];
+    let release = hold_write_lock(&db).await;
+    let tasks: Vec<_> = stores
+        .iter()
+        .map(|store| {
+            let (store, batch) = (store.clone(), batch.clone());
+            tokio::spawn(async move { store.append(batch).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(release);
+
+    // Then one writes it and the other is told it is stored: "a concurrent duplicate that
+    // slips past the check hits the unique index and is resolved the same way"
+    let mut repeats = 0;
+    for t in tasks {
+        let outcome = t
+            .await
+            .unwrap()
+            .expect("the same append is a repeat, not a conflict");
+        assert_eq!(outcome.events[0].event_id, batch[0].events[0].event_id);
+        repeats += usize::from(outcome.already_stored);
+    }
+    assert_eq!(repeats, 1);
+    assert_eq!(stores[0].head().await.unwrap().position, 1);
 }
 
 async fn reappending_stored_event_ids_returns_the_original_and_writes_nothing(db: TestDatabase) {
