@@ -80,8 +80,16 @@ pub(crate) async fn append_group(
         tx.rollback().await?;
         return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));
     }
-    // Taken under the head lock, so recorded_at never decreases along the log.
-    let recorded_at = truncate_to_micros(Utc::now());
+    // Taken under the head lock and never before the head event's (whose clock, another
+    // server's, may run ahead of ours), so recorded_at never decreases along the log. A
+    // statement of its own: in READ COMMITTED it sees the head event committed while we
+    // waited for the lock, which a subquery of the locking statement would not.
+    let last_at: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT recorded_at FROM events WHERE position = $1")
+            .bind(to_i64(head.position))
+            .fetch_optional(&mut *tx)
+            .await?;
+    let recorded_at = truncate_to_micros(Utc::now()).max(last_at.unwrap_or_default());
     let sealed = group::seal_group(batches, &verdicts, &head, recorded_at);
     let all: Vec<&RecordedEvent> = sealed.iter().flatten().collect();
     match write_events(&mut tx, &all).await {

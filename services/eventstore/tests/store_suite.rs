@@ -26,6 +26,7 @@ on_both_backends!(
     an_append_whose_caller_gave_up_while_it_waited_is_not_written,
     appends_go_on_after_the_runtime_that_started_the_writer_ended,
     the_same_append_racing_from_two_processes_is_a_repeat_not_a_conflict,
+    recorded_at_never_decreases_along_the_log_even_when_a_clock_is_behind,
     reappending_stored_event_ids_returns_the_original_and_writes_nothing,
     partially_stored_event_ids_are_refused,
     multi_stream_append_is_all_or_nothing,
@@ -530,6 +531,40 @@ async fn the_same_append_racing_from_two_processes_is_a_repeat_not_a_conflict(db
     }
     assert_eq!(repeats, 1);
     assert_eq!(stores[0].head().await.unwrap().position, 1);
+}
+
+async fn recorded_at_never_decreases_along_the_log_even_when_a_clock_is_behind(db: TestDatabase) {
+    // Given a log whose last event was recorded by a clock ahead of this one (another server
+    // whose clock runs fast, or a log moved here from one)
+    let source_db = TestDatabase::new(db.kind()).await;
+    let source = open(&source_db).await;
+    let mut first = common::append_one(&source, &stream("assignment", "a"), 0)
+        .await
+        .unwrap()
+        .events
+        .remove(0);
+    first.recorded_at += chrono::Duration::hours(1);
+    first.effective_at = first.recorded_at;
+    first.hash = recompute_hash(&first);
+    let store = open(&db).await;
+    store.import_verbatim(&[first.clone()]).await.unwrap();
+
+    // When this process appends
+    common::append_one(&store, &stream("assignment", "b"), 0)
+        .await
+        .unwrap();
+
+    // Then its event is not recorded before the one it follows: "recorded_at is taken under
+    // the lock, so it never decreases along the log", and as-of views are prefixes
+    let log = store.read_all(0, 10).await.unwrap();
+    assert!(
+        log[1].recorded_at >= log[0].recorded_at,
+        "position 2 recorded at {} before position 1 at {}",
+        log[1].recorded_at,
+        log[0].recorded_at
+    );
+    assert_eq!(store.position_at(log[0].recorded_at).await.unwrap(), 2);
+    assert!(store.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
 }
 
 async fn reappending_stored_event_ids_returns_the_original_and_writes_nothing(db: TestDatabase) {
