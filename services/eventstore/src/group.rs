@@ -15,6 +15,11 @@
 //!
 //! With no concurrency a group is a single append and costs what an ungrouped append did; under
 //! load the commit rate stays the same while each commit carries many appends.
+//!
+//! An append whose caller stopped waiting (its future was dropped: a request timeout, a
+//! cancelled task) before the writer holds the log's lock is not written, as an ungrouped
+//! append's transaction was rolled back when its future was dropped; only one that is already
+//! being committed can still land without anyone hearing of it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -41,6 +46,11 @@ impl Job {
     fn events(&self) -> usize {
         self.batch.iter().map(|s| s.events.len()).sum()
     }
+
+    /// Whether its caller still waits for the answer.
+    fn waited_for(&self) -> bool {
+        !self.reply.is_closed()
+    }
 }
 
 /// What the writer does with one append of a group.
@@ -51,6 +61,8 @@ pub(crate) enum Verdict {
     /// group): the store resolves whether it is a repeat.
     AlreadyStored,
     Conflict(StoreError),
+    /// Its caller stopped waiting before the group was written: nothing is written for it.
+    Abandoned,
 }
 
 /// Every stream the group touches, each once, in first-seen order.
@@ -71,19 +83,27 @@ pub(crate) fn event_ids(batches: &[&[StreamAppend]]) -> Vec<Uuid> {
         .collect()
 }
 
+/// Whether the caller of the group's `i`-th append still waits for it.
+pub(crate) type WaitedFor<'a> = &'a (dyn Fn(usize) -> bool + Sync);
+
 /// Decides each append in order against the stored stream versions (a stream absent from
 /// `versions` has none) and the stored event ids, as if the accepted appends before it had
-/// been written.
+/// been written. An append nobody waits for any more is abandoned and does not count.
 pub(crate) fn plan(
     batches: &[&[StreamAppend]],
     versions: &HashMap<StreamId, u64>,
     known: &HashSet<Uuid>,
+    waited_for: WaitedFor<'_>,
 ) -> Vec<Verdict> {
     let mut current: HashMap<&StreamId, u64> = HashMap::new();
     let mut written: HashSet<Uuid> = HashSet::new();
     batches
         .iter()
-        .map(|batch| {
+        .enumerate()
+        .map(|(i, batch)| {
+            if !waited_for(i) {
+                return Verdict::Abandoned;
+            }
             let ids = || {
                 batch
                     .iter()
@@ -155,15 +175,21 @@ pub(crate) fn answers(
             Verdict::Accept => Ok(AppendAttempt::Written(events)),
             Verdict::AlreadyStored => Ok(AppendAttempt::AlreadyStored),
             Verdict::Conflict(e) => Err(e),
+            Verdict::Abandoned => Err(StoreError::Unavailable(
+                "the caller stopped waiting; nothing was written".into(),
+            )),
         })
         .collect()
 }
 
 /// Writes one group and returns each append's answer, or fails as a whole.
 pub(crate) trait GroupWriter: Send + Sync + 'static {
+    /// `waited_for` is asked again once the log's lock is held, so an append whose caller left
+    /// while the group waited for the lock is not written.
     fn write_group(
         &self,
         batches: &[&[StreamAppend]],
+        waited_for: WaitedFor<'_>,
     ) -> impl Future<Output = Result<Vec<Result<AppendAttempt, StoreError>>, StoreError>> + Send;
 }
 
@@ -190,8 +216,14 @@ pub(crate) fn spawn_writer(writer: impl GroupWriter) -> mpsc::UnboundedSender<Jo
 }
 
 async fn write_jobs(writer: &impl GroupWriter, jobs: Vec<Job>) {
+    // Callers that stopped waiting while their appends were queued are not written for.
+    let jobs: Vec<Job> = jobs.into_iter().filter(Job::waited_for).collect();
+    if jobs.is_empty() {
+        return;
+    }
     let batches: Vec<&[StreamAppend]> = jobs.iter().map(|j| &*j.batch).collect();
-    match writer.write_group(&batches).await {
+    let waited_for = |i: usize| jobs.get(i).is_some_and(Job::waited_for);
+    match writer.write_group(&batches, &waited_for).await {
         Ok(answers) => {
             for (job, answer) in jobs.into_iter().zip(answers) {
                 let _ = job.reply.send(answer);
@@ -206,7 +238,11 @@ async fn write_jobs(writer: &impl GroupWriter, jobs: Vec<Job>) {
         // (most often all but one succeed).
         Err(_) => {
             for job in jobs {
-                let answer = match writer.write_group(&[&job.batch]).await {
+                if !job.waited_for() {
+                    continue;
+                }
+                let waited_for = |_: usize| job.waited_for();
+                let answer = match writer.write_group(&[&job.batch], &waited_for).await {
                     Ok(mut answers) => answers.pop().unwrap_or_else(|| {
                         Err(StoreError::Unavailable("the append got no answer".into()))
                     }),
@@ -263,7 +299,7 @@ mod tests {
         let follows = [append("a", 4, 1), append("b", 0, 1)];
         let batches: Vec<&[StreamAppend]> = vec![&first, &stale, &follows];
         // When the group is planned
-        let verdicts = plan(&batches, &versions, &HashSet::new());
+        let verdicts = plan(&batches, &versions, &HashSet::new(), &|_| true);
         // Then the stale one conflicts at the version the first one wrote, the others pass
         assert!(matches!(verdicts[0], Verdict::Accept));
         assert!(matches!(
@@ -284,10 +320,28 @@ mod tests {
         let stored = [append("b", 0, 1)];
         let known = HashSet::from([stored[0].events[0].event_id]);
         let batches: Vec<&[StreamAppend]> = vec![&once, &again, &stored];
-        let verdicts = plan(&batches, &HashMap::new(), &known);
+        let verdicts = plan(&batches, &HashMap::new(), &known, &|_| true);
         assert!(matches!(verdicts[0], Verdict::Accept));
         assert!(matches!(verdicts[1], Verdict::AlreadyStored));
         assert!(matches!(verdicts[2], Verdict::AlreadyStored));
+    }
+
+    #[test]
+    fn an_append_nobody_waits_for_is_abandoned_and_does_not_count() {
+        // Given a stream at version 2, an append to it whose caller left, and one that expects
+        // the version the abandoned one would have written
+        let versions = HashMap::from([(stream("a"), 2)]);
+        let left = [append("a", 2, 1)];
+        let after_left = [append("a", 3, 1)];
+        let fresh = [append("a", 2, 1)];
+        let batches: Vec<&[StreamAppend]> = vec![&left, &after_left, &fresh];
+        let verdicts = plan(&batches, &versions, &HashSet::new(), &|i| i != 0);
+        assert!(matches!(verdicts[0], Verdict::Abandoned));
+        assert!(matches!(
+            &verdicts[1],
+            Verdict::Conflict(StoreError::Conflict { actual: 2, .. })
+        ));
+        assert!(matches!(verdicts[2], Verdict::Accept));
     }
 
     #[test]
@@ -296,7 +350,7 @@ mod tests {
         let b = [append("b", 5, 1)];
         let c = [append("c", 0, 1)];
         let batches: Vec<&[StreamAppend]> = vec![&a, &b, &c];
-        let verdicts = plan(&batches, &HashMap::new(), &HashSet::new());
+        let verdicts = plan(&batches, &HashMap::new(), &HashSet::new(), &|_| true);
         let head = LogHead {
             position: 7,
             hash: crate::types::GENESIS_HASH.into(),

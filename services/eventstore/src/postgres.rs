@@ -31,6 +31,7 @@ pub(crate) const NOTIFY_CHANNEL: &str = "styr_events";
 pub(crate) async fn append_group(
     pool: &PgPool,
     batches: &[&[StreamAppend]],
+    waited_for: group::WaitedFor<'_>,
 ) -> Result<Vec<Result<AppendAttempt, StoreError>>, StoreError> {
     let streams = group::streams(batches);
     let ids = group::event_ids(batches);
@@ -65,15 +66,30 @@ pub(crate) async fn append_group(
             }
         }
     }
-    let verdicts = group::plan(batches, &versions, &known);
+    let verdicts = group::plan(batches, &versions, &known, waited_for);
     if !verdicts.iter().any(|v| matches!(v, group::Verdict::Accept)) {
         tx.rollback().await?;
         return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));
     }
 
     let head = lock_head(&mut tx).await?;
-    // Taken under the head lock, so recorded_at never decreases along the log.
-    let recorded_at = truncate_to_micros(Utc::now());
+    // The lock may have taken long (another process committing): decide again without the
+    // appends whose callers stopped waiting meanwhile.
+    let verdicts = group::plan(batches, &versions, &known, waited_for);
+    if !verdicts.iter().any(|v| matches!(v, group::Verdict::Accept)) {
+        tx.rollback().await?;
+        return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));
+    }
+    // Taken under the head lock and never before the head event's (whose clock, another
+    // server's, may run ahead of ours), so recorded_at never decreases along the log. A
+    // statement of its own: in READ COMMITTED it sees the head event committed while we
+    // waited for the lock, which a subquery of the locking statement would not.
+    let last_at: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT recorded_at FROM events WHERE position = $1")
+            .bind(to_i64(head.position))
+            .fetch_optional(&mut *tx)
+            .await?;
+    let recorded_at = truncate_to_micros(Utc::now()).max(last_at.unwrap_or_default());
     let sealed = group::seal_group(batches, &verdicts, &head, recorded_at);
     let all: Vec<&RecordedEvent> = sealed.iter().flatten().collect();
     match write_events(&mut tx, &all).await {

@@ -60,6 +60,7 @@ pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<SqlitePoo
 pub(crate) async fn append_group(
     pool: &SqlitePool,
     batches: &[&[StreamAppend]],
+    waited_for: group::WaitedFor<'_>,
 ) -> Result<Vec<Result<AppendAttempt, StoreError>>, StoreError> {
     let streams = group::streams(batches);
     let ids = group::event_ids(batches);
@@ -107,14 +108,24 @@ pub(crate) async fn append_group(
             );
         }
     }
-    let verdicts = group::plan(batches, &versions, &known);
+    // Decided under the write lock (taken by BEGIN IMMEDIATE, perhaps after a wait): an append
+    // whose caller stopped waiting meanwhile is not written.
+    let verdicts = group::plan(batches, &versions, &known, waited_for);
     if !verdicts.iter().any(|v| matches!(v, group::Verdict::Accept)) {
         tx.rollback().await?;
         return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));
     }
 
     let head = head_of(&mut *tx).await?;
-    let recorded_at = truncate_to_micros(chrono::Utc::now());
+    // Under the write lock and never before the head event's (whose clock, another
+    // process's, may run ahead of ours), so recorded_at never decreases along the log.
+    let last_at: Option<String> =
+        sqlx::query_scalar("SELECT recorded_at FROM events WHERE position = ?")
+            .bind(head.position as i64)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let last_at = last_at.as_deref().map(parse_timestamp).transpose()?;
+    let recorded_at = truncate_to_micros(chrono::Utc::now()).max(last_at.unwrap_or_default());
     let sealed = group::seal_group(batches, &verdicts, &head, recorded_at);
     let all: Vec<&RecordedEvent> = sealed.iter().flatten().collect();
     match write_events(&mut tx, &all).await {

@@ -121,15 +121,35 @@ enum Backend {
     Sqlite(SqlitePool),
 }
 
-impl group::GroupWriter for Backend {
+/// The writer task's side of the store: the backend, and the head watch it moves on every
+/// commit itself, so subscribers and the projector hear of an append whose caller stopped
+/// waiting for it just the same. Weak, so the task does not keep a dropped store alive.
+struct LogWriter {
+    backend: Backend,
+    inner: std::sync::Weak<Inner>,
+}
+
+impl group::GroupWriter for LogWriter {
     async fn write_group(
         &self,
         batches: &[&[StreamAppend]],
+        waited_for: group::WaitedFor<'_>,
     ) -> Result<Vec<Result<AppendAttempt, StoreError>>, StoreError> {
-        match self {
-            Backend::Postgres(p) => postgres::append_group(p, batches).await,
-            Backend::Sqlite(p) => sqlite::append_group(p, batches).await,
+        let answers = match &self.backend {
+            Backend::Postgres(p) => postgres::append_group(p, batches, waited_for).await,
+            Backend::Sqlite(p) => sqlite::append_group(p, batches, waited_for).await,
+        }?;
+        let last = answers
+            .iter()
+            .filter_map(|a| match a {
+                Ok(AppendAttempt::Written(events)) => events.last().map(|e| e.position),
+                _ => None,
+            })
+            .max();
+        if let (Some(last), Some(inner)) = (last, self.inner.upgrade()) {
+            advance(&inner.head_tx, last);
         }
+        Ok(answers)
     }
 }
 
@@ -318,7 +338,21 @@ impl EventStore {
                 })
             }
             AppendAttempt::AlreadyStored => self.resolve_repeat(batch).await,
-            AppendAttempt::VersionRace => Err(self.resolve_race(batch).await),
+            // The version may have been taken by this very append, committed by another
+            // process or by an earlier attempt whose answer was lost: on PostgreSQL the primary
+            // key is checked before `event_id`, so a duplicate that slipped past the check
+            // surfaces as a version race. Stored ids make it a repeat, not a conflict.
+            AppendAttempt::VersionRace => {
+                let ids: Vec<Uuid> = batch
+                    .iter()
+                    .flat_map(|s| s.events.iter().map(|e| e.event_id))
+                    .collect();
+                if self.events_by_id(&ids).await?.is_empty() {
+                    Err(self.resolve_race(batch).await)
+                } else {
+                    self.resolve_repeat(batch).await
+                }
+            }
         }
     }
 
@@ -333,7 +367,10 @@ impl EventStore {
         match slot.as_ref() {
             Some(tx) if !tx.is_closed() => tx.clone(),
             _ => {
-                let tx = group::spawn_writer(self.inner.backend.clone());
+                let tx = group::spawn_writer(LogWriter {
+                    backend: self.inner.backend.clone(),
+                    inner: Arc::downgrade(&self.inner),
+                });
                 *slot = Some(tx.clone());
                 tx
             }

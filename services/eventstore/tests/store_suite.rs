@@ -23,6 +23,10 @@ on_both_backends!(
     concurrent_writers_on_one_stream_get_contiguous_versions,
     concurrent_appends_share_commits_and_each_gets_its_own_answer,
     two_processes_racing_on_the_same_streams_keep_versions_contiguous,
+    an_append_whose_caller_gave_up_while_it_waited_is_not_written,
+    appends_go_on_after_the_runtime_that_started_the_writer_ended,
+    the_same_append_racing_from_two_processes_is_a_repeat_not_a_conflict,
+    recorded_at_never_decreases_along_the_log_even_when_a_clock_is_behind,
     reappending_stored_event_ids_returns_the_original_and_writes_nothing,
     partially_stored_event_ids_are_refused,
     multi_stream_append_is_all_or_nothing,
@@ -361,6 +365,206 @@ async fn two_processes_racing_on_the_same_streams_keep_versions_contiguous(db: T
             .unwrap()
             .is_intact()
     );
+}
+
+/// Holds the log's write lock from outside the store (another process mid-commit) until the
+/// returned sender is used or dropped.
+async fn hold_write_lock(db: &TestDatabase) -> tokio::sync::oneshot::Sender<()> {
+    use sqlx::Connection as _;
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let (locked_tx, locked) = tokio::sync::oneshot::channel::<()>();
+    let url = db.url().to_owned();
+    let kind = db.kind();
+    tokio::spawn(async move {
+        match kind {
+            styr_eventstore::BackendKind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                sqlx::query("BEGIN").execute(&mut c).await.unwrap();
+                sqlx::query("SELECT position FROM log_head WHERE id = 1 FOR UPDATE")
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                let _ = locked_tx.send(());
+                let _ = released.await;
+                sqlx::query("ROLLBACK").execute(&mut c).await.unwrap();
+            }
+            styr_eventstore::BackendKind::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                let _ = locked_tx.send(());
+                let _ = released.await;
+                sqlx::query("ROLLBACK").execute(&mut c).await.unwrap();
+            }
+        }
+    });
+    locked.await.unwrap();
+    release
+}
+
+async fn an_append_whose_caller_gave_up_while_it_waited_is_not_written(db: TestDatabase) {
+    // Given a store whose writer waits for the log's lock, held by another process
+    let store = open(&db).await;
+    common::append_one(&store, &stream("assignment", "warm"), 0)
+        .await
+        .unwrap();
+    let release = hold_write_lock(&db).await;
+
+    // When one caller gives up while its append waits for the lock in the writer, and another
+    // while its append is queued behind it (request timeouts)
+    let give_up = |id: &'static str| {
+        let store = store.clone();
+        async move {
+            tokio::time::timeout(
+                Duration::from_millis(400),
+                common::append_one(&store, &stream("assignment", id), 0),
+            )
+            .await
+        }
+    };
+    let in_flight = tokio::spawn(give_up("in-flight"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let queued = give_up("queued").await;
+    assert!(
+        queued.is_err(),
+        "the queued append should still have been waiting"
+    );
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the append in flight should still have been waiting"
+    );
+    drop(release);
+    common::append_one(&store, &stream("assignment", "after"), 0)
+        .await
+        .unwrap();
+
+    // Then neither is written behind its caller's back later, as an ungrouped append whose
+    // future was dropped while it waited for the lock was rolled back
+    for id in ["in-flight", "queued"] {
+        assert_eq!(
+            store
+                .stream_version(&stream("assignment", id))
+                .await
+                .unwrap(),
+            0,
+            "the append {id}, which nobody waited for any more, was written"
+        );
+    }
+    assert_eq!(store.head().await.unwrap().position, 2);
+    assert!(store.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
+}
+
+async fn appends_go_on_after_the_runtime_that_started_the_writer_ended(db: TestDatabase) {
+    // Given a store connected (and its writer started) on a runtime that has since ended, as
+    // with a store shared by tests that each run on their own runtime
+    let url = db.url().to_owned();
+    let store = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = rt.block_on(async {
+            let store = EventStore::connect(&url, StoreOptions::default())
+                .await
+                .unwrap();
+            common::append_one(&store, &stream("assignment", "a"), 0)
+                .await
+                .unwrap();
+            store
+        });
+        drop(rt);
+        store
+    })
+    .join()
+    .unwrap();
+
+    // When this runtime appends, concurrently
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                common::append_one(&store, &stream("assignment", &format!("b{i}")), 0).await
+            })
+        })
+        .collect();
+
+    // Then a new writer serves them
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(store.head().await.unwrap().position, 9);
+    assert!(store.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
+}
+
+async fn the_same_append_racing_from_two_processes_is_a_repeat_not_a_conflict(db: TestDatabase) {
+    // Given two processes that both send the same append (same event ids: a retry of one whose
+    // answer was lost), both past their checks while a third holds the log's lock
+    let stores = [open(&db).await, open(&db).await];
+    let batch = vec![StreamAppend {
+        stream: stream("assignment", "a"),
+        expected: ExpectedVersion(0),
+        events: vec![event("AssignmentIssued", json!({}))],
+    }];
+    let release = hold_write_lock(&db).await;
+    let tasks: Vec<_> = stores
+        .iter()
+        .map(|store| {
+            let (store, batch) = (store.clone(), batch.clone());
+            tokio::spawn(async move { store.append(batch).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(release);
+
+    // Then one writes it and the other is told it is stored: "a concurrent duplicate that
+    // slips past the check hits the unique index and is resolved the same way"
+    let mut repeats = 0;
+    for t in tasks {
+        let outcome = t
+            .await
+            .unwrap()
+            .expect("the same append is a repeat, not a conflict");
+        assert_eq!(outcome.events[0].event_id, batch[0].events[0].event_id);
+        repeats += usize::from(outcome.already_stored);
+    }
+    assert_eq!(repeats, 1);
+    assert_eq!(stores[0].head().await.unwrap().position, 1);
+}
+
+async fn recorded_at_never_decreases_along_the_log_even_when_a_clock_is_behind(db: TestDatabase) {
+    // Given a log whose last event was recorded by a clock ahead of this one (another server
+    // whose clock runs fast, or a log moved here from one)
+    let source_db = TestDatabase::new(db.kind()).await;
+    let source = open(&source_db).await;
+    let mut first = common::append_one(&source, &stream("assignment", "a"), 0)
+        .await
+        .unwrap()
+        .events
+        .remove(0);
+    first.recorded_at += chrono::Duration::hours(1);
+    first.effective_at = first.recorded_at;
+    first.hash = recompute_hash(&first);
+    let store = open(&db).await;
+    store.import_verbatim(&[first.clone()]).await.unwrap();
+
+    // When this process appends
+    common::append_one(&store, &stream("assignment", "b"), 0)
+        .await
+        .unwrap();
+
+    // Then its event is not recorded before the one it follows: "recorded_at is taken under
+    // the lock, so it never decreases along the log", and as-of views are prefixes
+    let log = store.read_all(0, 10).await.unwrap();
+    assert!(
+        log[1].recorded_at >= log[0].recorded_at,
+        "position 2 recorded at {} before position 1 at {}",
+        log[1].recorded_at,
+        log[0].recorded_at
+    );
+    assert_eq!(store.position_at(log[0].recorded_at).await.unwrap(), 2);
+    assert!(store.verify_chain(1, |_, _| {}).await.unwrap().is_intact());
 }
 
 async fn reappending_stored_event_ids_returns_the_original_and_writes_nothing(db: TestDatabase) {
