@@ -234,8 +234,16 @@ async fn write_jobs(writer: &impl GroupWriter, jobs: Vec<Job>) {
                 let _ = job.reply.send(Err(e));
             }
         }
-        // The group failed as a whole: each append on its own gets the answer it deserves
-        // (most often all but one succeed).
+        // The database is away: every append of the group gets that answer at once (the same
+        // event ids make a retry safe), rather than each waiting out its own timeout here
+        // while every other append of the process queues behind.
+        Err(StoreError::Unavailable(why)) => {
+            for job in jobs {
+                let _ = job.reply.send(Err(StoreError::Unavailable(why.clone())));
+            }
+        }
+        // The group failed as a whole on something one of its appends did (a unique
+        // violation): each append on its own gets the answer it deserves.
         Err(_) => {
             for job in jobs {
                 if !job.waited_for() {

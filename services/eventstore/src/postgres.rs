@@ -1,16 +1,27 @@
 //! PostgreSQL backend.
 //!
-//! Ordering: every append locks the single `log_head` row (`SELECT … FOR UPDATE`) after its
-//! version checks and holds it until commit. Positions are therefore assigned, chained and
-//! committed strictly in order, and a reader that has seen position N can never later find an
-//! event at a position ≤ N. Versions are guarded by the `(stream_type, stream_id, version)`
-//! primary key: a writer whose check raced another's gets a unique violation, reported as
-//! [`StoreError::Conflict`].
+//! An append (a group of them, see [`crate::group`]) costs two round trips. The first
+//! statement reads, in one snapshot, the log head, the head event's `recorded_at`, the version
+//! of every stream the group touches and which of its event ids are stored. The events are
+//! then sealed onto that head in Rust, and one autocommitted statement inserts them, moves the
+//! head *only if it is still the one read* and announces the new head. If another process
+//! moved the head meanwhile, that statement fails as a whole — on the unique `position` of
+//! the events it raced, or on the head's guard — and the group is read and sealed again.
+//!
+//! Ordering: a writer only ever seals onto a committed head, and its first position is one past
+//! it, so an event at position N can commit only after every position below N has committed:
+//! a reader that has seen position N never later finds an event at a position ≤ N. Versions
+//! are guarded by the `(stream_type, stream_id, version)` primary key and repeats by the unique
+//! `event_id`: a writer whose read raced another's gets a unique violation, resolved by the
+//! store as a conflict or a repeat. Groups larger than one statement (over 1,000 events), and
+//! groups that find the head's row locked for longer than a commit takes (an import, another
+//! server's large append), take the head's row lock for a transaction instead, as
+//! `import_verbatim` does, and are decided again once it is granted.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
@@ -23,12 +34,52 @@ use crate::{group, import};
 /// The channel `pg_notify` announces new head positions on.
 pub(crate) const NOTIFY_CHANNEL: &str = "styr_events";
 
-/// Writes a group of appends (see [`crate::group`]) in one transaction: one statement reads the
-/// stored version of every stream the group touches and which of its event ids are stored;
-/// each append is decided against them; the accepted ones are chained onto the head under its
-/// lock and inserted together. A unique violation (another process took a version between the
-/// check and the insert) fails the group as a whole, and each append is retried alone.
+/// Writes a group of appends (see the module doc); each append is decided with
+/// [`group::plan`] against one consistent read of the log.
 pub(crate) async fn append_group(
+    pool: &PgPool,
+    batches: &[&[StreamAppend]],
+    waited_for: group::WaitedFor<'_>,
+) -> Result<Vec<Result<AppendAttempt, StoreError>>, StoreError> {
+    // Another server appending without pause, or holding the head's lock for a long import,
+    // could keep this waiting: give up eventually, with a retryable error.
+    let deadline = std::time::Instant::now() + GIVE_UP_AFTER;
+    let streams = group::streams(batches);
+    let ids = group::event_ids(batches);
+    while std::time::Instant::now() < deadline {
+        let snapshot = read_snapshot(pool, &streams, &ids).await?;
+        let verdicts = group::plan(batches, &snapshot.versions, &snapshot.known, waited_for);
+        if !verdicts.iter().any(|v| matches!(v, group::Verdict::Accept)) {
+            return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));
+        }
+        let sealed = group::seal_group(batches, &verdicts, &snapshot.head, snapshot.recorded_at());
+        let all: Vec<&RecordedEvent> = sealed.iter().flatten().collect();
+        if all.len() > INSERT_CHUNK {
+            return append_locked(pool, batches, waited_for).await;
+        }
+        match write_at_head(pool, &snapshot.head, &all).await {
+            Ok(()) => return Ok(group::answers(verdicts, sealed)),
+            // Someone holds the head's lock for longer than a commit takes (a large append or
+            // an import): wait for it under the lock instead.
+            Err(e) if lock_not_granted(&e) => {
+                return append_locked(pool, batches, waited_for).await;
+            }
+            Err(e) if head_moved(&e) => tokio::task::yield_now().await,
+            // Only one append: answer it as the single append it is.
+            Err(err) if batches.len() == 1 => return Ok(vec![classify_insert_error(err)]),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(StoreError::Unavailable(format!(
+        "the log head kept moving for {GIVE_UP_AFTER:?}; another writer is busy"
+    )))
+}
+
+/// The group written in one transaction that holds the head's row lock: for groups too large
+/// for one statement, and when the lock is held long by someone else. The group is decided
+/// again once the lock is granted, so appends whose callers stopped waiting meanwhile are not
+/// written behind their backs.
+async fn append_locked(
     pool: &PgPool,
     batches: &[&[StreamAppend]],
     waited_for: group::WaitedFor<'_>,
@@ -36,70 +87,181 @@ pub(crate) async fn append_group(
     let streams = group::streams(batches);
     let ids = group::event_ids(batches);
     let mut tx = pool.begin().await?;
-
-    let types: Vec<&str> = streams.iter().map(|s| s.stream_type()).collect();
-    let stream_ids: Vec<&str> = streams.iter().map(|s| s.id()).collect();
-    let rows = sqlx::query(
-        "SELECT s.n, (SELECT max(e.version) FROM events e \
-                       WHERE e.stream_type = s.stream_type AND e.stream_id = s.stream_id) AS version, \
-                NULL::uuid AS known \
-         FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(stream_type, stream_id, n) \
-         UNION ALL \
-         SELECT NULL, NULL, event_id FROM events WHERE event_id = ANY($1)",
-    )
-    .bind(&ids)
-    .bind(&types)
-    .bind(&stream_ids)
-    .fetch_all(&mut *tx)
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SET LOCAL lock_timeout = '{}s'",
+        GIVE_UP_AFTER.as_secs()
+    )))
+    .execute(&mut *tx)
     .await?;
-    let mut versions = HashMap::with_capacity(streams.len());
-    let mut known = HashSet::new();
-    for row in &rows {
-        match row.try_get::<Option<i64>, _>("n")? {
-            Some(n) => {
-                let stream = streams[usize::try_from(n - 1).unwrap_or(usize::MAX)];
-                let version = row.try_get::<Option<i64>, _>("version")?.map(to_u64);
-                versions.insert(stream.clone(), version.unwrap_or(0));
-            }
-            None => {
-                known.insert(row.try_get::<Uuid, _>("known")?);
-            }
-        }
-    }
-    let verdicts = group::plan(batches, &versions, &known, waited_for);
-    if !verdicts.iter().any(|v| matches!(v, group::Verdict::Accept)) {
-        tx.rollback().await?;
-        return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));
-    }
-
     let head = lock_head(&mut tx).await?;
-    // The lock may have taken long (another process committing): decide again without the
-    // appends whose callers stopped waiting meanwhile.
-    let verdicts = group::plan(batches, &versions, &known, waited_for);
+    // A statement after the lock: in READ COMMITTED it sees everything committed before the
+    // lock was granted, and nobody can append while we hold it.
+    let snapshot = read_snapshot(&mut *tx, &streams, &ids).await?;
+    let verdicts = group::plan(batches, &snapshot.versions, &snapshot.known, waited_for);
     if !verdicts.iter().any(|v| matches!(v, group::Verdict::Accept)) {
         tx.rollback().await?;
         return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));
     }
-    // Taken under the head lock and never before the head event's (whose clock, another
-    // server's, may run ahead of ours), so recorded_at never decreases along the log. A
-    // statement of its own: in READ COMMITTED it sees the head event committed while we
-    // waited for the lock, which a subquery of the locking statement would not.
-    let last_at: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT recorded_at FROM events WHERE position = $1")
-            .bind(to_i64(head.position))
-            .fetch_optional(&mut *tx)
-            .await?;
-    let recorded_at = truncate_to_micros(Utc::now()).max(last_at.unwrap_or_default());
-    let sealed = group::seal_group(batches, &verdicts, &head, recorded_at);
+    let sealed = group::seal_group(batches, &verdicts, &head, snapshot.recorded_at());
     let all: Vec<&RecordedEvent> = sealed.iter().flatten().collect();
     match write_events(&mut tx, &all).await {
         Ok(()) => {}
-        // Only one append: answer it as the single append it is.
         Err(err) if batches.len() == 1 => return Ok(vec![classify_insert_error(err)]),
         Err(err) => return Err(err.into()),
     }
     tx.commit().await?;
     Ok(group::answers(verdicts, sealed))
+}
+
+/// How long a group keeps trying while other writers move or lock the head.
+const GIVE_UP_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long the writer's single-statement appends wait for a lock (the head's row, or the
+/// unique `position` of a row another writer is inserting) before turning to
+/// [`append_locked`]. A commit takes far less; a longer hold is an import or a large append,
+/// and waiting for those under the lock lets appends whose callers stopped waiting be dropped
+/// instead of written behind their backs once the lock comes free.
+const LOCK_TIMEOUT: &str = "100ms";
+
+/// The writer task's own connection (see [`crate::group`]): one, since one group is written
+/// at a time, with a short `lock_timeout`.
+pub(crate) fn writer_pool(pool: &PgPool) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("lock_timeout", LOCK_TIMEOUT)]);
+    PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect_lazy_with(options)
+}
+
+/// What an append is decided and sealed against, read in one snapshot.
+struct Snapshot {
+    head: LogHead,
+    last_at: Option<DateTime<Utc>>,
+    versions: HashMap<StreamId, u64>,
+    known: HashSet<Uuid>,
+}
+
+impl Snapshot {
+    /// Now, but never before the head event's (whose clock, another server's, may run ahead
+    /// of ours), so recorded_at never decreases along the log.
+    fn recorded_at(&self) -> DateTime<Utc> {
+        truncate_to_micros(Utc::now()).max(self.last_at.unwrap_or_default())
+    }
+}
+
+async fn read_snapshot<'c, E>(
+    executor: E,
+    streams: &[&StreamId],
+    ids: &[Uuid],
+) -> Result<Snapshot, StoreError>
+where
+    E: sqlx::Executor<'c, Database = Postgres>,
+{
+    let types: Vec<&str> = streams.iter().map(|s| s.stream_type()).collect();
+    let stream_ids: Vec<&str> = streams.iter().map(|s| s.id()).collect();
+    // Three kinds of row: the head ('h'), a stream's version ('v', numbered as given) and a
+    // stored event id ('k').
+    let rows = sqlx::query(
+        "SELECT 'h' AS kind, NULL::bigint AS n, h.position AS number, h.hash AS hash, \
+                (SELECT e.recorded_at FROM events e WHERE e.position = h.position) AS at, \
+                NULL::uuid AS known \
+         FROM log_head h WHERE h.id = 1 \
+         UNION ALL \
+         SELECT 'v', s.n, (SELECT max(e.version) FROM events e \
+                            WHERE e.stream_type = s.stream_type AND e.stream_id = s.stream_id), \
+                NULL, NULL, NULL \
+         FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(stream_type, stream_id, n) \
+         UNION ALL \
+         SELECT 'k', NULL, NULL, NULL, NULL, event_id FROM events WHERE event_id = ANY($1)",
+    )
+    .bind(ids)
+    .bind(&types)
+    .bind(&stream_ids)
+    .fetch_all(executor)
+    .await?;
+    let mut head = None;
+    let mut last_at = None;
+    let mut versions = HashMap::with_capacity(streams.len());
+    let mut known = HashSet::new();
+    for row in &rows {
+        match row.try_get::<&str, _>("kind")? {
+            "h" => {
+                head = Some(LogHead {
+                    position: to_u64(row.try_get::<i64, _>("number")?),
+                    hash: row.try_get("hash")?,
+                });
+                last_at = row.try_get("at")?;
+            }
+            "v" => {
+                let n = row.try_get::<i64, _>("n")?;
+                let stream = usize::try_from(n - 1)
+                    .ok()
+                    .and_then(|i| streams.get(i))
+                    .ok_or_else(|| StoreError::Corrupt(format!("stream row {n} out of range")))?;
+                let version = row.try_get::<Option<i64>, _>("number")?.map(to_u64);
+                versions.insert((*stream).clone(), version.unwrap_or(0));
+            }
+            _ => {
+                known.insert(row.try_get::<Uuid, _>("known")?);
+            }
+        }
+    }
+    let head = head.ok_or_else(|| StoreError::Corrupt("the log_head row is missing".into()))?;
+    Ok(Snapshot {
+        head,
+        last_at,
+        versions,
+        known,
+    })
+}
+
+/// Events per insert statement: PostgreSQL allows 65,535 bound parameters; 19 per row.
+const INSERT_CHUNK: usize = 1000;
+
+/// Inserts events sealed onto `head` in one autocommitted statement that also moves the head,
+/// only if it is still `head`, and announces it. Fails as a whole if the head moved.
+async fn write_at_head(
+    pool: &PgPool,
+    head: &LogHead,
+    events: &[&RecordedEvent],
+) -> Result<(), sqlx::Error> {
+    let Some(last) = events.last() else {
+        return Ok(());
+    };
+    let mut q = insert_statement(events, true);
+    q.push(" RETURNING 1), head AS (UPDATE log_head SET position = ")
+        .push_bind(to_i64(last.position))
+        .push(", hash = ")
+        .push_bind(&last.hash)
+        .push(" WHERE id = 1 AND position = ")
+        .push_bind(to_i64(head.position))
+        .push(" AND hash = ")
+        .push_bind(&head.hash)
+        // No row updated means another writer moved the head after we read it (its events
+        // then collide with ours on `position` first, in practice): divide by zero so the
+        // whole statement, inserts included, is undone.
+        .push(" RETURNING 1) SELECT pg_notify(")
+        .push_bind(NOTIFY_CHANNEL)
+        .push(", ")
+        .push_bind(last.position.to_string())
+        .push("), 1 / (SELECT count(*)::int FROM head) AS head_was_current");
+    q.build().execute(pool).await?;
+    Ok(())
+}
+
+/// True when a write failed only because another writer moved the head after it was read:
+/// its positions collided (unique `position`) or the head's guard divided by zero.
+fn head_moved(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db)
+        if db.constraint() == Some("events_position_key") || db.code().as_deref() == Some("22012"))
+}
+
+/// True when a lock (the head's row, or the `position` of a row another writer is inserting)
+/// was not granted within [`LOCK_TIMEOUT`].
+fn lock_not_granted(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03"))
 }
 
 /// Appends already-recorded events exactly as they are (see
@@ -143,39 +305,12 @@ async fn write_events(
     let Some(last) = events.last() else {
         return Ok(());
     };
-    // PostgreSQL allows 65535 bound parameters per statement; 19 per row. The last chunk
-    // (for an append: the only one) also moves the head and announces it, in the same
-    // statement: data-modifying WITH clauses run exactly once, so the section that holds the
-    // head lock costs one round trip plus the commit.
-    let chunks: Vec<&[&RecordedEvent]> = events.chunks(1000).collect();
+    // The last chunk also moves the head and announces it, in the same statement:
+    // data-modifying WITH clauses run exactly once.
+    let chunks: Vec<&[&RecordedEvent]> = events.chunks(INSERT_CHUNK).collect();
     for (i, chunk) in chunks.iter().enumerate() {
         let final_chunk = i + 1 == chunks.len();
-        let mut q = QueryBuilder::<Postgres>::new(if final_chunk {
-            format!("WITH inserted AS (INSERT INTO events ({EVENT_COLUMNS}) ")
-        } else {
-            format!("INSERT INTO events ({EVENT_COLUMNS}) ")
-        });
-        q.push_values(chunk.iter(), |mut row, e| {
-            row.push_bind(to_i64(e.position))
-                .push_bind(e.event_id)
-                .push_bind(e.stream.stream_type())
-                .push_bind(e.stream.id())
-                .push_bind(to_i64(e.version))
-                .push_bind(&e.event_type)
-                .push_bind(e.schema_version as i32)
-                .push_bind(&e.payload_text)
-                .push_bind(&e.actor.subject)
-                .push_bind(&e.actor.display_name)
-                .push_bind(&e.actor.role)
-                .push_bind(&e.actor.organisation)
-                .push_bind(&e.reason)
-                .push_bind(e.correlation_id)
-                .push_bind(e.causation_id)
-                .push_bind(e.recorded_at)
-                .push_bind(e.effective_at)
-                .push_bind(&e.prev_hash)
-                .push_bind(&e.hash);
-        });
+        let mut q = insert_statement(chunk, final_chunk);
         if final_chunk {
             q.push(" RETURNING 1), head AS (UPDATE log_head SET position = ")
                 .push_bind(to_i64(last.position))
@@ -190,6 +325,38 @@ async fn write_events(
         q.build().execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// `INSERT INTO events … VALUES …` for up to [`INSERT_CHUNK`] events; `in_with` opens it as
+/// the first clause of a `WITH inserted AS (…` for the caller to continue.
+fn insert_statement(events: &[&RecordedEvent], in_with: bool) -> QueryBuilder<Postgres> {
+    let mut q = QueryBuilder::<Postgres>::new(if in_with {
+        format!("WITH inserted AS (INSERT INTO events ({EVENT_COLUMNS}) ")
+    } else {
+        format!("INSERT INTO events ({EVENT_COLUMNS}) ")
+    });
+    q.push_values(events.iter(), |mut row, e| {
+        row.push_bind(to_i64(e.position))
+            .push_bind(e.event_id)
+            .push_bind(e.stream.stream_type())
+            .push_bind(e.stream.id())
+            .push_bind(to_i64(e.version))
+            .push_bind(&e.event_type)
+            .push_bind(e.schema_version as i32)
+            .push_bind(&e.payload_text)
+            .push_bind(&e.actor.subject)
+            .push_bind(&e.actor.display_name)
+            .push_bind(&e.actor.role)
+            .push_bind(&e.actor.organisation)
+            .push_bind(&e.reason)
+            .push_bind(e.correlation_id)
+            .push_bind(e.causation_id)
+            .push_bind(e.recorded_at)
+            .push_bind(e.effective_at)
+            .push_bind(&e.prev_hash)
+            .push_bind(&e.hash);
+    });
+    q
 }
 
 /// A unique violation on insert means a concurrent writer got there first: on the primary key

@@ -160,6 +160,8 @@ struct Inner {
     options: StoreOptions,
     observer: std::sync::RwLock<Option<Arc<dyn StoreObserver>>>,
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// PostgreSQL: the writer task's own connection pool (see `postgres::writer_pool`).
+    writer_pool: std::sync::OnceLock<PgPool>,
     /// The queue of the writer task every append goes through (see [`crate::group`]).
     writer: std::sync::Mutex<Option<mpsc::UnboundedSender<group::Job>>>,
 }
@@ -223,6 +225,7 @@ impl EventStore {
                 options,
                 observer: std::sync::RwLock::new(None),
                 listener: std::sync::Mutex::new(None),
+                writer_pool: std::sync::OnceLock::new(),
                 writer: std::sync::Mutex::new(None),
             }),
         })
@@ -367,8 +370,17 @@ impl EventStore {
         match slot.as_ref() {
             Some(tx) if !tx.is_closed() => tx.clone(),
             _ => {
+                let backend = match &self.inner.backend {
+                    Backend::Postgres(p) => Backend::Postgres(
+                        self.inner
+                            .writer_pool
+                            .get_or_init(|| postgres::writer_pool(p))
+                            .clone(),
+                    ),
+                    Backend::Sqlite(p) => Backend::Sqlite(p.clone()),
+                };
                 let tx = group::spawn_writer(LogWriter {
-                    backend: self.inner.backend.clone(),
+                    backend,
                     inner: Arc::downgrade(&self.inner),
                 });
                 *slot = Some(tx.clone());
@@ -758,6 +770,12 @@ impl EventStore {
         if let Some(task) = self.inner.listener.lock().ok().and_then(|mut l| l.take()) {
             task.abort();
             let _ = task.await;
+        }
+        if let Ok(mut writer) = self.inner.writer.lock() {
+            writer.take();
+        }
+        if let Some(p) = self.inner.writer_pool.get() {
+            p.close().await;
         }
         match &self.inner.backend {
             Backend::Postgres(p) => p.close().await,
