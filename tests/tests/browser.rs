@@ -456,7 +456,7 @@ async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
     sign_in(&client, &app, "hod").await;
     let source = client.source().await.unwrap();
     assert!(source.contains("badge yellow"));
-    assert!(source.contains("Hanne Olsen (HOD)"));
+    assert!(source.contains("<strong>Hanne Olsen</strong> (departement, HOD)"));
     shoot(&client, "board-ministry").await;
     client
         .goto(&format!("{}{assignment}", app.address))
