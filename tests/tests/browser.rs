@@ -1174,12 +1174,20 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
         check_accessibility(&client, name).await;
         shoot(&client, name).await;
     }
+    // Two of the letter's assignments were reported on for the second tertial.
+    let rows = client
+        .find_all(Locator::Css("table.report tbody tr"))
+        .await
+        .unwrap()
+        .len();
+    assert!(rows > 2);
+    let source = client.source().await.unwrap();
     assert!(
-        client
-            .source()
-            .await
-            .unwrap()
-            .contains("Ikke rapportert: <strong>")
+        source.contains(&format!(
+            "Ikke rapportert: <strong>{}</strong> / {rows}",
+            rows - 2
+        )),
+        "{source}"
     );
     sign_out(&client).await;
 
