@@ -995,6 +995,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
         "an issued supplement has no forms"
     );
     assert_eq!(writing_forms(&client).await, 0);
+    check_accessibility(&client, "supplement issued").await;
     assert_eq!(
         current_budget(&app, &letter, "746", "01").await,
         original + 1289
@@ -1040,6 +1041,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
         assert!(source.contains("Ikke tillatt"), "{path}: {source}");
         assert!(!source.contains("Kjeden"), "{path}");
         assert!(!source.contains("LetterIssued"), "{path}");
+        check_accessibility(&client, &format!("{path} (agency)")).await;
     }
     click(&client, "nav.pages a[href='/deviations']").await;
     wait_for_path(&client, "/deviations").await;
