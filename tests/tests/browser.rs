@@ -2,10 +2,17 @@
 //! each role signs in through the development picker and the day in the life of an assignment
 //! happens through the pages — the ministry sees what it issued, the agency reports status (a
 //! refused report first, then a valid one) and delivers by keyboard alone, the ministry accepts,
-//! the auditor reads the assignment as of a date and its decision trail. Along the way: what
-//! each role can and cannot see, and on every page a label for every field, headings in order
-//! and a language. The SQLite run saves screenshots of the main pages under
-//! `docs/screenshots/` (linked from the README).
+//! the auditor reads the assignment as of a date and its decision trail. Then a letter's year
+//! through the letter pages: the ministry drafts a supplement from the real 2024 letter's page
+//! by keyboard alone, previews the letter and supplement pasted as text (nothing written) and
+//! issues the supplement; the agency reports a deviation (refused, then valid), which the
+//! ministry sees flagged with its reporting lag; the calendar as a list and a month; the
+//! appendix and tertial report on screen and as printed; the auditor verifies the chain, reads
+//! the completeness report, the letter as of a date and its changes between two instants
+//! (asked for by keyboard). Along the way: what each role can and cannot see or reach (no audit
+//! pages or another agency's letter for an agency, no writing form for the auditor), and on
+//! every page a label for every field, headings in order and a language. The SQLite run saves
+//! screenshots of the main pages under `docs/screenshots/` (linked from the README).
 //!
 //! Needs Debian's `chromium` and `chromium-driver`, so it is ignored by a plain
 //! `cargo nextest run`; the README's test command (and so `.ci/run`, which installs both) runs
@@ -274,7 +281,10 @@ macro_rules! on_both {
     };
 }
 
-on_both!(a_day_in_the_life_through_the_pages_in_chromium);
+on_both!(
+    a_day_in_the_life_through_the_pages_in_chromium,
+    a_letter_year_through_the_new_pages_in_chromium,
+);
 
 async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
     // One set of screenshots is enough; the SQLite run takes them.
@@ -456,7 +466,7 @@ async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
     sign_in(&client, &app, "hod").await;
     let source = client.source().await.unwrap();
     assert!(source.contains("badge yellow"));
-    assert!(source.contains("Hanne Olsen (HOD)"));
+    assert!(source.contains("<strong>Hanne Olsen</strong> (departement, HOD)"));
     shoot(&client, "board-ministry").await;
     client
         .goto(&format!("{}{assignment}", app.address))
@@ -523,6 +533,869 @@ async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
     let source = client.source().await.unwrap();
     assert!(source.contains("fantes ikke ennå"), "{source}");
     assert!(!source.contains("status_reported"));
+
+    client.close().await.unwrap();
+    app.stop().await;
+}
+
+// ---- the letter year: letters, supplements, import, deviations, calendar, audit, reports ----
+
+async fn log_position(app: &TestApp) -> u64 {
+    let body = app.graphql("{ health { logPosition } }", None).await;
+    data(&body, "health.logPosition").as_u64().unwrap_or(0)
+}
+
+/// Waits until the page shown contains `text` (a form has been answered), up to 10 s.
+async fn wait_for_text(client: &Client, text: &str) -> String {
+    for _ in 0..100 {
+        let source = client.source().await.unwrap();
+        if source.contains(text) {
+            return source;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the page never showed {text:?}: {}",
+        client.source().await.unwrap()
+    );
+}
+
+/// Waits until the browser shows a path under `prefix`, and returns it.
+async fn wait_for_path_under(client: &Client, prefix: &str) -> String {
+    for _ in 0..100 {
+        let path = client.current_url().await.unwrap().path().to_owned();
+        if path.starts_with(prefix) {
+            return path;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the browser never reached {prefix}…");
+}
+
+/// The forms in the page's content that change something (the header's sign-out aside).
+async fn writing_forms(client: &Client) -> usize {
+    client
+        .find_all(Locator::Css("main form[method=post]"))
+        .await
+        .unwrap()
+        .len()
+}
+
+/// The text of the table row that mentions `text`.
+async fn row_with(client: &Client, text: &str) -> String {
+    client
+        .execute(
+            "const row = [...document.querySelectorAll('tbody tr')]
+                 .find(tr => tr.textContent.includes(arguments[0]));
+             return row ? row.textContent.replace(/\\s+/g, ' ') : '';",
+            vec![json!(text)],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn scroll_to(client: &Client, css: &str) {
+    client
+        .execute(
+            "document.querySelector(arguments[0]).scrollIntoView()",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+}
+
+async fn value_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// A Chrome DevTools command, through chromedriver's passthrough (`goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp(serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.0.to_string()))
+    }
+}
+
+/// Renders the page as for print (`""`: as for the screen again).
+async fn emulate_media(client: &Client, media: &str) {
+    client
+        .issue_cmd(Cdp(json!({ "cmd": "Emulation.setEmulatedMedia",
+                               "params": { "media": media } })))
+        .await
+        .expect("chromedriver's CDP passthrough");
+}
+
+/// What of the site's frame a printed page still shows: the header's navigation, the page
+/// links, forms and download links are for the screen.
+async fn frame_in_print(client: &Client) -> Vec<String> {
+    emulate_media(client, "print").await;
+    let shown = client
+        .execute(
+            "return [...document.querySelectorAll('header.site nav, nav.pages, form, p.downloads')]
+                 .filter(e => getComputedStyle(e).display !== 'none')
+                 .map(e => e.tagName.toLowerCase() + '.' + e.className);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    emulate_media(client, "").await;
+    serde_json::from_value(shown).unwrap()
+}
+
+/// The real 2024 letter to DMP, with its supplement no. 1 after it.
+fn seed_letter() -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/seeds/tildelingsbrev-2024-dmp.txt"),
+    )
+    .expect("the seed letter")
+}
+
+/// Imports `text` as HOD's draft letter to `agency` and issues it; returns the letter id.
+async fn import_and_issue(app: &TestApp, text: &str, agency: &str) -> String {
+    let hod = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation($text: String!, $agency: String!) { importLetterText(text: $text, ministry: "HOD",
+                agency: $agency, year: 2024, apply: true) { applied } }"#,
+            json!({ "text": text, "agency": agency }),
+        )
+        .await;
+    let id = data(&body, "importLetterText.applied.letter_id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation($id: ID!) { issueLetter(letterId: $id, issuedOn: "2024-02-05") { letter { issuedOn } } }"#,
+            json!({ "id": id }),
+        )
+        .await;
+    data(&body, "issueLetter.letter.issuedOn");
+    id
+}
+
+async fn schedule(app: &TestApp, agency: &str, date: &str, kind: &str, title: &str) {
+    let body = app
+        .gql(
+            &app.token("ministry", "HOD"),
+            r#"mutation($agency: String!, $date: Date!, $kind: CalendarKind!, $title: String!) {
+                scheduleCalendarItem(input: { ministry: "HOD", agency: $agency, date: $date, kind: $kind,
+                title: $title, responsible: MINISTRY }) { position } }"#,
+            json!({ "agency": agency, "date": date, "kind": kind, "title": title }),
+        )
+        .await;
+    data(&body, "scheduleCalendarItem.position");
+}
+
+/// The letter's budget line `chapter`/`post` as it stands now.
+async fn current_budget(app: &TestApp, letter: &str, chapter: &str, post: &str) -> i64 {
+    let body = app
+        .gql(
+            &app.token("ministry", "HOD"),
+            "query($id: ID!) { letter(id: $id) { budget { chapter post current } } }",
+            json!({ "id": letter }),
+        )
+        .await;
+    data(&body, "letter.budget")
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["chapter"] == chapter && b["post"] == post)
+        .unwrap_or_else(|| panic!("{chapter}/{post} in {body}"))["current"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Thousands separated by a no-break space, as the letter page prints them (and the browser
+/// serialises the page: `&nbsp;`).
+fn nok(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push_str("&nbsp;");
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A day safely after now in any time zone: "as of" it means "everything recorded so far".
+fn after_today() -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
+    let shots = kind == BackendKind::Sqlite;
+    let shoot = |client: &Client, name: &'static str| {
+        let client = client.clone();
+        async move {
+            if shots {
+                shoot(&client, name).await;
+            }
+        }
+    };
+    let app = spawn_app_with(kind, &[("STYR_DEV", "true")]).await;
+    let hod = app.token("ministry", "HOD");
+    let dmp = app.token("agency", "DMP");
+    // The real 2024 letter to DMP, imported and issued without its supplement no. 1: that is
+    // drafted through the pages. FHI gets a letter, a meeting and a deviation of its own, which
+    // DMP must not see.
+    let seed = seed_letter();
+    let cut = seed
+        .find("Tillegg nr. 1 til tildelingsbrev")
+        .expect("the seed's supplement");
+    let letter = import_and_issue(&app, &seed[..cut], "DMP").await;
+    let fhi_letter = import_and_issue(
+        &app,
+        &seed[..cut].replace(
+            "Direktoratet for medisinske produkter",
+            "Folkehelseinstituttet",
+        ),
+        "FHI",
+    )
+    .await;
+    let body = app
+        .gql(
+            &hod,
+            "query($id: ID!) { letter(id: $id) { title assignments { assignmentId } } }",
+            json!({ "id": letter }),
+        )
+        .await;
+    let title = data(&body, "letter.title").as_str().unwrap().to_owned();
+    let assignments: Vec<String> = data(&body, "letter.assignments")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["assignmentId"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(assignments.len() > 2, "{body}");
+    // Two tertial reports, so the reports have something in them.
+    for (assignment, light, extra) in [
+        (&assignments[0], "GREEN", ""),
+        (
+            &assignments[1],
+            "YELLOW",
+            r#", causeAndConsequence: "Avhengig av leverandør", correctiveAction: "Tett oppfølging""#,
+        ),
+    ] {
+        let mutation = format!(
+            r#"mutation($id: ID!) {{ reportStatus(id: $id, input: {{ period: {{ kind: TERTIAL_2 }},
+                trafficLight: {light}, progress: "Arbeidet går etter planen",
+                yearEndPhrase: "Arbeidet pågår."{extra} }}) {{ assignment {{ id }} }} }}"#
+        );
+        let body = app.gql(&dmp, &mutation, json!({ "id": assignment })).await;
+        data(&body, "reportStatus.assignment.id");
+    }
+    schedule(
+        &app,
+        "DMP",
+        "2024-04-11",
+        "STEERING_MEETING",
+        "Etatsstyringsmøte med DMP",
+    )
+    .await;
+    schedule(
+        &app,
+        "FHI",
+        "2024-04-18",
+        "STEERING_MEETING",
+        "Etatsstyringsmøte med FHI",
+    )
+    .await;
+    let fhi = app.token("agency", "FHI");
+    let body = app
+        .gql(
+            &fhi,
+            r#"mutation { draftDeviationReport(input: { ministry: "HOD", agency: "FHI", kind: GOAL, goal: "1.1",
+                category: GOAL_ACHIEVEMENT, explanation: "Forsinket overvåkingsrapport hos FHI",
+                discoveredOn: "2024-05-02" }) { report { id } } }"#,
+            json!({}),
+        )
+        .await;
+    let id = data(&body, "draftDeviationReport.report.id").clone();
+    let body = app
+        .gql(
+            &fhi,
+            "mutation($id: ID!) { submitDeviationReport(id: $id) { position } }",
+            json!({ "id": id }),
+        )
+        .await;
+    data(&body, "submitDeviationReport.position");
+    // The instant between the issued letter and its supplement, for the auditor's diff.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let between = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let tomorrow = after_today();
+    let (_driver, client) = browser().await;
+    let letter_path = format!("/letters/{letter}");
+
+    // ---- the ministry drafts supplement no. 1 from the letter, previews the import, issues it.
+    sign_in(&client, &app, "hod").await;
+    click(&client, "nav.pages a[href='/letters']").await;
+    wait_for_path(&client, "/letters").await;
+    check_accessibility(&client, "letters (ministry)").await;
+    let source = client.source().await.unwrap();
+    assert!(source.contains("Folkehelseinstituttet"), "{source}");
+    click(&client, &format!("main a[href='{letter_path}']")).await;
+    wait_for_path(&client, &letter_path).await;
+    check_accessibility(&client, "letter (ministry)").await;
+    let original = current_budget(&app, &letter, "746", "01").await;
+    let source = client.source().await.unwrap();
+    assert!(source.contains(&title));
+    assert!(source.contains("746/01"), "{source}");
+    assert!(source.contains(&nok(original)), "{source}");
+    assert!(source.contains("Rapportering per andre tertial"));
+    assert!(
+        source.contains("Ingen supplerende tildelingsbrev."),
+        "{source}"
+    );
+    shoot(&client, "letter").await;
+
+    // The supplement is drafted with the keyboard alone: Tab to the title, type, Enter.
+    tab_to(&client, "draft_supplement-title").await;
+    press(&client, "Tillegg nr. 1 til tildelingsbrev for 2024").await;
+    press(&client, &Key::Enter.to_string()).await;
+    let supplement = wait_for_path_under(&client, "/supplements/").await;
+    let source = wait_for_text(&client, "form-add_budget").await;
+    assert!(source.contains("Tillegg nr. 1 til tildelingsbrev for 2024"));
+    assert!(source.contains("Ingen endringer."), "{source}");
+    check_accessibility(&client, "supplement draft").await;
+    let form = client.form(Locator::Css("#form-add_budget")).await.unwrap();
+    for (name, value) in [
+        ("chapter", "746"),
+        ("post", "1"),
+        ("stated_total", "1289"),
+        ("reason", "Overført bevilgning fra 2023"),
+    ] {
+        form.set_by_name(name, value).await.unwrap();
+    }
+    click(&client, "#form-add_budget button[type=submit]").await;
+    wait_for_text(&client, "Budsjettendring").await;
+    let form = client
+        .form(Locator::Css("#form-add_assignment"))
+        .await
+        .unwrap();
+    for (name, value) in [
+        ("reference", "TB2024-20"),
+        ("title", "Gebyr for laboratorietjenester"),
+        (
+            "description",
+            "Vurdere om det bør innføres gebyrer for tjenester på laboratorieområdet.",
+        ),
+        ("department", "SHA"),
+        ("deadline", "2024-05-07"),
+    ] {
+        form.set_by_name(name, value).await.unwrap();
+    }
+    click(&client, "#form-add_assignment button[type=submit]").await;
+    let source = wait_for_text(&client, "Nytt oppdrag").await;
+    assert!(source.contains("Budsjettendring"));
+    assert!(!source.contains(r#"class="errors""#), "{source}");
+    client
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
+    shoot(&client, "supplement-draft").await;
+
+    // The import preview, from the letter's link: the letter and its supplement pasted, what
+    // was recognised and the warnings shown, nothing written.
+    client
+        .goto(&format!("{}{letter_path}", app.address))
+        .await
+        .unwrap();
+    click(&client, &format!("a[href='/import?letter={letter}']")).await;
+    wait_for_path(&client, "/import").await;
+    assert_eq!(value_of(&client, "#import-agency").await, "DMP");
+    assert_eq!(value_of(&client, "#import-year").await, "2024");
+    check_accessibility(&client, "import").await;
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation($text: String!) { importLetterText(text: $text, ministry: "HOD", agency: "DMP", year: 2024) { preview } }"#,
+            json!({ "text": seed }),
+        )
+        .await;
+    let warnings = data(&body, "importLetterText.preview.warnings")
+        .as_array()
+        .unwrap()
+        .clone();
+    let before = log_position(&app).await;
+    client
+        .form(Locator::Css("#form-import"))
+        .await
+        .unwrap()
+        .set_by_name("text", &seed)
+        .await
+        .unwrap();
+    click(&client, "#form-import button[value=preview]").await;
+    let source = wait_for_text(&client, r#"id="preview""#).await;
+    assert!(source.contains("Tillegg nr. 1"), "{source}");
+    assert!(source.contains("Oppdrag (19)"), "{source}");
+    assert!(
+        source.contains(&format!("Advarsler ({})", warnings.len())),
+        "{source}"
+    );
+    let shown = client
+        .find_all(Locator::Css("ul.warnings li"))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(shown, warnings.len());
+    assert!(exists(&client, "#form-import button[value=apply]").await);
+    assert_eq!(log_position(&app).await, before, "a preview writes nothing");
+    check_accessibility(&client, "import preview").await;
+    scroll_to(&client, "#preview").await;
+    shoot(&client, "import-preview").await;
+
+    // Issued, the supplement is in the letter and its adjustment in the budget.
+    client
+        .goto(&format!("{}{supplement}", app.address))
+        .await
+        .unwrap();
+    client
+        .form(Locator::Css("#form-issue"))
+        .await
+        .unwrap()
+        .set_by_name("issued_on", "2024-03-20")
+        .await
+        .unwrap();
+    click(&client, "#form-issue button[type=submit]").await;
+    let source = wait_for_text(&client, "20. mars 2024").await;
+    assert!(
+        !source.contains("form-add_budget"),
+        "an issued supplement has no forms"
+    );
+    assert_eq!(writing_forms(&client).await, 0);
+    check_accessibility(&client, "supplement issued").await;
+    assert_eq!(
+        current_budget(&app, &letter, "746", "01").await,
+        original + 1289
+    );
+    client
+        .goto(&format!("{}{letter_path}", app.address))
+        .await
+        .unwrap();
+    let source = client.source().await.unwrap();
+    assert!(source.contains(&nok(original + 1289)), "{source}");
+    assert!(source.contains("Tillegg nr. 1 til tildelingsbrev for 2024"));
+    assert!(
+        source.contains("Gebyr for laboratorietjenester"),
+        "{source}"
+    );
+    sign_out(&client).await;
+
+    // ---- the agency: not another agency's letter, not the audit pages; a deviation reported.
+    sign_in(&client, &app, "dmp").await;
+    assert!(!exists(&client, "a[href='/audit']").await);
+    assert!(!exists(&client, "a[href='/import']").await);
+    client
+        .goto(&format!("{}/letters", app.address))
+        .await
+        .unwrap();
+    let source = client.source().await.unwrap();
+    assert!(source.contains(&letter_path));
+    assert!(!source.contains("Folkehelseinstituttet"), "{source}");
+    client
+        .goto(&format!("{}/letters/{fhi_letter}", app.address))
+        .await
+        .unwrap();
+    let source = client.source().await.unwrap();
+    assert!(source.contains("Fant ikke siden"), "{source}");
+    assert!(!source.contains("Folkehelseinstituttet"));
+    check_accessibility(&client, "another agency's letter").await;
+    for path in ["/audit".to_owned(), format!("/audit/letters/{letter}")] {
+        client
+            .goto(&format!("{}{path}", app.address))
+            .await
+            .unwrap();
+        let source = client.source().await.unwrap();
+        assert!(source.contains("Ikke tillatt"), "{path}: {source}");
+        assert!(!source.contains("Kjeden"), "{path}");
+        assert!(!source.contains("LetterIssued"), "{path}");
+        check_accessibility(&client, &format!("{path} (agency)")).await;
+    }
+    click(&client, "nav.pages a[href='/deviations']").await;
+    wait_for_path(&client, "/deviations").await;
+    assert!(
+        !client
+            .source()
+            .await
+            .unwrap()
+            .contains("overvåkingsrapport hos FHI")
+    );
+    check_accessibility(&client, "deviations (agency)").await;
+    // A significant security incident discovered in January, first without the explanation.
+    let form = client.form(Locator::Css("#form-deviation")).await.unwrap();
+    // No reference data is registered here, so the ministry is not filled in for it.
+    form.set_by_name("ministry", "HOD").await.unwrap();
+    form.set_by_name("goal", "2.3").await.unwrap();
+    form.set_by_name("category", "SECURITY_INCIDENT")
+        .await
+        .unwrap();
+    form.set_by_name("discovered_on", "2024-01-10")
+        .await
+        .unwrap();
+    click(&client, "#deviation-significant").await;
+    let before = log_position(&app).await;
+    click(&client, "#form-deviation button[type=submit]").await;
+    wait_for_text(&client, "deviation-explanation-error").await;
+    let explanation = client
+        .find(Locator::Css("#deviation-explanation"))
+        .await
+        .unwrap();
+    assert_eq!(
+        explanation
+            .attr("aria-describedby")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("deviation-explanation-error")
+    );
+    assert_eq!(
+        explanation.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    let error = client
+        .find(Locator::Css("#deviation-explanation-error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(error, "Må fylles ut.");
+    assert_eq!(
+        client
+            .find_all(Locator::Css("#form-deviation .error[id]"))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "only the explanation is wrong"
+    );
+    // What was entered is kept, and nothing was written.
+    assert_eq!(value_of(&client, "#deviation-ministry").await, "HOD");
+    assert_eq!(value_of(&client, "#deviation-goal").await, "2.3");
+    assert_eq!(
+        value_of(&client, "#deviation-category").await,
+        "SECURITY_INCIDENT"
+    );
+    assert!(exists(&client, "#deviation-significant:checked").await);
+    assert_eq!(log_position(&app).await, before);
+    check_accessibility(&client, "deviation refused").await;
+    client
+        .form(Locator::Css("#form-deviation"))
+        .await
+        .unwrap()
+        .set_by_name(
+            "explanation",
+            "Alvorlig hendelse i leveransekjeden for legemidler",
+        )
+        .await
+        .unwrap();
+    click(&client, "#form-deviation button[type=submit]").await;
+    wait_for_text(&client, "<td>Alvorlig hendelse i leveransekjeden").await;
+    let row = row_with(&client, "Alvorlig hendelse i leveransekjeden").await;
+    assert!(row.contains("Vesentlig"), "{row}");
+    assert!(row.contains("10. januar 2024"), "{row}");
+    assert!(!exists(&client, ".errors").await);
+    assert!(log_position(&app).await > before);
+    shoot(&client, "deviations").await;
+    let body = app
+        .gql(
+            &dmp,
+            "{ deviationReports { explanation lagDays reportedLate } }",
+            json!({}),
+        )
+        .await;
+    let report = data(&body, "deviationReports")
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["explanation"] == "Alvorlig hendelse i leveransekjeden for legemidler")
+        .cloned()
+        .unwrap();
+    assert_eq!(report["reportedLate"], true, "discovered long ago");
+    let lag = report["lagDays"].as_i64().unwrap();
+
+    // The calendar: the agency's meetings and its letter's calendar, as a list and a month.
+    click(&client, "nav.pages a[href='/calendar']").await;
+    wait_for_path(&client, "/calendar").await;
+    let source = client.source().await.unwrap();
+    assert!(source.contains("Etatsstyringsmøte med DMP"), "{source}");
+    assert!(source.contains("Rapportering per andre tertial"));
+    assert!(!source.contains("Etatsstyringsmøte med FHI"));
+    assert!(exists(&client, "a[href='/calendar.ics']").await);
+    check_accessibility(&client, "calendar list").await;
+    client
+        .form(Locator::Css("form.filters"))
+        .await
+        .unwrap()
+        .set_by_name("month", "2024-04")
+        .await
+        .unwrap();
+    click(&client, "form.filters button[type=submit]").await;
+    let source = wait_for_text(&client, "Styringskalender – april 2024").await;
+    assert!(source.contains("Etatsstyringsmøte med DMP"), "{source}");
+    assert!(
+        source.contains("Rapportering per første kvartal"),
+        "{source}"
+    );
+    assert!(!source.contains("Rapportering per andre tertial"));
+    assert!(exists(&client, "table.month").await);
+    assert!(exists(&client, "a[href='/calendar.ics']").await);
+    check_accessibility(&client, "calendar month").await;
+    shoot(&client, "calendar-month").await;
+    click(&client, "a[rel=next]").await;
+    let source = wait_for_text(&client, "Styringskalender – mai 2024").await;
+    assert!(!source.contains("Etatsstyringsmøte med DMP"));
+
+    // The reports print: the stylesheet is linked and has print rules that hide the frame.
+    // The appendix shows the year-end phrases reported, the tertial report the progress.
+    for (link, heading, reported, name) in [
+        (
+            "appendix",
+            "Vedlegg: Oversikt over særskilte oppdrag 2024",
+            "Arbeidet pågår.",
+            "year-end-appendix",
+        ),
+        (
+            "tertial",
+            "Tertialrapport – 2. tertial 2024",
+            "Arbeidet går etter planen",
+            "tertial-report",
+        ),
+    ] {
+        client
+            .goto(&format!("{}{letter_path}", app.address))
+            .await
+            .unwrap();
+        click(&client, &format!("a[href='{letter_path}/{link}']")).await;
+        wait_for_path(&client, &format!("{letter_path}/{link}")).await;
+        let h1 = client
+            .find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(h1, heading);
+        let source = client.source().await.unwrap();
+        assert!(source.contains(reported), "{name}: {source}");
+        assert!(source.contains("TB2024-"), "{name}");
+        assert!(exists(&client, "a[href$='download=1']").await, "{name}");
+        assert!(exists(&client, "link[rel=stylesheet][href='/static/styr.css']").await);
+        // On screen the frame is there; printed, only the report.
+        assert!(
+            client
+                .find(Locator::Css("nav.pages"))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            frame_in_print(&client).await,
+            Vec::<String>::new(),
+            "{name}"
+        );
+        assert!(
+            client
+                .find(Locator::Css("table.report"))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap()
+        );
+        check_accessibility(&client, name).await;
+        shoot(&client, name).await;
+    }
+    // Two of the letter's assignments were reported on for the second tertial.
+    let rows = client
+        .find_all(Locator::Css("table.report tbody tr"))
+        .await
+        .unwrap()
+        .len();
+    assert!(rows > 2);
+    let source = client.source().await.unwrap();
+    assert!(
+        source.contains(&format!(
+            "Ikke rapportert: <strong>{}</strong> / {rows}",
+            rows - 2
+        )),
+        "{source}"
+    );
+    sign_out(&client).await;
+
+    // ---- the ministry sees the deviation flagged with its lag, and FHI's too.
+    sign_in(&client, &app, "hod").await;
+    client
+        .goto(&format!("{}/deviations", app.address))
+        .await
+        .unwrap();
+    let row = row_with(&client, "Alvorlig hendelse i leveransekjeden").await;
+    assert!(row.contains("Vesentlig"), "{row}");
+    assert!(row.contains(&format!("{lag} dager")), "{row}");
+    assert!(row.contains("Meldt for sent"), "{row}");
+    assert!(row.contains("DMP → HOD"), "{row}");
+    assert!(
+        !row_with(&client, "overvåkingsrapport hos FHI")
+            .await
+            .is_empty()
+    );
+    assert!(
+        !exists(&client, "#form-deviation").await,
+        "the agency reports"
+    );
+    check_accessibility(&client, "deviations (ministry)").await;
+    shoot(&client, "deviations-ministry").await;
+    sign_out(&client).await;
+
+    // ---- the auditor: the audit overview, the letter as of a date and between two; no forms
+    // that write anywhere.
+    sign_in(&client, &app, "rr").await;
+    for path in [
+        letter_path.clone(),
+        supplement.clone(),
+        "/deviations".to_owned(),
+        "/calendar".to_owned(),
+        format!("{letter_path}/appendix"),
+    ] {
+        client
+            .goto(&format!("{}{path}", app.address))
+            .await
+            .unwrap();
+        assert_eq!(writing_forms(&client).await, 0, "{path}");
+        check_accessibility(&client, &format!("{path} (auditor)")).await;
+    }
+    click(&client, "nav.pages a[href='/audit']").await;
+    wait_for_path(&client, "/audit").await;
+    assert_eq!(writing_forms(&client).await, 0);
+    check_accessibility(&client, "audit overview").await;
+    assert!(!client.source().await.unwrap().contains("Kjeden er hel"));
+    // The completeness report of copies to Riksrevisjonen, for the whole period.
+    let form = client.form(Locator::Css("#copies ~ form")).await.unwrap();
+    form.set_by_name("from", "2000-01-01").await.unwrap();
+    form.set_by_name("to", &tomorrow).await.unwrap();
+    click(&client, "#copies ~ form button[type=submit]").await;
+    for _ in 0..100 {
+        if client.current_url().await.unwrap().query()
+            == Some(&format!("from=2000-01-01&to={tomorrow}"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let body = app
+        .gql(
+            &app.token("auditor", "RR"),
+            r#"query($to: Date!) { copyCompleteness(from: "2000-01-01", to: $to) }"#,
+            json!({ "to": tomorrow }),
+        )
+        .await;
+    let report = data(&body, "copyCompleteness");
+    let items = report["rows"].as_array().unwrap().len();
+    assert!(items > 0, "the letters and the supplement are owed copies");
+    let source = client.source().await.unwrap();
+    assert!(
+        source.contains(&format!("Korrespondanse: <strong>{items}</strong>")),
+        "{source}"
+    );
+    let missing = format!(
+        "Mangler: <strong>{}</strong>",
+        report["missing"].as_array().unwrap().len()
+    );
+    assert!(source.contains(&missing), "{source}");
+    // The chain, verified on request (for the period chosen: the form keeps it).
+    click(&client, "#chain ~ form button[type=submit]").await;
+    let source = wait_for_text(&client, "Kjeden er hel").await;
+    let position = log_position(&app).await;
+    assert!(
+        source.contains(&format!("til posisjon {position}")),
+        "{source}"
+    );
+    assert!(
+        source.contains(&format!("Korrespondanse: <strong>{items}</strong>")),
+        "{source}"
+    );
+    shoot(&client, "audit-overview").await;
+
+    // The letter as of a day before it existed, then as of today.
+    click(&client, &format!("a[href='/audit/letters/{letter}']")).await;
+    wait_for_path(&client, &format!("/audit/letters/{letter}")).await;
+    check_accessibility(&client, "audit letter").await;
+    let as_of = |date: String| {
+        let client = client.clone();
+        async move {
+            client
+                .form(Locator::Css("form.filters:has(#as_of)"))
+                .await
+                .unwrap()
+                .set_by_name("as_of", &date)
+                .await
+                .unwrap();
+            click(&client, "form.filters:has(#as_of) button[type=submit]").await;
+            for _ in 0..100 {
+                let url = client.current_url().await.unwrap();
+                if url
+                    .query()
+                    .is_some_and(|q| q.contains(&format!("as_of={date}")))
+                {
+                    return client.source().await.unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("as of {date} never shown");
+        }
+    };
+    let source = as_of("2024-01-01".to_owned()).await;
+    assert!(source.contains("Brevet fantes ikke ennå"), "{source}");
+    let source = as_of(tomorrow.clone()).await;
+    assert!(!source.contains("Brevet fantes ikke ennå"), "{source}");
+    assert!(source.contains("<code>LetterIssued</code>"), "{source}");
+    // The difference between the issued letter and now, asked for with the keyboard alone.
+    tab_to(&client, "from").await;
+    press(&client, &between).await;
+    press(&client, &Key::Tab.to_string()).await;
+    assert_eq!(focused_id(&client).await, "to");
+    press(&client, &tomorrow).await;
+    press(&client, &Key::Enter.to_string()).await;
+    let source = wait_for_text(&client, "<code>/details/supplements/0</code>").await;
+    assert!(!source.contains("<code>/details/title</code>"), "{source}");
+    assert_eq!(writing_forms(&client).await, 0);
+    check_accessibility(&client, "letter diff").await;
+    scroll_to(&client, "#from").await;
+    shoot(&client, "letter-diff").await;
 
     client.close().await.unwrap();
     app.stop().await;

@@ -193,7 +193,12 @@ async fn the_login_picker_exists_only_in_development(kind: BackendKind) {
     browser.sign_in("hod").await;
     let page = browser.get("/").await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("Hanne Olsen (HOD)"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("<strong>Hanne Olsen</strong> (departement, HOD)"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("departement"));
     // English on request, remembered in a cookie.
     let page = browser.get("/?status=issued&lang=en").await;
@@ -302,7 +307,9 @@ async fn an_agency_reports_status_through_the_form(kind: BackendKind) {
     assert_eq!(page.status, 303, "{}", page.body);
     let page = browser.get(&format!("/assignments/{id}")).await;
     assert!(page.body.contains("Purring sendt"));
+    // The timeline adds the organisation to the name once.
     assert!(page.body.contains("Dag Moen (DMP)"));
+    assert!(!page.body.contains("(DMP) (DMP)"), "{}", page.body);
     assert!(
         page.body.contains("Status rapportert"),
         "the timeline in words"
@@ -438,6 +445,7 @@ async fn an_auditor_reads_the_assignment_as_of_a_date(kind: BackendKind) {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("status_reported"), "{}", page.body);
     assert!(page.body.contains("Dag Moen (DMP)"));
+    assert!(!page.body.contains("(DMP) (DMP)"), "{}", page.body);
     check_labels("audit", &page.body);
     check_headings("audit", &page.body);
     let page = rr

@@ -392,6 +392,8 @@ struct DevIdentity {
     role: &'static str,
     org: &'static str,
     sub: &'static str,
+    /// The person's name alone: the pages add the organisation beside it (the header, the
+    /// timeline, the audit trail), so a name carrying it too read "Dag Moen (DMP) (DMP)".
     name: &'static str,
 }
 
@@ -402,7 +404,7 @@ const DEV_IDENTITIES: [DevIdentity; 3] = [
         role: "ministry",
         org: "HOD",
         sub: "dev-hod-saksbehandler",
-        name: "Hanne Olsen (HOD)",
+        name: "Hanne Olsen",
     },
     DevIdentity {
         key: "dmp",
@@ -410,7 +412,7 @@ const DEV_IDENTITIES: [DevIdentity; 3] = [
         role: "agency",
         org: "DMP",
         sub: "dev-dmp-koordinator",
-        name: "Dag Moen (DMP)",
+        name: "Dag Moen",
     },
     DevIdentity {
         key: "rr",
@@ -418,7 +420,7 @@ const DEV_IDENTITIES: [DevIdentity; 3] = [
         role: "auditor",
         org: "RR",
         sub: "dev-rr-revisor",
-        name: "Rita Rud (Riksrevisjonen)",
+        name: "Rita Rud",
     },
 ];
 
