@@ -1,6 +1,7 @@
 //! PostgreSQL backend.
 //!
-//! An append (a group of them, see [`crate::group`]) costs two round trips. The first
+//! An append (a group of them, see [`crate::group`]) costs one round trip when this process
+//! wrote the head last (see [`append_onto_known_head`]), two otherwise. The first
 //! statement reads, in one snapshot, the log head, the head event's `recorded_at`, the version
 //! of every stream the group touches and which of its event ids are stored. The events are
 //! then sealed onto that head in Rust, and one autocommitted statement inserts them, moves the
@@ -37,6 +38,88 @@ pub(crate) const NOTIFY_CHANNEL: &str = "styr_events";
 /// Writes a group of appends (see the module doc); each append is decided with
 /// [`group::plan`] against one consistent read of the log.
 pub(crate) async fn append_group(
+    pool: &PgPool,
+    batches: &[&[StreamAppend]],
+    waited_for: group::WaitedFor<'_>,
+    last_written: &LastWritten,
+) -> Result<Vec<Result<AppendAttempt, StoreError>>, StoreError> {
+    // Taken, not copied: after anything but a successful write it is not trusted again.
+    let known = last_written.take();
+    if let Some(known) = known
+        && let Some(answers) = append_onto_known_head(pool, batches, waited_for, &known).await?
+    {
+        last_written.remember(&answers);
+        return Ok(answers);
+    }
+    let answers = append_onto_snapshot(pool, batches, waited_for).await?;
+    last_written.remember(&answers);
+    Ok(answers)
+}
+
+/// The head this writer itself wrote last, and its `recorded_at`. With one writer per process
+/// it is the log's head unless another process appended since.
+#[derive(Default)]
+pub(crate) struct LastWritten(std::sync::Mutex<Option<(LogHead, DateTime<Utc>)>>);
+
+impl LastWritten {
+    fn take(&self) -> Option<(LogHead, DateTime<Utc>)> {
+        self.0.lock().ok().and_then(|mut k| k.take())
+    }
+
+    fn remember(&self, answers: &[Result<AppendAttempt, StoreError>]) {
+        let last = answers
+            .iter()
+            .filter_map(|a| match a {
+                Ok(AppendAttempt::Written(events)) => events.last(),
+                _ => None,
+            })
+            .max_by_key(|e| e.position);
+        if let (Some(e), Ok(mut known)) = (last, self.0.lock()) {
+            let head = LogHead {
+                position: e.position,
+                hash: e.hash.clone(),
+            };
+            *known = Some((head, e.recorded_at));
+        }
+    }
+}
+
+/// The one-round-trip append: when every append of the group can be accepted as it stands
+/// (each stream at the version its writer expects, as far as the group itself shows), the
+/// events are sealed onto the head this writer wrote last and written with the head's guard.
+/// The database refuses it whole if anything is off — another process moved the head, a
+/// stream is not at its expected version (primary key), an id is stored (unique) — and then
+/// `None` sends the group to [`append_onto_snapshot`], which reads and decides properly.
+async fn append_onto_known_head(
+    pool: &PgPool,
+    batches: &[&[StreamAppend]],
+    waited_for: group::WaitedFor<'_>,
+    (head, last_at): &(LogHead, DateTime<Utc>),
+) -> Result<Option<Vec<Result<AppendAttempt, StoreError>>>, StoreError> {
+    let mut expected = HashMap::new();
+    for s in batches.iter().flat_map(|b| b.iter()) {
+        expected.entry(s.stream.clone()).or_insert(s.expected.0);
+    }
+    let verdicts = group::plan(batches, &expected, &HashSet::new(), waited_for);
+    if !verdicts.iter().all(|v| matches!(v, group::Verdict::Accept)) {
+        return Ok(None);
+    }
+    let recorded_at = truncate_to_micros(Utc::now()).max(*last_at);
+    let sealed = group::seal_group(batches, &verdicts, head, recorded_at);
+    let all: Vec<&RecordedEvent> = sealed.iter().flatten().collect();
+    if all.len() > INSERT_CHUNK {
+        return Ok(None);
+    }
+    match write_at_head(pool, head, &all).await {
+        Ok(()) => Ok(Some(group::answers(verdicts, sealed))),
+        Err(sqlx::Error::Database(_)) => Ok(None),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The two-round-trip append of the module doc: read, decide, seal, write with the head's
+/// guard; read again if another process moved the head.
+async fn append_onto_snapshot(
     pool: &PgPool,
     batches: &[&[StreamAppend]],
     waited_for: group::WaitedFor<'_>,
@@ -124,11 +207,16 @@ const GIVE_UP_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
 const LOCK_TIMEOUT: &str = "100ms";
 
 /// The writer task's own connection (see [`crate::group`]): one, since one group is written
-/// at a time, with a short `lock_timeout`.
+/// at a time, with a short `lock_timeout`, and with sequential scans ruled out. Every query
+/// the writer runs has an index to use (position, event id, stream and version, the head's
+/// key), but its statements are prepared once per connection, and a generic plan made while
+/// `events` was empty (a new database, before autovacuum's first ANALYZE) scans the whole
+/// table for each lookup until statistics arrive — milliseconds per append on a log that grew
+/// meanwhile.
 pub(crate) fn writer_pool(pool: &PgPool) -> PgPool {
     let options = (*pool.connect_options())
         .clone()
-        .options([("lock_timeout", LOCK_TIMEOUT)]);
+        .options([("lock_timeout", LOCK_TIMEOUT), ("enable_seqscan", "off")]);
     PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(std::time::Duration::from_secs(5))

@@ -127,6 +127,8 @@ enum Backend {
 struct LogWriter {
     backend: Backend,
     inner: std::sync::Weak<Inner>,
+    /// PostgreSQL: the head this writer wrote last (see `postgres::append_group`).
+    last_written: postgres::LastWritten,
 }
 
 impl group::GroupWriter for LogWriter {
@@ -136,7 +138,9 @@ impl group::GroupWriter for LogWriter {
         waited_for: group::WaitedFor<'_>,
     ) -> Result<Vec<Result<AppendAttempt, StoreError>>, StoreError> {
         let answers = match &self.backend {
-            Backend::Postgres(p) => postgres::append_group(p, batches, waited_for).await,
+            Backend::Postgres(p) => {
+                postgres::append_group(p, batches, waited_for, &self.last_written).await
+            }
             Backend::Sqlite(p) => sqlite::append_group(p, batches, waited_for).await,
         }?;
         let last = answers
@@ -382,6 +386,7 @@ impl EventStore {
                 let tx = group::spawn_writer(LogWriter {
                     backend,
                     inner: Arc::downgrade(&self.inner),
+                    last_written: Default::default(),
                 });
                 *slot = Some(tx.clone());
                 tx
