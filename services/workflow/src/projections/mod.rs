@@ -186,11 +186,12 @@ impl Projections {
     /// Applies every event after the checkpoint; returns the new checkpoint.
     ///
     /// Each batch is read and turned into rows *before* the checkpoint is locked, so the
-    /// locked transaction needs no second connection: on SQLite the lock is the database's
-    /// single write lock, and writers queued behind it hold pooled connections, so a lock
-    /// holder that asked the pool for another could wait for ever. Under the lock the
-    /// checkpoint is read again; if another projector moved it meanwhile, the batch is
-    /// dropped and read again (the cached states stay valid: they are a function of the log).
+    /// locked write needs no second connection: on SQLite the lock is the database's single
+    /// write lock, and writers queued behind it hold pooled connections, so a lock holder that
+    /// asked the pool for another could wait for ever. The rows are written only if the
+    /// checkpoint is still where the batch began; if another projector moved it meanwhile,
+    /// the batch is dropped and read again from there (the cached states stay valid: they are
+    /// a function of the log).
     pub async fn catch_up(&self) -> Result<u64, WorkflowError> {
         self.catch_up_past(None).await
     }
@@ -204,8 +205,13 @@ impl Projections {
         if enough.is_some_and(|e| projected >= e) {
             return Ok(projected);
         }
+        // Where this process got to; the stored checkpoint is never behind it. If another
+        // projector went further, the first batch is refused and the stored one is read.
+        let mut checkpoint = match projected {
+            0 => sql::checkpoint(self.store.pool()).await?,
+            p => p,
+        };
         loop {
-            let checkpoint = sql::checkpoint(self.store.pool()).await?;
             let events = self.store.read_all(checkpoint, BATCH).await?;
             let Some(last) = events.last().map(|e| e.position) else {
                 self.projected.send_if_modified(|p| advance(p, checkpoint));
@@ -226,14 +232,12 @@ impl Projections {
                 })
                 .collect();
             rows.sort_by(|a, b| a.assignment_id.cmp(&b.assignment_id));
-            let mut batch = sql::begin_batch(self.store.pool()).await?;
-            if batch.checkpoint != checkpoint {
-                batch.rollback().await?;
-                continue;
+            if sql::commit_batch(self.store.pool(), checkpoint, last, &rows).await? {
+                checkpoint = last;
+                self.projected.send_if_modified(|p| advance(p, last));
+            } else {
+                checkpoint = sql::checkpoint(self.store.pool()).await?;
             }
-            batch.upsert(&rows).await?;
-            batch.commit(last).await?;
-            self.projected.send_if_modified(|p| advance(p, last));
         }
     }
 

@@ -8,6 +8,13 @@ use styr_eventstore::{Pool, StoreError};
 use super::{BoardPage, BoardQuery, BoardRow, BoardSort, BoardStatus, Scope};
 
 const NAME: &str = "board";
+const ON_CONFLICT: &str = " ON CONFLICT (assignment_id) DO UPDATE SET \
+     reference = excluded.reference, title = excluded.title, year = excluded.year, \
+     ministry = excluded.ministry, agency = excluded.agency, department = excluded.department, \
+     goal = excluded.goal, status = excluded.status, lifecycle = excluded.lifecycle, \
+     traffic_light = excluded.traffic_light, next_deadline = excluded.next_deadline, \
+     deadline_to_be_agreed = excluded.deadline_to_be_agreed, search_text = excluded.search_text, \
+     updated_position = excluded.updated_position, updated_at = excluded.updated_at";
 const ROW_COLUMNS: &str = "assignment_id, reference, title, year, ministry, agency, department, \
      goal, status, lifecycle, traffic_light, next_deadline, deadline_to_be_agreed, search_text, \
      updated_position, updated_at";
@@ -101,6 +108,34 @@ impl Batch {
             BatchTx::Sqlite(tx) => tx.rollback().await?,
         }
         Ok(())
+    }
+}
+
+/// Writes a batch's rows and moves the checkpoint from `expected` to `last`, if the
+/// checkpoint is still at `expected`; false (and nothing written) if another projector moved
+/// it. On PostgreSQL one autocommitted statement that locks the checkpoint row, checks it,
+/// upserts the rows and moves it, and does not wait for its WAL flush (see `begin_batch`);
+/// on SQLite a `BEGIN IMMEDIATE` transaction.
+pub(super) async fn commit_batch(
+    pool: Pool<'_>,
+    expected: u64,
+    last: u64,
+    rows: &[BoardRow],
+) -> Result<bool, StoreError> {
+    match pool {
+        Pool::Postgres(p) if rows.len() <= 1000 => {
+            pg_batch::commit_batch(p, expected, last, rows).await
+        }
+        _ => {
+            let mut batch = begin_batch(pool).await?;
+            if batch.checkpoint != expected {
+                batch.rollback().await?;
+                return Ok(false);
+            }
+            batch.upsert(rows).await?;
+            batch.commit(last).await?;
+            Ok(true)
+        }
     }
 }
 
@@ -220,6 +255,14 @@ macro_rules! backend_sql {
                 let mut q = QueryBuilder::<$db>::new(format!(
                     "INSERT INTO board_assignments ({ROW_COLUMNS}) "
                 ));
+                push_rows(&mut q, rows);
+                q.push(ON_CONFLICT);
+                q.build().execute(&mut **tx).await?;
+                Ok(())
+            }
+
+            /// `VALUES (…), (…)` of board rows, in `ROW_COLUMNS` order.
+            pub(super) fn push_rows(q: &mut QueryBuilder<$db>, rows: &[BoardRow]) {
                 q.push_values(rows, |mut b, r| {
                     b.push_bind(r.assignment_id.clone())
                         .push_bind(r.reference.clone())
@@ -238,20 +281,6 @@ macro_rules! backend_sql {
                         .push_bind(r.updated_position)
                         .push_bind(styr_eventstore::format_timestamp(&r.updated_at));
                 });
-                q.push(
-                    " ON CONFLICT (assignment_id) DO UPDATE SET reference = excluded.reference, \
-                     title = excluded.title, year = excluded.year, ministry = excluded.ministry, \
-                     agency = excluded.agency, department = excluded.department, \
-                     goal = excluded.goal, status = excluded.status, \
-                     lifecycle = excluded.lifecycle, traffic_light = excluded.traffic_light, \
-                     next_deadline = excluded.next_deadline, \
-                     deadline_to_be_agreed = excluded.deadline_to_be_agreed, \
-                     search_text = excluded.search_text, \
-                     updated_position = excluded.updated_position, \
-                     updated_at = excluded.updated_at",
-                );
-                q.build().execute(&mut **tx).await?;
-                Ok(())
             }
 
             fn push_scope(q: &mut QueryBuilder<$db>, scope: &Scope) {
@@ -415,4 +444,52 @@ macro_rules! backend_sql {
 }
 
 backend_sql!(pg, Postgres, sqlx::PgPool);
+
+mod pg_batch {
+    use sqlx::QueryBuilder;
+
+    use super::*;
+
+    /// See [`super::commit_batch`]. Under READ COMMITTED the locking read of the checkpoint
+    /// returns its latest committed value, and the guarded update re-checks it, so a batch
+    /// another projector overtook writes nothing.
+    pub(in super::super) async fn commit_batch(
+        pool: &sqlx::PgPool,
+        expected: u64,
+        last: u64,
+        rows: &[BoardRow],
+    ) -> Result<bool, StoreError> {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "WITH cp AS (SELECT position FROM projection_checkpoints WHERE name = ",
+        );
+        q.push_bind(NAME)
+            .push(" FOR UPDATE), ok AS (SELECT 1 FROM cp WHERE position = ")
+            .push_bind(expected as i64)
+            .push("), ");
+        if !rows.is_empty() {
+            q.push(format!(
+                "upserted AS (INSERT INTO board_assignments ({ROW_COLUMNS}) SELECT * FROM ("
+            ));
+            super::pg::push_rows(&mut q, rows);
+            q.push(format!(
+                ") AS v({ROW_COLUMNS}) WHERE EXISTS (SELECT 1 FROM ok){ON_CONFLICT} RETURNING 1), "
+            ));
+        }
+        q.push("moved AS (UPDATE projection_checkpoints SET position = ")
+            .push_bind(last as i64)
+            .push(" WHERE name = ")
+            .push_bind(NAME)
+            .push(" AND position = ")
+            .push_bind(expected as i64)
+            .push(" AND EXISTS (SELECT 1 FROM ok) RETURNING 1) ")
+            // The commit of this statement's implicit transaction need not wait for its WAL
+            // flush (see `begin_batch`).
+            .push(
+                "SELECT (SELECT count(*) FROM moved) AS moved, \
+                   set_config('synchronous_commit', 'off', true) AS relaxed",
+            );
+        let moved: i64 = q.build_query_scalar().fetch_one(pool).await?;
+        Ok(moved == 1)
+    }
+}
 backend_sql!(lite, Sqlite, sqlx::SqlitePool);
