@@ -52,6 +52,25 @@ pub trait DomainEvent: Sized {
         schema_version: u32,
         payload: serde_json::Value,
     ) -> Result<Self, EventDecodeError>;
+
+    /// [`Self::from_stored`] from the payload's JSON text. An event at its type's current
+    /// schema version needs no upcasting and is read straight from the text, without the
+    /// intermediate `serde_json::Value` (most of the cost of replaying a stream).
+    fn from_stored_text(
+        event_type: &str,
+        schema_version: u32,
+        payload: &str,
+    ) -> Result<Self, EventDecodeError> {
+        let payload = serde_json::from_str(payload).map_err(|e| malformed(event_type, &e))?;
+        Self::from_stored(event_type, schema_version, payload)
+    }
+}
+
+pub(crate) fn malformed(event_type: &str, e: &serde_json::Error) -> EventDecodeError {
+    EventDecodeError::MalformedPayload {
+        event_type: event_type.to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// Serde helpers shared by the event enums' `DomainEvent` impls.
@@ -64,10 +83,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
     event_type: &str,
     payload: serde_json::Value,
 ) -> Result<T, EventDecodeError> {
-    serde_json::from_value(payload).map_err(|e| EventDecodeError::MalformedPayload {
-        event_type: event_type.to_string(),
-        message: e.to_string(),
-    })
+    serde_json::from_value(payload).map_err(|e| malformed(event_type, &e))
 }
 
 pub(crate) fn unsupported(event_type: &str, schema_version: u32) -> EventDecodeError {

@@ -1100,7 +1100,11 @@ fn given_v1_status_report_when_loaded_then_upcast_to_v2() {
         "by": {"subject": "s", "display_name": "Ola", "organisation": "DMP"},
         "at": "2024-05-02T10:00:00Z"
     });
-    let e = AssignmentEvent::from_stored("StatusReported", 1, v1).unwrap();
+    let e = AssignmentEvent::from_stored("StatusReported", 1, v1.clone()).unwrap();
+    // The replay path reads from the stored text and upcasts the same way.
+    let from_text =
+        AssignmentEvent::from_stored_text("StatusReported", 1, &v1.to_string()).unwrap();
+    assert_eq!(from_text, e);
     let AssignmentEvent::StatusReported(s) = &e else {
         panic!("wrong variant {e:?}")
     };
@@ -1130,8 +1134,20 @@ fn given_unknown_type_or_future_version_when_loaded_then_refused() {
     ));
     let p = issued().to_payload();
     assert!(matches!(
+        AssignmentEvent::from_stored_text("AssignmentIssued", 9, &p.to_string()),
+        Err(EventDecodeError::UnsupportedSchemaVersion { .. })
+    ));
+    assert!(matches!(
         AssignmentEvent::from_stored("AssignmentIssued", 9, p),
         Err(EventDecodeError::UnsupportedSchemaVersion { .. })
+    ));
+    assert!(matches!(
+        AssignmentEvent::from_stored_text("AssignmentExploded", 1, "{}"),
+        Err(EventDecodeError::UnknownEventType(_))
+    ));
+    assert!(matches!(
+        AssignmentEvent::from_stored_text("AssignmentIssued", 1, "{not json"),
+        Err(EventDecodeError::MalformedPayload { .. })
     ));
 }
 

@@ -51,6 +51,25 @@ macro_rules! domain_events {
                     other => Err($crate::error::EventDecodeError::UnknownEventType(other.to_string())),
                 }
             }
+
+            fn from_stored_text(
+                event_type: &str,
+                schema_version: u32,
+                payload: &str,
+            ) -> Result<Self, $crate::error::EventDecodeError> {
+                // The upcaster only rewrites older versions: a current one is read as it is.
+                match event_type {
+                    $( stringify!($variant) if schema_version == $ver => {
+                        return serde_json::from_str(payload)
+                            .map($name::$variant)
+                            .map_err(|e| $crate::aggregate::malformed(event_type, &e));
+                    } )*
+                    _ => {}
+                }
+                let payload = serde_json::from_str(payload)
+                    .map_err(|e| $crate::aggregate::malformed(event_type, &e))?;
+                Self::from_stored(event_type, schema_version, payload)
+            }
         }
     };
 }

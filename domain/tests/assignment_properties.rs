@@ -536,6 +536,12 @@ fn run_sequence(steps: &[(Intent, bool, u32)]) -> Result<(usize, usize), TestCas
         })
         .collect();
     prop_assert_eq!(&Assignment::replay(&loaded), &state);
+    // Read straight from the stored text (the replay path), every event decodes the same.
+    let from_text: Vec<AssignmentEvent> = stored
+        .iter()
+        .map(|(t, v, p)| AssignmentEvent::from_stored_text(t, *v, p).unwrap())
+        .collect();
+    prop_assert_eq!(&from_text, &loaded);
     Ok((steps.len(), accepted))
 }
 

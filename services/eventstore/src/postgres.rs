@@ -533,6 +533,7 @@ pub(crate) async fn read_stream(
     pool: &PgPool,
     stream: &StreamId,
     after_version: u64,
+    parse_payload: bool,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE stream_type = $1 AND stream_id = $2 \
@@ -545,7 +546,7 @@ pub(crate) async fn read_stream(
         .fetch_all(pool)
         .await?
         .iter()
-        .map(decode)
+        .map(|row| decode_with(row, parse_payload))
         .collect()
 }
 

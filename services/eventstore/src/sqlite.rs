@@ -318,6 +318,7 @@ pub(crate) async fn read_stream(
     pool: &SqlitePool,
     stream: &StreamId,
     after_version: u64,
+    parse_payload: bool,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE stream_type = ? AND stream_id = ? \
@@ -330,7 +331,7 @@ pub(crate) async fn read_stream(
         .fetch_all(pool)
         .await?
         .iter()
-        .map(decode)
+        .map(|row| decode_with(row, parse_payload))
         .collect()
 }
 

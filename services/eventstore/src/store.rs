@@ -491,9 +491,33 @@ impl EventStore {
         stream: &StreamId,
         after_version: u64,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_stream_as(stream, after_version, true).await
+    }
+
+    /// [`Self::read_stream`] without parsing the payloads: each event's `payload` is
+    /// `Value::Null` and `payload_text` holds its JSON. For replay, which decodes the text
+    /// straight into domain events (parsing into a `Value` first costs as much as the read).
+    pub async fn read_stream_unparsed(
+        &self,
+        stream: &StreamId,
+        after_version: u64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_stream_as(stream, after_version, false).await
+    }
+
+    async fn read_stream_as(
+        &self,
+        stream: &StreamId,
+        after_version: u64,
+        parse_payload: bool,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         match &self.inner.backend {
-            Backend::Postgres(p) => postgres::read_stream(p, stream, after_version).await,
-            Backend::Sqlite(p) => sqlite::read_stream(p, stream, after_version).await,
+            Backend::Postgres(p) => {
+                postgres::read_stream(p, stream, after_version, parse_payload).await
+            }
+            Backend::Sqlite(p) => {
+                sqlite::read_stream(p, stream, after_version, parse_payload).await
+            }
         }
     }
 
@@ -524,6 +548,15 @@ impl EventStore {
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         self.read_page(after_position, limit, true).await
+    }
+
+    /// [`Self::read_all`] without parsing the payloads (see [`Self::read_stream_unparsed`]).
+    pub async fn read_all_unparsed(
+        &self,
+        after_position: u64,
+        limit: u32,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_page(after_position, limit, false).await
     }
 
     async fn read_page(

@@ -121,12 +121,17 @@ impl CompletenessReport {
 
 /// One stored event as its aggregate's event type (older schema versions upcast).
 pub(crate) fn decode<A: Aggregate>(r: &RecordedEvent) -> Result<A::Event, WorkflowError> {
-    A::Event::from_stored(&r.event_type, r.schema_version, r.payload.clone()).map_err(|source| {
-        WorkflowError::Undecodable {
-            stream: r.stream.to_string(),
-            version: r.version,
-            source,
-        }
+    // From the stored text, which events read from the store always carry (parsed or not);
+    // an event built elsewhere without it is decoded from its parsed payload.
+    let decoded = if r.payload_text.is_empty() {
+        A::Event::from_stored(&r.event_type, r.schema_version, r.payload.clone())
+    } else {
+        A::Event::from_stored_text(&r.event_type, r.schema_version, &r.payload_text)
+    };
+    decoded.map_err(|source| WorkflowError::Undecodable {
+        stream: r.stream.to_string(),
+        version: r.version,
+        source,
     })
 }
 

@@ -191,7 +191,7 @@ impl Workflow {
     /// Loads an aggregate: its state and the version it is at (0: the stream does not exist).
     pub async fn load<A: Aggregate>(&self, stream_id: &str) -> Result<(A, u64), WorkflowError> {
         let stream = stream_of::<A>(stream_id)?;
-        let recorded = self.store().read_stream(&stream, 0).await?;
+        let recorded = self.store().read_stream_unparsed(&stream, 0).await?;
         crate::audit::fold::<A>(&recorded)
     }
 

@@ -212,7 +212,7 @@ impl Projections {
             p => p,
         };
         loop {
-            let events = self.store.read_all(checkpoint, BATCH).await?;
+            let events = self.store.read_all_unparsed(checkpoint, BATCH).await?;
             let Some(last) = events.last().map(|e| e.position) else {
                 self.projected.send_if_modified(|p| advance(p, checkpoint));
                 return Ok(checkpoint);
@@ -347,7 +347,7 @@ impl Projections {
             }
             _ => {
                 let mut state = Assignment::default();
-                for r in self.store.read_stream(&event.stream, 0).await? {
+                for r in self.store.read_stream_unparsed(&event.stream, 0).await? {
                     if r.version > event.version {
                         break;
                     }
