@@ -172,9 +172,26 @@ pub fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(6)
 }
 
-/// The one text form of a timestamp, used in SQLite columns and in the hash input.
+/// The one text form of a timestamp, used in SQLite columns and in the hash input:
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub fn format_timestamp(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    // Written out by hand: chrono's format strings are parsed on every call, and this runs
+    // twice for every event hashed (verification hashes the whole log). Years outside
+    // 0..=9999 (which chrono writes with a sign) take chrono's path to stay identical.
+    if !(0..=9999).contains(&t.year()) {
+        return t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    }
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() % 1_000_000_000 / 1000
+    )
 }
 
 pub(crate) fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, StoreError> {
@@ -234,4 +251,40 @@ pub(crate) fn validate_batch(batch: &[StreamAppend]) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::format_timestamp;
+
+    #[test]
+    fn timestamps_are_formatted_exactly_as_chrono_formats_them() {
+        let chrono_form =
+            |t: &chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        let mut t = Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap();
+        // Steps of a prime number of microseconds over about 300 years, plus edge cases: a
+        // leap second (nanoseconds past 1e9), the first and last instants of 0..=9999, and
+        // years chrono writes with a sign.
+        for _ in 0..20_000 {
+            assert_eq!(format_timestamp(&t), chrono_form(&t));
+            t += chrono::Duration::microseconds(473_385_190_123);
+        }
+        let edges = [
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap()
+                + chrono::Duration::microseconds(999_999),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(-1, 6, 1, 12, 0, 0).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+                .unwrap()
+                .and_hms_micro_opt(23, 59, 59, 1_500_000)
+                .unwrap()
+                .and_utc(),
+        ];
+        for t in edges {
+            assert_eq!(format_timestamp(&t), chrono_form(&t), "{t:?}");
+        }
+    }
 }
