@@ -189,7 +189,8 @@ pub fn format_timestamp(t: &DateTime<Utc>) -> String {
         t.day(),
         t.hour(),
         t.minute(),
-        t.second(),
+        // chrono keeps a leap second as nanoseconds past 1e9 and writes it as second 60.
+        t.second() + t.nanosecond() / 1_000_000_000,
         t.nanosecond() % 1_000_000_000 / 1000
     )
 }
