@@ -145,25 +145,18 @@ async fn issue(
     title: &str,
     deadline: &str,
 ) -> String {
-    let hod = app.token("ministry", "HOD");
-    let body = app
-        .gql(
-            &hod,
-            r#"mutation($input: IssueAssignmentInput!) { issueAssignment(input: $input) { assignment { id } } }"#,
-            json!({ "input": {
-                "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
-                "department": "FHA", "title": title,
-                "description": "Utrede og foreslå tiltak, i samarbeid med Helsedirektoratet.",
-                "goal": "2.2",
-                "parts": [ { "label": "a", "title": "Kunnskapsgrunnlag", "deadline": deadline },
-                           { "label": "b", "title": "Forslag til tiltak", "toBeAgreed": true } ]
-            } }),
-        )
-        .await;
-    data(&body, "issueAssignment.assignment.id")
-        .as_str()
-        .unwrap()
-        .to_owned()
+    styr_tests::issue_assignment(
+        app,
+        json!({
+            "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
+            "department": "FHA", "title": title,
+            "description": "Utrede og foreslå tiltak, i samarbeid med Helsedirektoratet.",
+            "goal": "2.2",
+            "parts": [ { "label": "a", "title": "Kunnskapsgrunnlag", "deadline": deadline },
+                       { "label": "b", "title": "Forslag til tiltak", "toBeAgreed": true } ]
+        }),
+    )
+    .await
 }
 
 /// Accessibility basics on the page shown: a label for every field, one `h1` first and no

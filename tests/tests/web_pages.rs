@@ -9,22 +9,10 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 use styr_eventstore::BackendKind;
-use styr_tests::{TestApp, code, data, spawn_app_with};
+use styr_tests::web::{Browser, check_csrf_fields, check_headings, dev_app};
+use styr_tests::{TestApp, code, data};
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[actix_web::test]
-            async fn $name() { super::$name(styr_eventstore::BackendKind::Sqlite).await; }
-        )* }
-        mod postgres { $(
-            #[actix_web::test]
-            async fn $name() { super::$name(styr_eventstore::BackendKind::Postgres).await; }
-        )* }
-    };
-}
-
-on_both!(
+styr_tests::on_both_kinds!(
     letters_show_their_content_to_their_parties_only,
     a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages,
     the_import_preview_shows_what_was_recognised_and_writes_nothing,
@@ -35,123 +23,6 @@ on_both!(
     the_new_pages_have_labels_ordered_headings_and_role_navigation,
 );
 
-async fn dev_app(kind: BackendKind) -> TestApp {
-    spawn_app_with(kind, &[("STYR_DEV", "true")]).await
-}
-
-// ---- a browser without JavaScript (as in web.rs) ------------------------------------------
-
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: awc::Client,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Page {
-    status: u16,
-    body: String,
-    location: Option<String>,
-    disposition: Option<String>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Browser {
-            app,
-            client: awc::Client::builder().disable_redirects().finish(),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn read(
-        &mut self,
-        mut res: awc::ClientResponse<
-            impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
-            + Unpin,
-        >,
-    ) -> Page {
-        for v in res.headers().get_all("set-cookie") {
-            let v = v.to_str().unwrap();
-            let pair = v.split(';').next().unwrap();
-            let (k, val) = pair.split_once('=').unwrap();
-            if v.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_owned(), val.to_owned());
-            }
-        }
-        let header = |name: &str| {
-            res.headers()
-                .get(name)
-                .map(|l| l.to_str().unwrap().to_owned())
-        };
-        let location = header("location");
-        let disposition = header("content-disposition");
-        let body = res.body().limit(10 << 20).await.expect("a body");
-        Page {
-            status: res.status().as_u16(),
-            body: String::from_utf8_lossy(&body).into_owned(),
-            location,
-            disposition,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let res = self
-            .client
-            .get(format!("{}{path}", self.app.address))
-            .insert_header(("Cookie", self.cookie_header()))
-            .send()
-            .await
-            .expect("GET");
-        self.read(res).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)], with_csrf: bool) -> Page {
-        let mut form: Vec<(String, String)> = fields
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        if with_csrf {
-            let csrf = self
-                .cookies
-                .get("styr_csrf")
-                .cloned()
-                .expect("a CSRF cookie");
-            form.push(("csrf".into(), csrf));
-        }
-        let res = self
-            .client
-            .post(format!("{}{path}", self.app.address))
-            .insert_header(("Cookie", self.cookie_header()))
-            .send_form(&form)
-            .await
-            .expect("POST");
-        self.read(res).await
-    }
-
-    async fn sign_in(&mut self, who: &str) {
-        self.get("/login").await;
-        let page = self.post("/login", &[("identity", who)], true).await;
-        assert_eq!(page.status, 303, "{}", page.body);
-    }
-
-    /// Signed in with a token the server signed, for identities the picker does not offer.
-    async fn sign_in_as(&mut self, role: &str, org: &str) {
-        self.get("/login").await;
-        self.cookies
-            .insert("styr_session".into(), self.app.token(role, org));
-    }
-}
-
 // ---- setting the scene through the API ------------------------------------------------------
 
 async fn log_position(app: &TestApp) -> u64 {
@@ -160,22 +31,15 @@ async fn log_position(app: &TestApp) -> u64 {
 }
 
 async fn issue_assignment(app: &TestApp, agency: &str, reference: &str, title: &str) -> String {
-    let hod = app.token("ministry", "HOD");
-    let body = app
-        .gql(
-            &hod,
-            r#"mutation($input: IssueAssignmentInput!) { issueAssignment(input: $input) { assignment { id } } }"#,
-            json!({ "input": {
-                "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
-                "department": "SHA", "title": title, "description": "Utrede og foreslå",
-                "parts": [ { "label": "a", "deadline": "2024-03-01" } ]
-            } }),
-        )
-        .await;
-    data(&body, "issueAssignment.assignment.id")
-        .as_str()
-        .unwrap()
-        .to_owned()
+    styr_tests::issue_assignment(
+        app,
+        json!({
+            "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
+            "department": "SHA", "title": title, "description": "Utrede og foreslå",
+            "parts": [ { "label": "a", "deadline": "2024-03-01" } ]
+        }),
+    )
+    .await
 }
 
 /// HOD's issued 2024 letter to `agency` with a goal, two budget lines, a calendar line and one
@@ -1416,75 +1280,8 @@ async fn the_new_pages_have_labels_ordered_headings_and_role_navigation(kind: Ba
     app.stop().await;
 }
 
-// ---- accessibility checks (as in web.rs) ---------------------------------------------------
-
-fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
-    let open = format!("<{name}");
-    let mut out = Vec::new();
-    let mut rest = html;
-    while let Some(i) = rest.find(&open) {
-        let after = &rest[i + open.len()..];
-        if after.starts_with([' ', '>', '/']) {
-            let end = after.find('>').unwrap_or(after.len());
-            out.push(&rest[i..i + open.len() + end + 1]);
-        }
-        rest = &rest[i + open.len()..];
-    }
-    out
-}
-
-fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let key = format!(r#" {name}=""#);
-    let i = tag.find(&key)? + key.len();
-    let end = tag[i..].find('"')?;
-    Some(&tag[i..i + end])
-}
-
+/// The labels and the CSRF fields of a page's forms.
 fn check_labels(page: &str, html: &str) {
-    let labelled: Vec<&str> = tags(html, "label")
-        .into_iter()
-        .filter_map(|t| attr(t, "for"))
-        .collect();
-    for kind in ["input", "select", "textarea"] {
-        for tag in tags(html, kind) {
-            if attr(tag, "type") == Some("hidden") {
-                continue;
-            }
-            let id = attr(tag, "id").unwrap_or_else(|| panic!("{page}: {tag} has no id"));
-            assert!(labelled.contains(&id), "{page}: {tag} has no label");
-        }
-    }
-    // Every form that changes something carries the CSRF field.
-    for form in tags(html, "form") {
-        if attr(form, "method") == Some("post") {
-            let start = html.find(form).unwrap();
-            let end = html[start..].find("</form>").unwrap() + start;
-            assert!(
-                html[start..end].contains(r#"name="csrf""#),
-                "{page}: {form} has no CSRF field"
-            );
-        }
-    }
-}
-
-fn check_headings(page: &str, html: &str) {
-    let mut levels = Vec::new();
-    for (i, _) in html.match_indices("<h") {
-        if let Some(d) = html[i + 2..].chars().next().and_then(|c| c.to_digit(10)) {
-            levels.push(d);
-        }
-    }
-    assert_eq!(
-        levels.first(),
-        Some(&1),
-        "{page}: starts with h1: {levels:?}"
-    );
-    assert_eq!(
-        levels.iter().filter(|l| **l == 1).count(),
-        1,
-        "{page}: one h1"
-    );
-    for w in levels.windows(2) {
-        assert!(w[1] <= w[0] + 1, "{page}: heading levels skip: {levels:?}");
-    }
+    styr_tests::web::check_labels(page, html);
+    check_csrf_fields(page, html);
 }
