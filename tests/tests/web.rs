@@ -504,4 +504,3 @@ async fn the_ministry_grants_an_extension_the_agency_asked_for(kind: BackendKind
     assert_eq!(requested, 1, "{body}");
     app.stop().await;
 }
-

@@ -349,14 +349,10 @@ pub async fn report(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::of(&req, &state);
-    if !page.csrf_ok(&req, &form) {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
-    }
-    let Some(identity) = &page.identity else {
-        return page.redirect_to_login();
+    let (page, agency) = match Page::signed_in_post(&req, &state, &form) {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return *refused,
     };
-    let agency = identity.actor.organisation.as_str().to_owned();
     let fs = FormState::failed(form.into_inner(), Vec::new());
     let mut errors: Vec<GqlError> = Vec::new();
     forms::required(&page, &fs, "ministry", &mut errors);
@@ -450,14 +446,11 @@ pub async fn step(
     path: web::Path<(String, String)>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::of(&req, &state);
+    let (page, _) = match Page::signed_in_post(&req, &state, &form) {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return *refused,
+    };
     let (id, step) = path.into_inner();
-    if !page.csrf_ok(&req, &form) {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
-    }
-    if page.identity.is_none() {
-        return page.redirect_to_login();
-    }
     let fs = FormState::failed(form.into_inner(), Vec::new());
     let options = json!({ "commandId": fs.opt("command_id") });
     let mut errors = Vec::new();

@@ -342,13 +342,10 @@ pub async fn draft_supplement(
     id: web::Path<String>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::of(&req, &state);
-    if !page.csrf_ok(&req, &form) {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
-    }
-    if page.identity.is_none() {
-        return page.redirect_to_login();
-    }
+    let (page, _) = match Page::signed_in_post(&req, &state, &form) {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return *refused,
+    };
     let values = form.into_inner();
     let fs = FormState::failed(values, Vec::new());
     let mut errors = Vec::new();
@@ -552,14 +549,11 @@ pub async fn supplement_action(
     path: web::Path<(String, String)>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::of(&req, &state);
+    let (page, _) = match Page::signed_in_post(&req, &state, &form) {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return *refused,
+    };
     let (id, action) = path.into_inner();
-    if !page.csrf_ok(&req, &form) {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
-    }
-    if page.identity.is_none() {
-        return page.redirect_to_login();
-    }
     if !SUPPLEMENT_FORMS.iter().any(|(a, _)| *a == action) {
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
     }
@@ -794,14 +788,10 @@ pub async fn import(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::of(&req, &state);
-    if !page.csrf_ok(&req, &form) {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
-    }
-    let Some(identity) = &page.identity else {
-        return page.redirect_to_login();
+    let (page, ministry) = match Page::signed_in_post(&req, &state, &form) {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return *refused,
     };
-    let ministry = identity.actor.organisation.as_str().to_owned();
     let fs = FormState::failed(form.into_inner(), Vec::new());
     let apply = fs.value("action") == "apply";
     let mut errors = Vec::new();

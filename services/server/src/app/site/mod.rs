@@ -291,6 +291,29 @@ impl Page {
     pub fn redirect_to_login(self) -> HttpResponse {
         self.see_other("/login")
     }
+
+    /// A form posted by a signed-in user: the page and the user's organisation, or the answer
+    /// to send instead — refused (403) without this browser's CSRF token, to the sign-in page
+    /// when nobody is signed in.
+    pub fn signed_in_post(
+        req: &HttpRequest,
+        state: &AppState,
+        form: &HashMap<String, String>,
+    ) -> Result<(Page, String), Box<HttpResponse>> {
+        let page = Page::of(req, state);
+        if !page.csrf_ok(req, form) {
+            return Err(Box::new(page.message(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "csrf",
+            )));
+        }
+        let Some(identity) = &page.identity else {
+            return Err(Box::new(page.redirect_to_login()));
+        };
+        let organisation = identity.actor.organisation.as_str().to_owned();
+        Ok((page, organisation))
+    }
 }
 
 /// One GraphQL error as the pages use it.

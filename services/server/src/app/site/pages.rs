@@ -810,14 +810,11 @@ pub async fn assignment_action(
     path: web::Path<(String, String)>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::of(&req, &state);
+    let (page, _) = match Page::signed_in_post(&req, &state, &form) {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return *refused,
+    };
     let (id, action) = path.into_inner();
-    if !page.csrf_ok(&req, &form) {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
-    }
-    if page.identity.is_none() {
-        return page.redirect_to_login();
-    }
     let form = form.into_inner();
     let Some((document, variables)) = mutation(&action, &id, &form) else {
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
