@@ -14,6 +14,7 @@ use maud::{Markup, html};
 use serde_json::{Value, json};
 use styr_workflow::domain::Role;
 
+use super::forms::{date_input, date_param};
 use super::pages::{end_of_oslo_day, s, unavailable};
 use super::{AppState, Page, layout, query_map};
 
@@ -28,36 +29,6 @@ fn auditor_only(page: Page) -> Result<Page, Box<HttpResponse>> {
             "forbidden",
             "forbidden.text",
         ))),
-    }
-}
-
-/// A date parameter: `Ok(None)` when absent or empty, `Err(())` when it does not parse.
-fn date_param(
-    q: &std::collections::HashMap<String, String>,
-    k: &str,
-) -> Result<Option<NaiveDate>, ()> {
-    match q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| ()),
-    }
-}
-
-fn date_input(
-    page: &Page,
-    name: &str,
-    label: &'static str,
-    value: Option<NaiveDate>,
-    bad: bool,
-) -> Markup {
-    html! {
-        div {
-            label for=(name) { (page.t(label)) }
-            @if bad { span.error id={ (name) "-error" } { (page.t("bad_date")) } }
-            input type="date" id=(name) name=(name) value=(value.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default())
-                aria-invalid=[bad.then_some("true")] aria-describedby=[bad.then(|| format!("{name}-error"))];
-        }
     }
 }
 
