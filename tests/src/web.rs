@@ -30,6 +30,18 @@ pub struct Page {
 }
 
 impl Page {
+    /// Fails the test unless the body contains `needle`, showing the body.
+    #[track_caller]
+    pub fn assert_has(&self, needle: &str) {
+        assert!(self.body.contains(needle), "{}", self.body);
+    }
+
+    /// Fails the test if the body contains `needle`, showing the body.
+    #[track_caller]
+    pub fn assert_lacks(&self, needle: &str) {
+        assert!(!self.body.contains(needle), "{}", self.body);
+    }
+
     /// The whole `Set-Cookie` header for the cookie `name`, if this response sets it.
     pub fn set_cookie(&self, name: &str) -> Option<&str> {
         self.set_cookies
@@ -149,12 +161,6 @@ impl<'a> Browser<'a> {
         self.cookies
             .insert("styr_session".into(), self.app.token(role, org));
     }
-}
-
-/// Fails the test unless `body` contains `needle`, showing the body.
-#[track_caller]
-pub fn assert_has(body: &str, needle: &str) {
-    assert!(body.contains(needle), "{body}");
 }
 
 // ---- accessibility checks ---------------------------------------------------------------------

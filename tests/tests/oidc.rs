@@ -388,13 +388,13 @@ async fn a_user_signs_in_through_the_provider_and_out_again(kind: BackendKind) {
     // The board as the provider's user, scoped as the API scopes an agency.
     let board = browser.get("/").await;
     assert_eq!(board.status, 200, "{}", board.body);
-    assert!(board.body.contains("Kari Nordmann (DMP)"), "{}", board.body);
+    board.assert_has("Kari Nordmann (DMP)");
     assert!(
         board
             .body
             .contains("Nasjonal strategi for legemiddelberedskap")
     );
-    assert!(!board.body.contains("Ventetider"), "{}", board.body);
+    board.assert_lacks("Ventetider");
     assert_eq!(
         browser.get(&format!("/assignments/{ours}")).await.status,
         200
@@ -441,11 +441,7 @@ async fn a_user_signs_in_through_the_provider_and_out_again(kind: BackendKind) {
 /// Asserts a refused callback: the status, the error shown, nobody signed in afterwards.
 async fn assert_refused(browser: &mut Browser<'_>, callback: Response, status: u16, id: &str) {
     assert_eq!(callback.status, status, "{}", callback.body);
-    assert!(
-        callback.body.contains(&format!(r#"id="signin-{id}""#)),
-        "{}",
-        callback.body
-    );
+    callback.assert_has(&format!(r#"id="signin-{id}""#));
     assert!(!callback.body.contains("Kari Nordmann"));
     assert!(!callback.sets_session(), "{:?}", callback.set_cookies);
     browser.assert_signed_out().await;
@@ -571,11 +567,7 @@ async fn in_development_the_picker_offers_the_provider_too(kind: BackendKind) {
     let login = browser.get("/login").await;
     assert_eq!(login.status, 200);
     assert_eq!(login.body.matches(r#"name="identity""#).count(), 3);
-    assert!(
-        login.body.contains(r#"href="/login/oidc""#),
-        "{}",
-        login.body
-    );
+    login.assert_has(r#"href="/login/oidc""#);
     let start = browser.get("/login/oidc").await;
     assert_eq!(start.status, 303);
     let to_idp = start.location.unwrap();

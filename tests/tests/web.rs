@@ -136,7 +136,7 @@ async fn an_agency_reports_status_through_the_form(kind: BackendKind) {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Legemiddelmangel"));
     assert!(page.body.contains("Gul og rød krever"), "the rule is shown");
-    assert!(page.body.contains("1. mars 2024"), "{}", page.body);
+    page.assert_has("1. mars 2024");
     let path = format!("/assignments/{id}/report_status");
     // Yellow without cause and action: refused in the form, with what was entered kept.
     let page = browser
@@ -151,7 +151,7 @@ async fn an_agency_reports_status_through_the_form(kind: BackendKind) {
         )
         .await;
     assert_eq!(page.status, 422, "{}", page.body);
-    assert!(page.body.contains("cause and consequence"), "{}", page.body);
+    page.assert_has("cause and consequence");
     assert!(page.body.contains("Venter på data fra RHF-ene</textarea>"));
     assert!(page.body.contains(r#"<option value="yellow" selected>"#));
     assert!(page.body.contains(
@@ -176,7 +176,7 @@ async fn an_agency_reports_status_through_the_form(kind: BackendKind) {
     assert!(page.body.contains("Purring sendt"));
     // The timeline adds the organisation to the name once.
     assert!(page.body.contains("Dag Moen (DMP)"));
-    assert!(!page.body.contains("(DMP) (DMP)"), "{}", page.body);
+    page.assert_lacks("(DMP) (DMP)");
     assert!(
         page.body.contains("Status rapportert"),
         "the timeline in words"
@@ -184,11 +184,7 @@ async fn an_agency_reports_status_through_the_form(kind: BackendKind) {
     assert_eq!(reports(&app, &id).await[0]["trafficLight"], "YELLOW");
     // The board shows it with its light, and the download link works with the session.
     let page = browser.get("/").await;
-    assert!(
-        page.body.contains(r#"class="badge yellow""#),
-        "{}",
-        page.body
-    );
+    page.assert_has(r#"class="badge yellow""#);
     let page = browser.get("/board.csv").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("TB2024-2"));
@@ -310,16 +306,16 @@ async fn an_auditor_reads_the_assignment_as_of_a_date(kind: BackendKind) {
     assert_eq!(page.status, 403, "{}", page.body);
     let page = rr.get(&format!("/audit/assignments/{id}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("status_reported"), "{}", page.body);
+    page.assert_has("status_reported");
     assert!(page.body.contains("Dag Moen (DMP)"));
-    assert!(!page.body.contains("(DMP) (DMP)"), "{}", page.body);
+    page.assert_lacks("(DMP) (DMP)");
     check_labels("audit", &page.body);
     check_headings("audit", &page.body);
     let page = rr
         .get(&format!("/audit/assignments/{id}?as_of=2000-01-01"))
         .await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("fantes ikke ennå"), "{}", page.body);
+    page.assert_has("fantes ikke ennå");
     assert!(!page.body.contains("status_reported"));
     let mut fhi = Browser::new(&app);
     fhi.cookies

@@ -192,7 +192,7 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
     assert_eq!(page.status, 403);
     let page = hod.post(&path, &[("title", "  ")], true).await;
     assert_eq!(page.status, 422, "{}", page.body);
-    assert!(page.body.contains("Må fylles ut."), "{}", page.body);
+    page.assert_has("Må fylles ut.");
     assert!(
         page.body
             .contains(r#"aria-describedby="draft_supplement-title-error""#)
@@ -231,11 +231,7 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
         .post(&format!("{supplement}/add_budget"), &bad, true)
         .await;
     assert_eq!(page.status, 422, "{}", page.body);
-    assert!(
-        page.body.contains(r#"id="add_budget-post-error""#),
-        "{}",
-        page.body
-    );
+    page.assert_has(r#"id="add_budget-post-error""#);
     assert!(
         page.body.contains("Overført fra 2023"),
         "what was entered is kept"
@@ -255,11 +251,7 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
         )
         .await;
     assert_eq!(page.status, 422, "{}", page.body);
-    assert!(
-        page.body.contains(r#"id="add_budget-chapter-error""#),
-        "{}",
-        page.body
-    );
+    page.assert_has(r#"id="add_budget-chapter-error""#);
     assert_eq!(log_position(&app).await, at);
 
     // Another agency can neither read the supplement nor act on it.
@@ -299,7 +291,7 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
     let page = hod.get(&supplement).await;
-    assert!(page.body.contains("Budsjettendring"), "{}", page.body);
+    page.assert_has("Budsjettendring");
     let page = hod
         .post(
             &format!("{supplement}/issue"),
@@ -311,7 +303,7 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
 
     // The letter lists it in order and its budget has the adjustment.
     let page = hod.get(&format!("/letters/{letter}")).await;
-    assert!(page.body.contains("Tillegg nr. 1"), "{}", page.body);
+    page.assert_has("Tillegg nr. 1");
     assert!(page.body.contains("20. mars 2024"));
     assert!(
         page.body.contains("430\u{a0}837"),
@@ -425,7 +417,7 @@ async fn the_import_preview_shows_what_was_recognised_and_writes_nothing(kind: B
         )
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("Oppdrag (19)"), "{}", page.body);
+    page.assert_has("Oppdrag (19)");
     assert!(page.body.contains("Tillegg nr. 1"));
     assert_eq!(log_position(&app).await, before);
 
@@ -443,11 +435,7 @@ async fn the_import_preview_shows_what_was_recognised_and_writes_nothing(kind: B
         )
         .await;
     assert_eq!(page.status, 422);
-    assert!(
-        page.body.contains(r#"id="import-text-error""#),
-        "{}",
-        page.body
-    );
+    page.assert_has(r#"id="import-text-error""#);
     assert_eq!(log_position(&app).await, before);
     // The agency may not import.
     let mut dmp = Browser::new(&app);
@@ -460,11 +448,7 @@ async fn the_import_preview_shows_what_was_recognised_and_writes_nothing(kind: B
     apply_form.push(("action", "apply"));
     let page = hod.post("/import", &apply_form, true).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(
-        page.body.contains(r#"href="/letters/HOD:DMP:2024""#),
-        "{}",
-        page.body
-    );
+    page.assert_has(r#"href="/letters/HOD:DMP:2024""#);
     assert!(log_position(&app).await > before);
     let page_after_apply = page.body;
     let page = hod.get("/letters/HOD:DMP:2024").await;
@@ -481,7 +465,7 @@ async fn the_import_preview_shows_what_was_recognised_and_writes_nothing(kind: B
     assert_eq!(supplements.len(), 2, "{page_after_apply}");
     let page = hod.get(&format!("/supplements/{}", supplements[0])).await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("form-issue"), "{}", page.body);
+    page.assert_has("form-issue");
     app.stop().await;
 }
 
@@ -521,11 +505,7 @@ async fn the_calendar_lists_and_shows_a_month(kind: BackendKind) {
     );
     let page = dmp.get("/calendar?month=2024-03").await;
     assert_eq!(page.status, 200);
-    assert!(
-        page.body.contains("Styringskalender – mars 2024"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Styringskalender – mars 2024");
     assert!(page.body.contains("Etatsstyringsmøte med DMP"));
     assert!(
         !page.body.contains("Rapportering per andre tertial"),
@@ -578,11 +558,7 @@ async fn an_agency_reports_a_deviation_and_significant_ones_show_their_lag(kind:
     bad.push(("discovered_on", "10.01.2024"));
     let page = dmp.post("/deviations", &bad, true).await;
     assert_eq!(page.status, 422, "{}", page.body);
-    assert!(
-        page.body.contains(r#"id="deviation-explanation-error""#),
-        "{}",
-        page.body
-    );
+    page.assert_has(r#"id="deviation-explanation-error""#);
     assert!(page.body.contains(r#"id="deviation-discovered_on-error""#));
     assert!(
         page.body
@@ -620,7 +596,7 @@ async fn an_agency_reports_a_deviation_and_significant_ones_show_their_lag(kind:
     assert_eq!(reports[0]["status"], "submitted");
     assert_eq!(reports[0]["reportedLate"], true);
     let lag = reports[0]["lagDays"].as_i64().unwrap();
-    assert!(page.body.contains(&format!("{lag} dager")), "{}", page.body);
+    page.assert_has(&format!("{lag} dager"));
 
     // A minor one kept as a draft is neither flagged nor sent.
     let minor = [
@@ -668,11 +644,7 @@ async fn an_agency_reports_a_deviation_and_significant_ones_show_their_lag(kind:
     let page = dmp.post("/deviations", &budget, true).await;
     assert_eq!(page.status, 303, "{}", page.body);
     let page = dmp.get("/deviations").await;
-    assert!(
-        page.body.contains("Budsjett: 717/70 (1. tertial)"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Budsjett: 717/70 (1. tertial)");
     assert!(page.body.contains("Avvik (1 000 kr): 3500"));
     assert_eq!(
         page.body
@@ -770,7 +742,7 @@ async fn an_agency_reports_a_deviation_and_significant_ones_show_their_lag(kind:
     assert_eq!(page.status, 303, "{}", page.body);
     let page = hod.get("/deviations").await;
     assert!(page.body.contains("Leveransen er forsinket to uker"));
-    assert!(page.body.contains("Lukket"), "{}", page.body);
+    page.assert_has("Lukket");
     let at = log_position(&app).await;
     let page = hod
         .post(&format!("/deviations/{id}/close"), &[], true)
@@ -856,7 +828,7 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
             .contains(&format!(r#"href="/audit/assignments/{assignment}/diff""#))
     );
     // The issued letter is correspondence owed to Riksrevisjonen.
-    assert!(page.body.contains("Tildelingsbrev 2024"), "{}", page.body);
+    page.assert_has("Tildelingsbrev 2024");
     let page = rr
         .get(&format!("/audit?from=2000-01-01&to={tomorrow}"))
         .await;
@@ -882,19 +854,11 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
         report["missing"].as_array().unwrap().len()
     )));
     let page = rr.get("/audit?from=2024-05-01&to=2024-01-01").await;
-    assert!(
-        page.body.contains("Fra-datoen er etter til-datoen"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Fra-datoen er etter til-datoen");
     let page = rr.get("/audit?verify=1").await;
-    assert!(page.body.contains("Kjeden er hel"), "{}", page.body);
+    page.assert_has("Kjeden er hel");
     let position = log_position(&app).await;
-    assert!(
-        page.body.contains(&format!("til posisjon {position}")),
-        "{}",
-        page.body
-    );
+    page.assert_has(&format!("til posisjon {position}"));
 
     // The letter as of today and before it existed; the difference between the two.
     let page = rr
@@ -902,21 +866,13 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Tildelingsbrev 2024"));
-    assert!(
-        page.body.contains("<code>LetterIssued</code>"),
-        "{}",
-        page.body
-    );
+    page.assert_has("<code>LetterIssued</code>");
     assert!(page.body.contains("429548"));
     let page = rr
         .get(&format!("/audit/letters/{letter}?as_of=2000-01-01"))
         .await;
     assert_eq!(page.status, 200);
-    assert!(
-        page.body.contains("Brevet fantes ikke ennå"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Brevet fantes ikke ennå");
     // The effective axis: the events were recorded with today's effective time, so by 2000
     // nothing had taken effect.
     let page = rr
@@ -924,11 +880,7 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
             "/audit/letters/{letter}?as_of={tomorrow}&effective_by=2000-01-01"
         ))
         .await;
-    assert!(
-        page.body.contains("Brevet fantes ikke ennå"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Brevet fantes ikke ennå");
     // Between the issue and now, the letter gained its supplement; from nothing, it appeared.
     let page = rr
         .get(&format!(
@@ -946,7 +898,7 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
             "/audit/letters/{letter}?from=2000-01-01&to={tomorrow}"
         ))
         .await;
-    assert!(page.body.contains("<code>/details</code>"), "{}", page.body);
+    page.assert_has("<code>/details</code>");
     let page = rr
         .get(&format!(
             "/audit/assignments/{assignment}/diff?from={between}&to={tomorrow}"
@@ -979,11 +931,7 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
             "/audit/assignments/{assignment}?as_of={tomorrow}&effective_by=2000-01-01"
         ))
         .await;
-    assert!(
-        page.body.contains("Oppdraget fantes ikke ennå"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Oppdraget fantes ikke ennå");
     assert!(page.body.contains(r#"value="2000-01-01""#));
 
     // Other roles get neither the pages nor the chain query.
@@ -1031,8 +979,8 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
     assert_eq!(changed, 1);
     let page = rr.get("/audit?verify=1").await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("Kjeden er brutt"), "{}", page.body);
-    assert!(page.body.contains("ved posisjon 3:"), "{}", page.body);
+    page.assert_has("Kjeden er brutt");
+    page.assert_has("ved posisjon 3:");
     assert!(!page.body.contains("Kjeden er hel"));
     app.stop().await;
 }
@@ -1045,16 +993,8 @@ async fn the_appendix_and_tertial_report_print_and_download(kind: BackendKind) {
     dmp.sign_in("dmp").await;
     let page = dmp.get(&format!("/letters/{letter}/tertial")).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(
-        page.body.contains("Tertialrapport – 2. tertial 2024"),
-        "{}",
-        page.body
-    );
-    assert!(
-        page.body.contains("Ikke rapportert: <strong>1</strong>"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Tertialrapport – 2. tertial 2024");
+    page.assert_has("Ikke rapportert: <strong>1</strong>");
     let page = dmp
         .post(
             &format!("/assignments/{assignment}/report_status"),
@@ -1068,11 +1008,7 @@ async fn the_appendix_and_tertial_report_print_and_download(kind: BackendKind) {
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
     let page = dmp.get(&format!("/letters/{letter}/tertial")).await;
-    assert!(
-        page.body.contains("Ikke rapportert: <strong>0</strong>"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Ikke rapportert: <strong>0</strong>");
     assert!(page.body.contains("Godt i gang"));
     assert!(page.body.contains(r#"class="badge green""#));
     let page = dmp
@@ -1094,18 +1030,18 @@ async fn the_appendix_and_tertial_report_print_and_download(kind: BackendKind) {
         .get(&format!("/letters/{letter}/appendix?as_of=2000-01-01"))
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(!page.body.contains("Legemiddelberedskap"), "{}", page.body);
+    page.assert_lacks("Legemiddelberedskap");
     assert!(page.body.contains("Per dato 1. januar 2000"));
     let page = dmp
         .get(&format!(
             "/letters/{letter}/appendix?effective_by=2000-01-01"
         ))
         .await;
-    assert!(!page.body.contains("Legemiddelberedskap"), "{}", page.body);
+    page.assert_lacks("Legemiddelberedskap");
     let page = dmp
         .get(&format!("/letters/{letter}/appendix?as_of=1.1.2000"))
         .await;
-    assert!(page.body.contains(r#"id="as_of-error""#), "{}", page.body);
+    page.assert_has(r#"id="as_of-error""#);
     let page = dmp
         .get(&format!("/letters/{letter}/appendix?download=1"))
         .await;

@@ -287,6 +287,19 @@ impl Page {
         Ok(response.data.into_json().unwrap_or(Value::Null))
     }
 
+    /// Signs the browser in with the session `token` and sends it to the board.
+    pub fn start_session(mut self, token: &str) -> HttpResponse {
+        let secure = self.secure;
+        self.cookies.push(cookie(
+            SESSION_COOKIE,
+            token,
+            secure,
+            true,
+            Some(SESSION_HOURS as i64),
+        ));
+        self.see_other("/")
+    }
+
     /// Sends to the sign-in page.
     pub fn redirect_to_login(self) -> HttpResponse {
         self.see_other("/login")
@@ -495,7 +508,7 @@ async fn login(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let mut page = Page::of(&req, &state);
+    let page = Page::of(&req, &state);
     let keys = match (&state.dev_keys, state.dev) {
         (Some(keys), true) => keys,
         _ => return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text"),
@@ -534,15 +547,7 @@ async fn login(
             );
         }
     };
-    let secure = page.secure;
-    page.cookies.push(cookie(
-        SESSION_COOKIE,
-        &token,
-        secure,
-        true,
-        Some(SESSION_HOURS as i64),
-    ));
-    page.see_other("/")
+    page.start_session(&token)
 }
 
 async fn logout(
