@@ -156,14 +156,7 @@ pub async fn overview(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
                 }
                 @if !rows.is_empty() {
                     table {
-                        thead { tr {
-                            th scope="col" { (page.t("date")) }
-                            th scope="col" { (page.t("title")) }
-                            th scope="col" { (page.t("agency")) }
-                            th scope="col" { (page.t("cp.copy_to")) }
-                            th scope="col" { (page.t("status")) }
-                            th scope="col" { (page.t("cp.attempts")) }
-                        } }
+                        (layout::column_heads(&page, &["date", "title", "agency", "cp.copy_to", "status", "cp.attempts"]))
                         tbody { @for r in &rows {
                             @let ok = r["state"] == "delivered";
                             tr class=[(!ok).then_some("overdue")] {
@@ -234,11 +227,7 @@ fn diff_table(page: &Page, changes: &Value) -> Markup {
     html! {
         @if changes.is_empty() { p { (page.t("no_changes")) } } @else {
             table {
-                thead { tr {
-                    th scope="col" { (page.t("field")) }
-                    th scope="col" { (page.t("before")) }
-                    th scope="col" { (page.t("after")) }
-                } }
+                (layout::column_heads(page, &["field", "before", "after"]))
                 tbody { @for c in &changes { tr {
                     td { code { (s(&c["path"])) } }
                     td { (json_cell(&c["before"])) }
@@ -417,13 +406,7 @@ pub async fn letter(
                 }
                 h3 { (page.t("budget")) }
                 table {
-                    thead { tr {
-                        th scope="col" { (page.t("chapter_post")) }
-                        th scope="col" { (page.t("text")) }
-                        th scope="col" { (page.t("original")) }
-                        th scope="col" { (page.t("adjustments")) }
-                        th scope="col" { (page.t("current")) }
-                    } }
+                    (layout::column_heads(&page, &["chapter_post", "text", "original", "adjustments", "current"]))
                     tbody { @for b in l["budget"].as_array().into_iter().flatten() { tr {
                         td { (s(&b["chapter"])) "/" (s(&b["post"])) }
                         td { (s(&b["text"])) }

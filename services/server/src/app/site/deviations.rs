@@ -260,16 +260,7 @@ async fn render(state: &AppState, page: Page, failed: Option<(String, FormState)
             p.rule { (page.t("deviation.rule")) }
             @if reports.is_empty() { p { (page.t("no_deviations")) } } @else {
                 table {
-                    thead { tr {
-                        th scope="col" { (page.t("subject")) }
-                        th scope="col" { (page.t("agency")) }
-                        th scope="col" { (page.t("explanation")) }
-                        th scope="col" { (page.t("discovered_on")) }
-                        th scope="col" { (page.t("submitted_on")) }
-                        th scope="col" { (page.t("lag")) }
-                        th scope="col" { (page.t("status")) }
-                        th scope="col" { (page.t("actions")) }
-                    } }
+                    (layout::column_heads(&page, &["subject", "agency", "explanation", "discovered_on", "submitted_on", "lag", "status", "actions"]))
                     tbody { @for r in &reports {
                         @let significant = r["significant"].as_bool() == Some(true);
                         @let late = r["reportedLate"].as_bool() == Some(true);

@@ -123,12 +123,7 @@ pub async fn appendix(
         p { (s(&l["title"])) " – " (s(&l["ministry"])) " / " (s(&l["agency"])) }
         @if rows.is_empty() { p { (page.t("none_yet")) } } @else {
             table.report {
-                thead { tr {
-                    th scope="col" { (page.t("reference")) }
-                    th scope="col" { (page.t("title")) }
-                    th scope="col" { (page.t("description")) }
-                    th scope="col" { (page.t("status")) }
-                } }
+                (layout::column_heads(&page, &["reference", "title", "description", "status"]))
                 tbody { @for r in &rows { tr {
                     td { (s(&r["assignment"]["reference"])) }
                     td { (s(&r["assignment"]["title"])) }
@@ -198,14 +193,7 @@ pub async fn tertial(
         p { (page.t("not_reported")) ": " strong { (missing) } " / " (rows.len()) }
         @if rows.is_empty() { p { (page.t("none_yet")) } } @else {
             table.report {
-                thead { tr {
-                    th scope="col" { (page.t("reference")) }
-                    th scope="col" { (page.t("title")) }
-                    th scope="col" { (page.t("traffic_light")) }
-                    th scope="col" { (page.t("progress")) }
-                    th scope="col" { (page.t("cause")) }
-                    th scope="col" { (page.t("corrective")) }
-                } }
+                (layout::column_heads(&page, &["reference", "title", "traffic_light", "progress", "cause", "corrective"]))
                 tbody { @for r in &rows {
                     @let reported = r["reported"] == true;
                     tr class=[(!reported).then_some("overdue")] {
