@@ -10,6 +10,8 @@ use styr::Settings;
 use styr_eventstore::BackendKind;
 use styr_eventstore::testing::TestDatabase;
 
+pub mod web;
+
 pub const JWT_SECRET: &str = "end-to-end-test-secret-0123456789abcdef";
 
 /// Runs each listed test once per backend: `sqlite::<name>` and `postgres::<name>`.
@@ -32,6 +34,22 @@ macro_rules! on_both_backends {
                 }
             )*
         }
+    };
+}
+
+/// Runs each listed test, a function of the [`BackendKind`], once per backend:
+/// `sqlite::<name>` and `postgres::<name>`.
+#[macro_export]
+macro_rules! on_both_kinds {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(
+            #[actix_web::test]
+            async fn $name() { super::$name(styr_eventstore::BackendKind::Sqlite).await; }
+        )* }
+        mod postgres { $(
+            #[actix_web::test]
+            async fn $name() { super::$name(styr_eventstore::BackendKind::Postgres).await; }
+        )* }
     };
 }
 
@@ -280,4 +298,21 @@ pub fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("no error code: {body}"))
+}
+
+/// Issues an assignment as HOD's ministry officer with the `IssueAssignmentInput` `input`,
+/// failing the test on errors; returns its id.
+pub async fn issue_assignment(app: &TestApp, input: Value) -> String {
+    let hod = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation($input: IssueAssignmentInput!) { issueAssignment(input: $input) { assignment { id } } }"#,
+            json!({ "input": input }),
+        )
+        .await;
+    data(&body, "issueAssignment.assignment.id")
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

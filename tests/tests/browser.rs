@@ -86,25 +86,45 @@ async fn shoot(client: &Client, name: &str) {
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// Opens a path on the server.
+async fn open(client: &Client, app: &TestApp, path: &str) {
+    client
+        .goto(&format!("{}{path}", app.address))
+        .await
+        .unwrap();
+}
+
+/// Sets the named fields of the form at `css`, in order.
+async fn fill(client: &Client, css: &str, fields: &[(&str, &str)]) {
+    let form = client.form(Locator::Css(css)).await.unwrap();
+    for (name, value) in fields {
+        form.set_by_name(name, value).await.unwrap();
+    }
+}
+
+/// Screenshots are taken in one run only (the SQLite one): one set is enough.
+struct Camera {
+    on: bool,
+}
+
+impl Camera {
+    fn for_run(kind: BackendKind) -> Camera {
+        Camera {
+            on: kind == BackendKind::Sqlite,
+        }
+    }
+
+    async fn shoot(&self, client: &Client, name: &str) {
+        if self.on {
+            shoot(client, name).await;
+        }
+    }
+}
+
 async fn sign_in(client: &Client, app: &TestApp, who: &str) {
-    client
-        .goto(&format!("{}/login", app.address))
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css(&format!("#identity-{who}")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("main button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    open(client, app, "/login").await;
+    click(client, &format!("#identity-{who}")).await;
+    click(client, "main button[type=submit]").await;
     client
         .wait()
         .for_element(Locator::Css("form.filters"))
@@ -113,13 +133,7 @@ async fn sign_in(client: &Client, app: &TestApp, who: &str) {
 }
 
 async fn sign_out(client: &Client) {
-    client
-        .find(Locator::Css("header form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, "header form button").await;
     client
         .wait()
         .for_element(Locator::Css("input[name=identity]"))
@@ -145,25 +159,18 @@ async fn issue(
     title: &str,
     deadline: &str,
 ) -> String {
-    let hod = app.token("ministry", "HOD");
-    let body = app
-        .gql(
-            &hod,
-            r#"mutation($input: IssueAssignmentInput!) { issueAssignment(input: $input) { assignment { id } } }"#,
-            json!({ "input": {
-                "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
-                "department": "FHA", "title": title,
-                "description": "Utrede og foreslå tiltak, i samarbeid med Helsedirektoratet.",
-                "goal": "2.2",
-                "parts": [ { "label": "a", "title": "Kunnskapsgrunnlag", "deadline": deadline },
-                           { "label": "b", "title": "Forslag til tiltak", "toBeAgreed": true } ]
-            } }),
-        )
-        .await;
-    data(&body, "issueAssignment.assignment.id")
-        .as_str()
-        .unwrap()
-        .to_owned()
+    styr_tests::issue_assignment(
+        app,
+        json!({
+            "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
+            "department": "FHA", "title": title,
+            "description": "Utrede og foreslå tiltak, i samarbeid med Helsedirektoratet.",
+            "goal": "2.2",
+            "parts": [ { "label": "a", "title": "Kunnskapsgrunnlag", "deadline": deadline },
+                       { "label": "b", "title": "Forslag til tiltak", "toBeAgreed": true } ]
+        }),
+    )
+    .await
 }
 
 /// Accessibility basics on the page shown: a label for every field, one `h1` first and no
@@ -287,16 +294,7 @@ on_both!(
 );
 
 async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
-    // One set of screenshots is enough; the SQLite run takes them.
-    let shots = kind == BackendKind::Sqlite;
-    let shoot = |client: &Client, name: &'static str| {
-        let client = client.clone();
-        async move {
-            if shots {
-                shoot(&client, name).await;
-            }
-        }
-    };
+    let camera = Camera::for_run(kind);
     let app = spawn_app_with(kind, &[("STYR_DEV", "true")]).await;
     let id = issue(
         &app,
@@ -325,12 +323,9 @@ async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
     let (_driver, client) = browser().await;
     let assignment = format!("/assignments/{id}");
 
-    client
-        .goto(&format!("{}/login", app.address))
-        .await
-        .unwrap();
+    open(&client, &app, "/login").await;
     check_accessibility(&client, "sign-in").await;
-    shoot(&client, "login").await;
+    camera.shoot(&client, "login").await;
 
     // The ministry sees what it issued, for every agency, and opens it from the board. Nothing
     // is awaiting its review yet, and the agency's forms are not its.
@@ -353,32 +348,27 @@ async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
     assert!(source.contains("Nasjonal strategi for legemiddelberedskap"));
     assert!(!source.contains("antibiotikaresistens"));
     check_accessibility(&client, "board (agency)").await;
-    client
-        .goto(&format!("{}/assignments/{fhi}", app.address))
-        .await
-        .unwrap();
+    open(&client, &app, &format!("/assignments/{fhi}")).await;
     let source = client.source().await.unwrap();
     assert!(!source.contains("antibiotikaresistens"));
     assert!(!exists(&client, "form.action").await);
 
     // It reports yellow through the form: first without the required cause, then with.
-    client
-        .goto(&format!("{}{assignment}", app.address))
-        .await
-        .unwrap();
+    open(&client, &app, &assignment).await;
     assert!(!exists(&client, "#form-accept_delivery").await);
     assert!(!exists(&client, "a[href^='/audit/']").await);
-    let form = client
-        .form(Locator::Css("#form-report_status"))
-        .await
-        .unwrap();
-    form.set_by_name("traffic_light", "yellow").await.unwrap();
-    form.set_by_name(
-        "progress",
-        "Venter på data fra de regionale helseforetakene.",
+    fill(
+        &client,
+        "#form-report_status",
+        &[
+            ("traffic_light", "yellow"),
+            (
+                "progress",
+                "Venter på data fra de regionale helseforetakene.",
+            ),
+        ],
     )
-    .await
-    .unwrap();
+    .await;
     click(&client, "#form-report_status button[type=submit]").await;
     wait_for_path(&client, &format!("{assignment}/report_status")).await;
     let source = client.source().await.unwrap();
@@ -399,23 +389,22 @@ async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
         )
         .await
         .unwrap();
-    shoot(&client, "assignment-validation-error").await;
-    let form = client
-        .form(Locator::Css("#form-report_status"))
-        .await
-        .unwrap();
-    form.set_by_name(
-        "cause_and_consequence",
-        "Dataene kommer tre uker senere enn planlagt.",
+    camera.shoot(&client, "assignment-validation-error").await;
+    fill(
+        &client,
+        "#form-report_status",
+        &[
+            (
+                "cause_and_consequence",
+                "Dataene kommer tre uker senere enn planlagt.",
+            ),
+            (
+                "corrective_action",
+                "Foreløpig analyse på eksisterende data; purring sendt.",
+            ),
+        ],
     )
-    .await
-    .unwrap();
-    form.set_by_name(
-        "corrective_action",
-        "Foreløpig analyse på eksisterende data; purring sendt.",
-    )
-    .await
-    .unwrap();
+    .await;
     click(&client, "#form-report_status button[type=submit]").await;
     wait_for_path(&client, &assignment).await;
     let source = client.source().await.unwrap();
@@ -448,18 +437,15 @@ async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
         .execute("window.scrollTo(0, 0)", vec![])
         .await
         .unwrap();
-    shoot(&client, "assignment-agency").await;
+    camera.shoot(&client, "assignment-agency").await;
     // The history of an assignment outside its scope is not found either (the audit view
     // of its own is allowed, as through the API, but only auditors are offered the link).
-    client
-        .goto(&format!("{}/audit/assignments/{fhi}", app.address))
-        .await
-        .unwrap();
+    open(&client, &app, &format!("/audit/assignments/{fhi}")).await;
     let source = client.source().await.unwrap();
     assert!(!source.contains("antibiotikaresistens"));
     assert!(!source.contains("<table"), "{source}");
-    client.goto(&format!("{}/", app.address)).await.unwrap();
-    shoot(&client, "board-agency").await;
+    open(&client, &app, "/").await;
+    camera.shoot(&client, "board-agency").await;
     sign_out(&client).await;
 
     // The ministry accepts the delivery; the board shows the yellow report.
@@ -467,11 +453,8 @@ async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
     let source = client.source().await.unwrap();
     assert!(source.contains("badge yellow"));
     assert!(source.contains("<strong>Hanne Olsen</strong> (departement, HOD)"));
-    shoot(&client, "board-ministry").await;
-    client
-        .goto(&format!("{}{assignment}", app.address))
-        .await
-        .unwrap();
+    camera.shoot(&client, "board-ministry").await;
+    open(&client, &app, &assignment).await;
     assert!(!exists(&client, "#form-report_status").await);
     check_accessibility(&client, "assignment awaiting review (ministry)").await;
     client
@@ -481,7 +464,7 @@ async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
         )
         .await
         .unwrap();
-    shoot(&client, "assignment-ministry-review").await;
+    camera.shoot(&client, "assignment-ministry-review").await;
     click(&client, "#form-accept_delivery button[type=submit]").await;
     for _ in 0..100 {
         if delivery_of_part_a(&app, &id).await == "accepted" {
@@ -492,30 +475,21 @@ async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
     assert_eq!(delivery_of_part_a(&app, &id).await, "accepted");
     wait_for_path(&client, &assignment).await;
     assert!(!exists(&client, "#form-accept_delivery").await);
-    client
-        .goto(&format!("{}/?overdue=true&lang=en", app.address))
-        .await
-        .unwrap();
+    open(&client, &app, "/?overdue=true&lang=en").await;
     // FHI's part is past its deadline; DMP's first was delivered and accepted, its second is
     // not due until 2099.
     let source = client.source().await.unwrap();
     assert!(source.contains("antibiotikaresistens"), "{source}");
     assert!(!source.contains("apotekreguleringen"));
     check_accessibility(&client, "board, overdue, in English").await;
-    shoot(&client, "board-ministry-overdue-en").await;
-    client
-        .goto(&format!("{}/?lang=nb", app.address))
-        .await
-        .unwrap();
+    camera.shoot(&client, "board-ministry-overdue-en").await;
+    open(&client, &app, "/?lang=nb").await;
     sign_out(&client).await;
 
     // The auditor reads; it has no forms, and follows the assignment's audit link to the
     // decision trail: as of today everything, as of a day before the assignment nothing.
     sign_in(&client, &app, "rr").await;
-    client
-        .goto(&format!("{}{assignment}", app.address))
-        .await
-        .unwrap();
+    open(&client, &app, &assignment).await;
     assert!(!exists(&client, "form.action").await);
     click(&client, &format!("a[href='/audit{assignment}']")).await;
     wait_for_path(&client, &format!("/audit{assignment}")).await;
@@ -524,12 +498,9 @@ async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
         assert!(source.contains(kind), "{kind}: {source}");
     }
     check_accessibility(&client, "audit").await;
-    shoot(&client, "audit").await;
+    camera.shoot(&client, "audit").await;
     let before = (chrono::Utc::now() - chrono::Duration::days(2)).format("%Y-%m-%d");
-    client
-        .goto(&format!("{}/audit{assignment}?as_of={before}", app.address))
-        .await
-        .unwrap();
+    open(&client, &app, &format!("/audit{assignment}?as_of={before}")).await;
     let source = client.source().await.unwrap();
     assert!(source.contains("fantes ikke ennå"), "{source}");
     assert!(!source.contains("status_reported"));
@@ -754,15 +725,7 @@ fn after_today() -> String {
 }
 
 async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
-    let shots = kind == BackendKind::Sqlite;
-    let shoot = |client: &Client, name: &'static str| {
-        let client = client.clone();
-        async move {
-            if shots {
-                shoot(&client, name).await;
-            }
-        }
-    };
+    let camera = Camera::for_run(kind);
     let app = spawn_app_with(kind, &[("STYR_DEV", "true")]).await;
     let hod = app.token("ministry", "HOD");
     let dmp = app.token("agency", "DMP");
@@ -878,7 +841,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
         source.contains("Ingen supplerende tildelingsbrev."),
         "{source}"
     );
-    shoot(&client, "letter").await;
+    camera.shoot(&client, "letter").await;
 
     // The supplement is drafted with the keyboard alone: Tab to the title, type, Enter.
     tab_to(&client, "draft_supplement-title").await;
@@ -889,33 +852,34 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
     assert!(source.contains("Tillegg nr. 1 til tildelingsbrev for 2024"));
     assert!(source.contains("Ingen endringer."), "{source}");
     check_accessibility(&client, "supplement draft").await;
-    let form = client.form(Locator::Css("#form-add_budget")).await.unwrap();
-    for (name, value) in [
-        ("chapter", "746"),
-        ("post", "1"),
-        ("stated_total", "1289"),
-        ("reason", "Overført bevilgning fra 2023"),
-    ] {
-        form.set_by_name(name, value).await.unwrap();
-    }
+    fill(
+        &client,
+        "#form-add_budget",
+        &[
+            ("chapter", "746"),
+            ("post", "1"),
+            ("stated_total", "1289"),
+            ("reason", "Overført bevilgning fra 2023"),
+        ],
+    )
+    .await;
     click(&client, "#form-add_budget button[type=submit]").await;
     wait_for_text(&client, "Budsjettendring").await;
-    let form = client
-        .form(Locator::Css("#form-add_assignment"))
-        .await
-        .unwrap();
-    for (name, value) in [
-        ("reference", "TB2024-20"),
-        ("title", "Gebyr for laboratorietjenester"),
-        (
-            "description",
-            "Vurdere om det bør innføres gebyrer for tjenester på laboratorieområdet.",
-        ),
-        ("department", "SHA"),
-        ("deadline", "2024-05-07"),
-    ] {
-        form.set_by_name(name, value).await.unwrap();
-    }
+    fill(
+        &client,
+        "#form-add_assignment",
+        &[
+            ("reference", "TB2024-20"),
+            ("title", "Gebyr for laboratorietjenester"),
+            (
+                "description",
+                "Vurdere om det bør innføres gebyrer for tjenester på laboratorieområdet.",
+            ),
+            ("department", "SHA"),
+            ("deadline", "2024-05-07"),
+        ],
+    )
+    .await;
     click(&client, "#form-add_assignment button[type=submit]").await;
     let source = wait_for_text(&client, "Nytt oppdrag").await;
     assert!(source.contains("Budsjettendring"));
@@ -924,14 +888,11 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
         .execute("window.scrollTo(0, 0)", vec![])
         .await
         .unwrap();
-    shoot(&client, "supplement-draft").await;
+    camera.shoot(&client, "supplement-draft").await;
 
     // The import preview, from the letter's link: the letter and its supplement pasted, what
     // was recognised and the warnings shown, nothing written.
-    client
-        .goto(&format!("{}{letter_path}", app.address))
-        .await
-        .unwrap();
+    open(&client, &app, &letter_path).await;
     click(&client, &format!("a[href='/import?letter={letter}']")).await;
     wait_for_path(&client, "/import").await;
     assert_eq!(value_of(&client, "#import-agency").await, "DMP");
@@ -949,13 +910,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
         .unwrap()
         .clone();
     let before = log_position(&app).await;
-    client
-        .form(Locator::Css("#form-import"))
-        .await
-        .unwrap()
-        .set_by_name("text", &seed)
-        .await
-        .unwrap();
+    fill(&client, "#form-import", &[("text", seed.as_str())]).await;
     click(&client, "#form-import button[value=preview]").await;
     let source = wait_for_text(&client, r#"id="preview""#).await;
     assert!(source.contains("Tillegg nr. 1"), "{source}");
@@ -974,20 +929,11 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
     assert_eq!(log_position(&app).await, before, "a preview writes nothing");
     check_accessibility(&client, "import preview").await;
     scroll_to(&client, "#preview").await;
-    shoot(&client, "import-preview").await;
+    camera.shoot(&client, "import-preview").await;
 
     // Issued, the supplement is in the letter and its adjustment in the budget.
-    client
-        .goto(&format!("{}{supplement}", app.address))
-        .await
-        .unwrap();
-    client
-        .form(Locator::Css("#form-issue"))
-        .await
-        .unwrap()
-        .set_by_name("issued_on", "2024-03-20")
-        .await
-        .unwrap();
+    open(&client, &app, &supplement).await;
+    fill(&client, "#form-issue", &[("issued_on", "2024-03-20")]).await;
     click(&client, "#form-issue button[type=submit]").await;
     let source = wait_for_text(&client, "20. mars 2024").await;
     assert!(
@@ -1000,10 +946,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
         current_budget(&app, &letter, "746", "01").await,
         original + 1289
     );
-    client
-        .goto(&format!("{}{letter_path}", app.address))
-        .await
-        .unwrap();
+    open(&client, &app, &letter_path).await;
     let source = client.source().await.unwrap();
     assert!(source.contains(&nok(original + 1289)), "{source}");
     assert!(source.contains("Tillegg nr. 1 til tildelingsbrev for 2024"));
@@ -1017,26 +960,17 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
     sign_in(&client, &app, "dmp").await;
     assert!(!exists(&client, "a[href='/audit']").await);
     assert!(!exists(&client, "a[href='/import']").await);
-    client
-        .goto(&format!("{}/letters", app.address))
-        .await
-        .unwrap();
+    open(&client, &app, "/letters").await;
     let source = client.source().await.unwrap();
     assert!(source.contains(&letter_path));
     assert!(!source.contains("Folkehelseinstituttet"), "{source}");
-    client
-        .goto(&format!("{}/letters/{fhi_letter}", app.address))
-        .await
-        .unwrap();
+    open(&client, &app, &format!("/letters/{fhi_letter}")).await;
     let source = client.source().await.unwrap();
     assert!(source.contains("Fant ikke siden"), "{source}");
     assert!(!source.contains("Folkehelseinstituttet"));
     check_accessibility(&client, "another agency's letter").await;
     for path in ["/audit".to_owned(), format!("/audit/letters/{letter}")] {
-        client
-            .goto(&format!("{}{path}", app.address))
-            .await
-            .unwrap();
+        open(&client, &app, &path).await;
         let source = client.source().await.unwrap();
         assert!(source.contains("Ikke tillatt"), "{path}: {source}");
         assert!(!source.contains("Kjeden"), "{path}");
@@ -1054,16 +988,18 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
     );
     check_accessibility(&client, "deviations (agency)").await;
     // A significant security incident discovered in January, first without the explanation.
-    let form = client.form(Locator::Css("#form-deviation")).await.unwrap();
     // No reference data is registered here, so the ministry is not filled in for it.
-    form.set_by_name("ministry", "HOD").await.unwrap();
-    form.set_by_name("goal", "2.3").await.unwrap();
-    form.set_by_name("category", "SECURITY_INCIDENT")
-        .await
-        .unwrap();
-    form.set_by_name("discovered_on", "2024-01-10")
-        .await
-        .unwrap();
+    fill(
+        &client,
+        "#form-deviation",
+        &[
+            ("ministry", "HOD"),
+            ("goal", "2.3"),
+            ("category", "SECURITY_INCIDENT"),
+            ("discovered_on", "2024-01-10"),
+        ],
+    )
+    .await;
     click(&client, "#deviation-significant").await;
     let before = log_position(&app).await;
     click(&client, "#form-deviation button[type=submit]").await;
@@ -1111,16 +1047,15 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
     assert!(exists(&client, "#deviation-significant:checked").await);
     assert_eq!(log_position(&app).await, before);
     check_accessibility(&client, "deviation refused").await;
-    client
-        .form(Locator::Css("#form-deviation"))
-        .await
-        .unwrap()
-        .set_by_name(
+    fill(
+        &client,
+        "#form-deviation",
+        &[(
             "explanation",
             "Alvorlig hendelse i leveransekjeden for legemidler",
-        )
-        .await
-        .unwrap();
+        )],
+    )
+    .await;
     click(&client, "#form-deviation button[type=submit]").await;
     wait_for_text(&client, "<td>Alvorlig hendelse i leveransekjeden").await;
     let row = row_with(&client, "Alvorlig hendelse i leveransekjeden").await;
@@ -1128,7 +1063,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
     assert!(row.contains("10. januar 2024"), "{row}");
     assert!(!exists(&client, ".errors").await);
     assert!(log_position(&app).await > before);
-    shoot(&client, "deviations").await;
+    camera.shoot(&client, "deviations").await;
     let body = app
         .gql(
             &dmp,
@@ -1155,13 +1090,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
     assert!(!source.contains("Etatsstyringsmøte med FHI"));
     assert!(exists(&client, "a[href='/calendar.ics']").await);
     check_accessibility(&client, "calendar list").await;
-    client
-        .form(Locator::Css("form.filters"))
-        .await
-        .unwrap()
-        .set_by_name("month", "2024-04")
-        .await
-        .unwrap();
+    fill(&client, "form.filters", &[("month", "2024-04")]).await;
     click(&client, "form.filters button[type=submit]").await;
     let source = wait_for_text(&client, "Styringskalender – april 2024").await;
     assert!(source.contains("Etatsstyringsmøte med DMP"), "{source}");
@@ -1173,7 +1102,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
     assert!(exists(&client, "table.month").await);
     assert!(exists(&client, "a[href='/calendar.ics']").await);
     check_accessibility(&client, "calendar month").await;
-    shoot(&client, "calendar-month").await;
+    camera.shoot(&client, "calendar-month").await;
     click(&client, "a[rel=next]").await;
     let source = wait_for_text(&client, "Styringskalender – mai 2024").await;
     assert!(!source.contains("Etatsstyringsmøte med DMP"));
@@ -1194,10 +1123,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
             "tertial-report",
         ),
     ] {
-        client
-            .goto(&format!("{}{letter_path}", app.address))
-            .await
-            .unwrap();
+        open(&client, &app, &letter_path).await;
         click(&client, &format!("a[href='{letter_path}/{link}']")).await;
         wait_for_path(&client, &format!("{letter_path}/{link}")).await;
         let h1 = client
@@ -1238,7 +1164,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
                 .unwrap()
         );
         check_accessibility(&client, name).await;
-        shoot(&client, name).await;
+        camera.shoot(&client, name).await;
     }
     // Two of the letter's assignments were reported on for the second tertial.
     let rows = client
@@ -1259,10 +1185,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
 
     // ---- the ministry sees the deviation flagged with its lag, and FHI's too.
     sign_in(&client, &app, "hod").await;
-    client
-        .goto(&format!("{}/deviations", app.address))
-        .await
-        .unwrap();
+    open(&client, &app, "/deviations").await;
     let row = row_with(&client, "Alvorlig hendelse i leveransekjeden").await;
     assert!(row.contains("Vesentlig"), "{row}");
     assert!(row.contains(&format!("{lag} dager")), "{row}");
@@ -1278,7 +1201,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
         "the agency reports"
     );
     check_accessibility(&client, "deviations (ministry)").await;
-    shoot(&client, "deviations-ministry").await;
+    camera.shoot(&client, "deviations-ministry").await;
     sign_out(&client).await;
 
     // ---- the auditor: the audit overview, the letter as of a date and between two; no forms
@@ -1291,10 +1214,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
         "/calendar".to_owned(),
         format!("{letter_path}/appendix"),
     ] {
-        client
-            .goto(&format!("{}{path}", app.address))
-            .await
-            .unwrap();
+        open(&client, &app, &path).await;
         assert_eq!(writing_forms(&client).await, 0, "{path}");
         check_accessibility(&client, &format!("{path} (auditor)")).await;
     }
@@ -1304,9 +1224,12 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
     check_accessibility(&client, "audit overview").await;
     assert!(!client.source().await.unwrap().contains("Kjeden er hel"));
     // The completeness report of copies to Riksrevisjonen, for the whole period.
-    let form = client.form(Locator::Css("#copies ~ form")).await.unwrap();
-    form.set_by_name("from", "2000-01-01").await.unwrap();
-    form.set_by_name("to", &tomorrow).await.unwrap();
+    fill(
+        &client,
+        "#copies ~ form",
+        &[("from", "2000-01-01"), ("to", tomorrow.as_str())],
+    )
+    .await;
     click(&client, "#copies ~ form button[type=submit]").await;
     for _ in 0..100 {
         if client.current_url().await.unwrap().query()
@@ -1348,7 +1271,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
         source.contains(&format!("Korrespondanse: <strong>{items}</strong>")),
         "{source}"
     );
-    shoot(&client, "audit-overview").await;
+    camera.shoot(&client, "audit-overview").await;
 
     // The letter as of a day before it existed, then as of today.
     click(&client, &format!("a[href='/audit/letters/{letter}']")).await;
@@ -1357,13 +1280,12 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
     let as_of = |date: String| {
         let client = client.clone();
         async move {
-            client
-                .form(Locator::Css("form.filters:has(#as_of)"))
-                .await
-                .unwrap()
-                .set_by_name("as_of", &date)
-                .await
-                .unwrap();
+            fill(
+                &client,
+                "form.filters:has(#as_of)",
+                &[("as_of", date.as_str())],
+            )
+            .await;
             click(&client, "form.filters:has(#as_of) button[type=submit]").await;
             for _ in 0..100 {
                 let url = client.current_url().await.unwrap();
@@ -1395,7 +1317,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
     assert_eq!(writing_forms(&client).await, 0);
     check_accessibility(&client, "letter diff").await;
     scroll_to(&client, "#from").await;
-    shoot(&client, "letter-diff").await;
+    camera.shoot(&client, "letter-diff").await;
 
     client.close().await.unwrap();
     app.stop().await;

@@ -10,7 +10,7 @@
 //! wrong nonce, an expired or mis-signed ID token — each end on their error page with no
 //! session.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Mutex;
 
@@ -22,22 +22,10 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use sha2::Digest;
 use styr_eventstore::BackendKind;
-use styr_tests::{TestApp, data, spawn_app_with};
+use styr_tests::web::{Browser, Page as Response};
+use styr_tests::{TestApp, spawn_app_with};
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[actix_web::test]
-            async fn $name() { super::$name(styr_eventstore::BackendKind::Sqlite).await; }
-        )* }
-        mod postgres { $(
-            #[actix_web::test]
-            async fn $name() { super::$name(styr_eventstore::BackendKind::Postgres).await; }
-        )* }
-    };
-}
-
-on_both!(
+styr_tests::on_both_kinds!(
     a_user_signs_in_through_the_provider_and_out_again,
     an_answer_with_another_state_or_without_the_flow_cookie_is_refused,
     a_denial_at_the_provider_is_shown_and_signs_nobody_in,
@@ -289,108 +277,13 @@ async fn app_with_extra(kind: BackendKind, idp: &Idp, extra: &[(&str, &str)]) ->
     spawn_app_with(kind, &settings).await
 }
 
-/// A browser without JavaScript that follows nothing by itself; it keeps the server's cookies
-/// (and sends them only there) with their attributes.
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: awc::Client,
-    cookies: BTreeMap<String, String>,
+/// What the sign-in through the provider asks of the browser.
+trait AtProvider {
+    async fn visit_provider(&mut self, idp: &Idp) -> (HashMap<String, String>, String);
+    async fn assert_signed_out(&mut self);
 }
 
-struct Response {
-    status: u16,
-    location: Option<String>,
-    /// The `Set-Cookie` headers of this response, whole.
-    set_cookies: Vec<String>,
-    body: String,
-}
-
-impl Response {
-    fn set_cookie(&self, name: &str) -> Option<&str> {
-        self.set_cookies
-            .iter()
-            .find(|c| c.starts_with(&format!("{name}=")))
-            .map(String::as_str)
-    }
-
-    /// Whether this response gives the browser a session (sets it to a value).
-    fn sets_session(&self) -> bool {
-        self.set_cookie("styr_session")
-            .is_some_and(|c| !c.starts_with("styr_session=;") && !c.contains("Max-Age=0"))
-    }
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Browser {
-            app,
-            client: awc::Client::builder().disable_redirects().finish(),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    async fn send(&mut self, req: awc::ClientRequest, form: Option<&[(&str, &str)]>) -> Response {
-        let to_app = req.get_uri().to_string().starts_with(&self.app.address);
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let req = if to_app && !cookie.is_empty() {
-            req.insert_header(("Cookie", cookie))
-        } else {
-            req
-        };
-        let mut res = match form {
-            Some(f) => req.send_form(&f).await,
-            None => req.send().await,
-        }
-        .expect("a response");
-        let set_cookies: Vec<String> = res
-            .headers()
-            .get_all("set-cookie")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect();
-        if to_app {
-            for c in &set_cookies {
-                let (k, v) = c.split(';').next().unwrap().split_once('=').unwrap();
-                if c.contains("Max-Age=0") {
-                    self.cookies.remove(k);
-                } else {
-                    self.cookies.insert(k.to_owned(), v.to_owned());
-                }
-            }
-        }
-        let location = res
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_owned());
-        let body = res.body().limit(10 << 20).await.expect("a body");
-        Response {
-            status: res.status().as_u16(),
-            location,
-            set_cookies,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
-    }
-
-    /// GETs an absolute URL or a path on the server.
-    async fn get(&mut self, url: &str) -> Response {
-        let url = if url.starts_with('/') {
-            format!("{}{url}", self.app.address)
-        } else {
-            url.to_owned()
-        };
-        let req = self.client.get(url);
-        self.send(req, None).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
-        let req = self.client.post(format!("{}{path}", self.app.address));
-        self.send(req, Some(fields)).await
-    }
-
+impl AtProvider for Browser<'_> {
     /// `/login` and the provider: returns the authorization request's parameters and the URL
     /// the provider sends the browser back to.
     async fn visit_provider(&mut self, idp: &Idp) -> (HashMap<String, String>, String) {
@@ -428,22 +321,15 @@ impl<'a> Browser<'a> {
 }
 
 async fn issue(app: &TestApp, agency: &str, reference: &str, title: &str) -> String {
-    let hod = app.token("ministry", "HOD");
-    let body = app
-        .gql(
-            &hod,
-            r#"mutation($input: IssueAssignmentInput!) { issueAssignment(input: $input) { assignment { id } } }"#,
-            json!({ "input": {
-                "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
-                "department": "FHA", "title": title, "description": "Utrede og foreslå regulering",
-                "parts": [ { "label": "a", "deadline": "2024-03-01" } ]
-            } }),
-        )
-        .await;
-    data(&body, "issueAssignment.assignment.id")
-        .as_str()
-        .unwrap()
-        .to_owned()
+    styr_tests::issue_assignment(
+        app,
+        json!({
+            "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
+            "department": "FHA", "title": title, "description": "Utrede og foreslå regulering",
+            "parts": [ { "label": "a", "deadline": "2024-03-01" } ]
+        }),
+    )
+    .await
 }
 
 async fn a_user_signs_in_through_the_provider_and_out_again(kind: BackendKind) {
@@ -502,13 +388,13 @@ async fn a_user_signs_in_through_the_provider_and_out_again(kind: BackendKind) {
     // The board as the provider's user, scoped as the API scopes an agency.
     let board = browser.get("/").await;
     assert_eq!(board.status, 200, "{}", board.body);
-    assert!(board.body.contains("Kari Nordmann (DMP)"), "{}", board.body);
+    board.assert_has("Kari Nordmann (DMP)");
     assert!(
         board
             .body
             .contains("Nasjonal strategi for legemiddelberedskap")
     );
-    assert!(!board.body.contains("Ventetider"), "{}", board.body);
+    board.assert_lacks("Ventetider");
     assert_eq!(
         browser.get(&format!("/assignments/{ours}")).await.status,
         200
@@ -542,7 +428,7 @@ async fn a_user_signs_in_through_the_provider_and_out_again(kind: BackendKind) {
 
     // Signing out clears the session.
     let csrf = browser.cookies["styr_csrf"].clone();
-    let out = browser.post("/logout", &[("csrf", &csrf)]).await;
+    let out = browser.post("/logout", &[("csrf", &csrf)], false).await;
     assert_eq!(out.status, 303);
     let cleared = out.set_cookie("styr_session").expect("the session cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
@@ -555,11 +441,7 @@ async fn a_user_signs_in_through_the_provider_and_out_again(kind: BackendKind) {
 /// Asserts a refused callback: the status, the error shown, nobody signed in afterwards.
 async fn assert_refused(browser: &mut Browser<'_>, callback: Response, status: u16, id: &str) {
     assert_eq!(callback.status, status, "{}", callback.body);
-    assert!(
-        callback.body.contains(&format!(r#"id="signin-{id}""#)),
-        "{}",
-        callback.body
-    );
+    callback.assert_has(&format!(r#"id="signin-{id}""#));
     assert!(!callback.body.contains("Kari Nordmann"));
     assert!(!callback.sets_session(), "{:?}", callback.set_cookies);
     browser.assert_signed_out().await;
@@ -685,11 +567,7 @@ async fn in_development_the_picker_offers_the_provider_too(kind: BackendKind) {
     let login = browser.get("/login").await;
     assert_eq!(login.status, 200);
     assert_eq!(login.body.matches(r#"name="identity""#).count(), 3);
-    assert!(
-        login.body.contains(r#"href="/login/oidc""#),
-        "{}",
-        login.body
-    );
+    login.assert_has(r#"href="/login/oidc""#);
     let start = browser.get("/login/oidc").await;
     assert_eq!(start.status, 303);
     let to_idp = start.location.unwrap();

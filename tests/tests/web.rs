@@ -2,26 +2,12 @@
 //! an agency reporting status through the form, scoping between agencies, and basic
 //! accessibility (a label for every field, headings in order).
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
 use styr_eventstore::BackendKind;
+use styr_tests::web::{Browser, attr, check_headings, check_labels, dev_app, tags};
 use styr_tests::{TestApp, data, spawn_app_with};
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[actix_web::test]
-            async fn $name() { super::$name(styr_eventstore::BackendKind::Sqlite).await; }
-        )* }
-        mod postgres { $(
-            #[actix_web::test]
-            async fn $name() { super::$name(styr_eventstore::BackendKind::Postgres).await; }
-        )* }
-    };
-}
-
-on_both!(
+styr_tests::on_both_kinds!(
     the_login_picker_exists_only_in_development,
     a_post_without_the_csrf_token_is_refused_and_changes_nothing,
     an_agency_reports_status_through_the_form,
@@ -33,135 +19,16 @@ on_both!(
     the_board_filters_by_registered_agencies,
 );
 
-async fn dev_app(kind: BackendKind) -> TestApp {
-    spawn_app_with(kind, &[("STYR_DEV", "true")]).await
-}
-
-/// A browser without JavaScript: keeps cookies, does not follow redirects.
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: awc::Client,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Page {
-    status: u16,
-    body: String,
-    location: Option<String>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Browser {
-            app,
-            client: awc::Client::builder().disable_redirects().finish(),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn read(
-        &mut self,
-        mut res: awc::ClientResponse<
-            impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
-            + Unpin,
-        >,
-    ) -> Page {
-        for v in res.headers().get_all("set-cookie") {
-            let v = v.to_str().unwrap();
-            let pair = v.split(';').next().unwrap();
-            let (k, val) = pair.split_once('=').unwrap();
-            if v.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_owned(), val.to_owned());
-            }
-        }
-        let location = res
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_owned());
-        let body = res.body().limit(10 << 20).await.expect("a body");
-        Page {
-            status: res.status().as_u16(),
-            body: String::from_utf8_lossy(&body).into_owned(),
-            location,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let res = self
-            .client
-            .get(format!("{}{path}", self.app.address))
-            .insert_header(("Cookie", self.cookie_header()))
-            .send()
-            .await
-            .expect("GET");
-        self.read(res).await
-    }
-
-    /// Posts a form as a browser does; `with_csrf` adds the token from the cookie.
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)], with_csrf: bool) -> Page {
-        let mut form: Vec<(String, String)> = fields
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        if with_csrf {
-            let csrf = self
-                .cookies
-                .get("styr_csrf")
-                .cloned()
-                .expect("a CSRF cookie");
-            form.push(("csrf".into(), csrf));
-        }
-        let res = self
-            .client
-            .post(format!("{}{path}", self.app.address))
-            .insert_header(("Cookie", self.cookie_header()))
-            .send_form(&form)
-            .await
-            .expect("POST");
-        self.read(res).await
-    }
-
-    /// Signs in with a development identity (`hod`, `dmp`, `rr`) through the picker.
-    async fn sign_in(&mut self, who: &str) {
-        let page = self.get("/login").await;
-        assert_eq!(page.status, 200);
-        let page = self.post("/login", &[("identity", who)], true).await;
-        assert_eq!(page.status, 303, "{}", page.body);
-        assert_eq!(page.location.as_deref(), Some("/"));
-        assert!(self.cookies.contains_key("styr_session"));
-    }
-}
-
-const ISSUE: &str = r#"mutation($input: IssueAssignmentInput!) {
-  issueAssignment(input: $input) { assignment { id } } }"#;
-
 async fn issue(app: &TestApp, agency: &str, reference: &str, title: &str) -> String {
-    let hod = app.token("ministry", "HOD");
-    let body = app
-        .gql(
-            &hod,
-            ISSUE,
-            json!({ "input": {
-                "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
-                "department": "FHA", "title": title, "description": "Utrede og foreslå regulering",
-                "parts": [ { "label": "a", "deadline": "2024-03-01" }, { "label": "b", "toBeAgreed": true } ]
-            } }),
-        )
-        .await;
-    data(&body, "issueAssignment.assignment.id")
-        .as_str()
-        .unwrap()
-        .to_owned()
+    styr_tests::issue_assignment(
+        app,
+        json!({
+            "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
+            "department": "FHA", "title": title, "description": "Utrede og foreslå regulering",
+            "parts": [ { "label": "a", "deadline": "2024-03-01" }, { "label": "b", "toBeAgreed": true } ]
+        }),
+    )
+    .await
 }
 
 async fn reports(app: &TestApp, id: &str) -> Value {
@@ -269,7 +136,7 @@ async fn an_agency_reports_status_through_the_form(kind: BackendKind) {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Legemiddelmangel"));
     assert!(page.body.contains("Gul og rød krever"), "the rule is shown");
-    assert!(page.body.contains("1. mars 2024"), "{}", page.body);
+    page.assert_has("1. mars 2024");
     let path = format!("/assignments/{id}/report_status");
     // Yellow without cause and action: refused in the form, with what was entered kept.
     let page = browser
@@ -284,7 +151,7 @@ async fn an_agency_reports_status_through_the_form(kind: BackendKind) {
         )
         .await;
     assert_eq!(page.status, 422, "{}", page.body);
-    assert!(page.body.contains("cause and consequence"), "{}", page.body);
+    page.assert_has("cause and consequence");
     assert!(page.body.contains("Venter på data fra RHF-ene</textarea>"));
     assert!(page.body.contains(r#"<option value="yellow" selected>"#));
     assert!(page.body.contains(
@@ -309,7 +176,7 @@ async fn an_agency_reports_status_through_the_form(kind: BackendKind) {
     assert!(page.body.contains("Purring sendt"));
     // The timeline adds the organisation to the name once.
     assert!(page.body.contains("Dag Moen (DMP)"));
-    assert!(!page.body.contains("(DMP) (DMP)"), "{}", page.body);
+    page.assert_lacks("(DMP) (DMP)");
     assert!(
         page.body.contains("Status rapportert"),
         "the timeline in words"
@@ -317,11 +184,7 @@ async fn an_agency_reports_status_through_the_form(kind: BackendKind) {
     assert_eq!(reports(&app, &id).await[0]["trafficLight"], "YELLOW");
     // The board shows it with its light, and the download link works with the session.
     let page = browser.get("/").await;
-    assert!(
-        page.body.contains(r#"class="badge yellow""#),
-        "{}",
-        page.body
-    );
+    page.assert_has(r#"class="badge yellow""#);
     let page = browser.get("/board.csv").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("TB2024-2"));
@@ -443,16 +306,16 @@ async fn an_auditor_reads_the_assignment_as_of_a_date(kind: BackendKind) {
     assert_eq!(page.status, 403, "{}", page.body);
     let page = rr.get(&format!("/audit/assignments/{id}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("status_reported"), "{}", page.body);
+    page.assert_has("status_reported");
     assert!(page.body.contains("Dag Moen (DMP)"));
-    assert!(!page.body.contains("(DMP) (DMP)"), "{}", page.body);
+    page.assert_lacks("(DMP) (DMP)");
     check_labels("audit", &page.body);
     check_headings("audit", &page.body);
     let page = rr
         .get(&format!("/audit/assignments/{id}?as_of=2000-01-01"))
         .await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("fantes ikke ennå"), "{}", page.body);
+    page.assert_has("fantes ikke ennå");
     assert!(!page.body.contains("status_reported"));
     let mut fhi = Browser::new(&app);
     fhi.cookies
@@ -636,63 +499,4 @@ async fn the_ministry_grants_an_extension_the_agency_asked_for(kind: BackendKind
         .count();
     assert_eq!(requested, 1, "{body}");
     app.stop().await;
-}
-
-/// The value of `attr` in a tag's text.
-fn attr<'a>(tag: &'a str, attr: &str) -> Option<&'a str> {
-    let key = format!(" {attr}=\"");
-    let start = tag.find(&key)? + key.len();
-    let end = tag[start..].find('"')? + start;
-    Some(&tag[start..end])
-}
-
-fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
-    let open = format!("<{name}");
-    html.match_indices(&open)
-        .filter(|(i, _)| {
-            html[i + open.len()..]
-                .chars()
-                .next()
-                .is_some_and(|c| c == ' ' || c == '>')
-        })
-        .map(|(i, _)| &html[i..i + html[i..].find('>').unwrap() + 1])
-        .collect()
-}
-
-fn check_labels(page: &str, html: &str) {
-    let labelled: Vec<&str> = tags(html, "label")
-        .into_iter()
-        .filter_map(|t| attr(t, "for"))
-        .collect();
-    for kind in ["input", "select", "textarea"] {
-        for tag in tags(html, kind) {
-            if attr(tag, "type") == Some("hidden") {
-                continue;
-            }
-            let id = attr(tag, "id").unwrap_or_else(|| panic!("{page}: {tag} has no id"));
-            assert!(labelled.contains(&id), "{page}: {tag} has no label");
-        }
-    }
-}
-
-fn check_headings(page: &str, html: &str) {
-    let mut levels = Vec::new();
-    for (i, _) in html.match_indices("<h") {
-        if let Some(d) = html[i + 2..].chars().next().and_then(|c| c.to_digit(10)) {
-            levels.push(d);
-        }
-    }
-    assert_eq!(
-        levels.first(),
-        Some(&1),
-        "{page}: starts with h1: {levels:?}"
-    );
-    assert_eq!(
-        levels.iter().filter(|l| **l == 1).count(),
-        1,
-        "{page}: one h1"
-    );
-    for w in levels.windows(2) {
-        assert!(w[1] <= w[0] + 1, "{page}: heading levels skip: {levels:?}");
-    }
 }

@@ -9,22 +9,10 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 use styr_eventstore::BackendKind;
-use styr_tests::{TestApp, code, data, spawn_app_with};
+use styr_tests::web::{Browser, check_csrf_fields, check_headings, dev_app};
+use styr_tests::{TestApp, code, data};
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[actix_web::test]
-            async fn $name() { super::$name(styr_eventstore::BackendKind::Sqlite).await; }
-        )* }
-        mod postgres { $(
-            #[actix_web::test]
-            async fn $name() { super::$name(styr_eventstore::BackendKind::Postgres).await; }
-        )* }
-    };
-}
-
-on_both!(
+styr_tests::on_both_kinds!(
     letters_show_their_content_to_their_parties_only,
     a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages,
     the_import_preview_shows_what_was_recognised_and_writes_nothing,
@@ -35,123 +23,6 @@ on_both!(
     the_new_pages_have_labels_ordered_headings_and_role_navigation,
 );
 
-async fn dev_app(kind: BackendKind) -> TestApp {
-    spawn_app_with(kind, &[("STYR_DEV", "true")]).await
-}
-
-// ---- a browser without JavaScript (as in web.rs) ------------------------------------------
-
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: awc::Client,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Page {
-    status: u16,
-    body: String,
-    location: Option<String>,
-    disposition: Option<String>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Browser {
-            app,
-            client: awc::Client::builder().disable_redirects().finish(),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn read(
-        &mut self,
-        mut res: awc::ClientResponse<
-            impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
-            + Unpin,
-        >,
-    ) -> Page {
-        for v in res.headers().get_all("set-cookie") {
-            let v = v.to_str().unwrap();
-            let pair = v.split(';').next().unwrap();
-            let (k, val) = pair.split_once('=').unwrap();
-            if v.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_owned(), val.to_owned());
-            }
-        }
-        let header = |name: &str| {
-            res.headers()
-                .get(name)
-                .map(|l| l.to_str().unwrap().to_owned())
-        };
-        let location = header("location");
-        let disposition = header("content-disposition");
-        let body = res.body().limit(10 << 20).await.expect("a body");
-        Page {
-            status: res.status().as_u16(),
-            body: String::from_utf8_lossy(&body).into_owned(),
-            location,
-            disposition,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let res = self
-            .client
-            .get(format!("{}{path}", self.app.address))
-            .insert_header(("Cookie", self.cookie_header()))
-            .send()
-            .await
-            .expect("GET");
-        self.read(res).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)], with_csrf: bool) -> Page {
-        let mut form: Vec<(String, String)> = fields
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        if with_csrf {
-            let csrf = self
-                .cookies
-                .get("styr_csrf")
-                .cloned()
-                .expect("a CSRF cookie");
-            form.push(("csrf".into(), csrf));
-        }
-        let res = self
-            .client
-            .post(format!("{}{path}", self.app.address))
-            .insert_header(("Cookie", self.cookie_header()))
-            .send_form(&form)
-            .await
-            .expect("POST");
-        self.read(res).await
-    }
-
-    async fn sign_in(&mut self, who: &str) {
-        self.get("/login").await;
-        let page = self.post("/login", &[("identity", who)], true).await;
-        assert_eq!(page.status, 303, "{}", page.body);
-    }
-
-    /// Signed in with a token the server signed, for identities the picker does not offer.
-    async fn sign_in_as(&mut self, role: &str, org: &str) {
-        self.get("/login").await;
-        self.cookies
-            .insert("styr_session".into(), self.app.token(role, org));
-    }
-}
-
 // ---- setting the scene through the API ------------------------------------------------------
 
 async fn log_position(app: &TestApp) -> u64 {
@@ -160,22 +31,15 @@ async fn log_position(app: &TestApp) -> u64 {
 }
 
 async fn issue_assignment(app: &TestApp, agency: &str, reference: &str, title: &str) -> String {
-    let hod = app.token("ministry", "HOD");
-    let body = app
-        .gql(
-            &hod,
-            r#"mutation($input: IssueAssignmentInput!) { issueAssignment(input: $input) { assignment { id } } }"#,
-            json!({ "input": {
-                "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
-                "department": "SHA", "title": title, "description": "Utrede og foreslå",
-                "parts": [ { "label": "a", "deadline": "2024-03-01" } ]
-            } }),
-        )
-        .await;
-    data(&body, "issueAssignment.assignment.id")
-        .as_str()
-        .unwrap()
-        .to_owned()
+    styr_tests::issue_assignment(
+        app,
+        json!({
+            "reference": reference, "ministry": "HOD", "agency": agency, "year": 2024,
+            "department": "SHA", "title": title, "description": "Utrede og foreslå",
+            "parts": [ { "label": "a", "deadline": "2024-03-01" } ]
+        }),
+    )
+    .await
 }
 
 /// HOD's issued 2024 letter to `agency` with a goal, two budget lines, a calendar line and one
@@ -328,7 +192,7 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
     assert_eq!(page.status, 403);
     let page = hod.post(&path, &[("title", "  ")], true).await;
     assert_eq!(page.status, 422, "{}", page.body);
-    assert!(page.body.contains("Må fylles ut."), "{}", page.body);
+    page.assert_has("Må fylles ut.");
     assert!(
         page.body
             .contains(r#"aria-describedby="draft_supplement-title-error""#)
@@ -367,11 +231,7 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
         .post(&format!("{supplement}/add_budget"), &bad, true)
         .await;
     assert_eq!(page.status, 422, "{}", page.body);
-    assert!(
-        page.body.contains(r#"id="add_budget-post-error""#),
-        "{}",
-        page.body
-    );
+    page.assert_has(r#"id="add_budget-post-error""#);
     assert!(
         page.body.contains("Overført fra 2023"),
         "what was entered is kept"
@@ -391,11 +251,7 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
         )
         .await;
     assert_eq!(page.status, 422, "{}", page.body);
-    assert!(
-        page.body.contains(r#"id="add_budget-chapter-error""#),
-        "{}",
-        page.body
-    );
+    page.assert_has(r#"id="add_budget-chapter-error""#);
     assert_eq!(log_position(&app).await, at);
 
     // Another agency can neither read the supplement nor act on it.
@@ -435,7 +291,7 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
     let page = hod.get(&supplement).await;
-    assert!(page.body.contains("Budsjettendring"), "{}", page.body);
+    page.assert_has("Budsjettendring");
     let page = hod
         .post(
             &format!("{supplement}/issue"),
@@ -447,7 +303,7 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
 
     // The letter lists it in order and its budget has the adjustment.
     let page = hod.get(&format!("/letters/{letter}")).await;
-    assert!(page.body.contains("Tillegg nr. 1"), "{}", page.body);
+    page.assert_has("Tillegg nr. 1");
     assert!(page.body.contains("20. mars 2024"));
     assert!(
         page.body.contains("430\u{a0}837"),
@@ -561,7 +417,7 @@ async fn the_import_preview_shows_what_was_recognised_and_writes_nothing(kind: B
         )
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("Oppdrag (19)"), "{}", page.body);
+    page.assert_has("Oppdrag (19)");
     assert!(page.body.contains("Tillegg nr. 1"));
     assert_eq!(log_position(&app).await, before);
 
@@ -579,11 +435,7 @@ async fn the_import_preview_shows_what_was_recognised_and_writes_nothing(kind: B
         )
         .await;
     assert_eq!(page.status, 422);
-    assert!(
-        page.body.contains(r#"id="import-text-error""#),
-        "{}",
-        page.body
-    );
+    page.assert_has(r#"id="import-text-error""#);
     assert_eq!(log_position(&app).await, before);
     // The agency may not import.
     let mut dmp = Browser::new(&app);
@@ -596,11 +448,7 @@ async fn the_import_preview_shows_what_was_recognised_and_writes_nothing(kind: B
     apply_form.push(("action", "apply"));
     let page = hod.post("/import", &apply_form, true).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(
-        page.body.contains(r#"href="/letters/HOD:DMP:2024""#),
-        "{}",
-        page.body
-    );
+    page.assert_has(r#"href="/letters/HOD:DMP:2024""#);
     assert!(log_position(&app).await > before);
     let page_after_apply = page.body;
     let page = hod.get("/letters/HOD:DMP:2024").await;
@@ -617,7 +465,7 @@ async fn the_import_preview_shows_what_was_recognised_and_writes_nothing(kind: B
     assert_eq!(supplements.len(), 2, "{page_after_apply}");
     let page = hod.get(&format!("/supplements/{}", supplements[0])).await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("form-issue"), "{}", page.body);
+    page.assert_has("form-issue");
     app.stop().await;
 }
 
@@ -657,11 +505,7 @@ async fn the_calendar_lists_and_shows_a_month(kind: BackendKind) {
     );
     let page = dmp.get("/calendar?month=2024-03").await;
     assert_eq!(page.status, 200);
-    assert!(
-        page.body.contains("Styringskalender – mars 2024"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Styringskalender – mars 2024");
     assert!(page.body.contains("Etatsstyringsmøte med DMP"));
     assert!(
         !page.body.contains("Rapportering per andre tertial"),
@@ -714,11 +558,7 @@ async fn an_agency_reports_a_deviation_and_significant_ones_show_their_lag(kind:
     bad.push(("discovered_on", "10.01.2024"));
     let page = dmp.post("/deviations", &bad, true).await;
     assert_eq!(page.status, 422, "{}", page.body);
-    assert!(
-        page.body.contains(r#"id="deviation-explanation-error""#),
-        "{}",
-        page.body
-    );
+    page.assert_has(r#"id="deviation-explanation-error""#);
     assert!(page.body.contains(r#"id="deviation-discovered_on-error""#));
     assert!(
         page.body
@@ -756,7 +596,7 @@ async fn an_agency_reports_a_deviation_and_significant_ones_show_their_lag(kind:
     assert_eq!(reports[0]["status"], "submitted");
     assert_eq!(reports[0]["reportedLate"], true);
     let lag = reports[0]["lagDays"].as_i64().unwrap();
-    assert!(page.body.contains(&format!("{lag} dager")), "{}", page.body);
+    page.assert_has(&format!("{lag} dager"));
 
     // A minor one kept as a draft is neither flagged nor sent.
     let minor = [
@@ -804,11 +644,7 @@ async fn an_agency_reports_a_deviation_and_significant_ones_show_their_lag(kind:
     let page = dmp.post("/deviations", &budget, true).await;
     assert_eq!(page.status, 303, "{}", page.body);
     let page = dmp.get("/deviations").await;
-    assert!(
-        page.body.contains("Budsjett: 717/70 (1. tertial)"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Budsjett: 717/70 (1. tertial)");
     assert!(page.body.contains("Avvik (1 000 kr): 3500"));
     assert_eq!(
         page.body
@@ -906,7 +742,7 @@ async fn an_agency_reports_a_deviation_and_significant_ones_show_their_lag(kind:
     assert_eq!(page.status, 303, "{}", page.body);
     let page = hod.get("/deviations").await;
     assert!(page.body.contains("Leveransen er forsinket to uker"));
-    assert!(page.body.contains("Lukket"), "{}", page.body);
+    page.assert_has("Lukket");
     let at = log_position(&app).await;
     let page = hod
         .post(&format!("/deviations/{id}/close"), &[], true)
@@ -992,7 +828,7 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
             .contains(&format!(r#"href="/audit/assignments/{assignment}/diff""#))
     );
     // The issued letter is correspondence owed to Riksrevisjonen.
-    assert!(page.body.contains("Tildelingsbrev 2024"), "{}", page.body);
+    page.assert_has("Tildelingsbrev 2024");
     let page = rr
         .get(&format!("/audit?from=2000-01-01&to={tomorrow}"))
         .await;
@@ -1018,19 +854,11 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
         report["missing"].as_array().unwrap().len()
     )));
     let page = rr.get("/audit?from=2024-05-01&to=2024-01-01").await;
-    assert!(
-        page.body.contains("Fra-datoen er etter til-datoen"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Fra-datoen er etter til-datoen");
     let page = rr.get("/audit?verify=1").await;
-    assert!(page.body.contains("Kjeden er hel"), "{}", page.body);
+    page.assert_has("Kjeden er hel");
     let position = log_position(&app).await;
-    assert!(
-        page.body.contains(&format!("til posisjon {position}")),
-        "{}",
-        page.body
-    );
+    page.assert_has(&format!("til posisjon {position}"));
 
     // The letter as of today and before it existed; the difference between the two.
     let page = rr
@@ -1038,21 +866,13 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Tildelingsbrev 2024"));
-    assert!(
-        page.body.contains("<code>LetterIssued</code>"),
-        "{}",
-        page.body
-    );
+    page.assert_has("<code>LetterIssued</code>");
     assert!(page.body.contains("429548"));
     let page = rr
         .get(&format!("/audit/letters/{letter}?as_of=2000-01-01"))
         .await;
     assert_eq!(page.status, 200);
-    assert!(
-        page.body.contains("Brevet fantes ikke ennå"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Brevet fantes ikke ennå");
     // The effective axis: the events were recorded with today's effective time, so by 2000
     // nothing had taken effect.
     let page = rr
@@ -1060,11 +880,7 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
             "/audit/letters/{letter}?as_of={tomorrow}&effective_by=2000-01-01"
         ))
         .await;
-    assert!(
-        page.body.contains("Brevet fantes ikke ennå"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Brevet fantes ikke ennå");
     // Between the issue and now, the letter gained its supplement; from nothing, it appeared.
     let page = rr
         .get(&format!(
@@ -1082,7 +898,7 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
             "/audit/letters/{letter}?from=2000-01-01&to={tomorrow}"
         ))
         .await;
-    assert!(page.body.contains("<code>/details</code>"), "{}", page.body);
+    page.assert_has("<code>/details</code>");
     let page = rr
         .get(&format!(
             "/audit/assignments/{assignment}/diff?from={between}&to={tomorrow}"
@@ -1115,11 +931,7 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
             "/audit/assignments/{assignment}?as_of={tomorrow}&effective_by=2000-01-01"
         ))
         .await;
-    assert!(
-        page.body.contains("Oppdraget fantes ikke ennå"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Oppdraget fantes ikke ennå");
     assert!(page.body.contains(r#"value="2000-01-01""#));
 
     // Other roles get neither the pages nor the chain query.
@@ -1167,8 +979,8 @@ async fn the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain(kind: 
     assert_eq!(changed, 1);
     let page = rr.get("/audit?verify=1").await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("Kjeden er brutt"), "{}", page.body);
-    assert!(page.body.contains("ved posisjon 3:"), "{}", page.body);
+    page.assert_has("Kjeden er brutt");
+    page.assert_has("ved posisjon 3:");
     assert!(!page.body.contains("Kjeden er hel"));
     app.stop().await;
 }
@@ -1181,16 +993,8 @@ async fn the_appendix_and_tertial_report_print_and_download(kind: BackendKind) {
     dmp.sign_in("dmp").await;
     let page = dmp.get(&format!("/letters/{letter}/tertial")).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(
-        page.body.contains("Tertialrapport – 2. tertial 2024"),
-        "{}",
-        page.body
-    );
-    assert!(
-        page.body.contains("Ikke rapportert: <strong>1</strong>"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Tertialrapport – 2. tertial 2024");
+    page.assert_has("Ikke rapportert: <strong>1</strong>");
     let page = dmp
         .post(
             &format!("/assignments/{assignment}/report_status"),
@@ -1204,11 +1008,7 @@ async fn the_appendix_and_tertial_report_print_and_download(kind: BackendKind) {
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
     let page = dmp.get(&format!("/letters/{letter}/tertial")).await;
-    assert!(
-        page.body.contains("Ikke rapportert: <strong>0</strong>"),
-        "{}",
-        page.body
-    );
+    page.assert_has("Ikke rapportert: <strong>0</strong>");
     assert!(page.body.contains("Godt i gang"));
     assert!(page.body.contains(r#"class="badge green""#));
     let page = dmp
@@ -1230,18 +1030,18 @@ async fn the_appendix_and_tertial_report_print_and_download(kind: BackendKind) {
         .get(&format!("/letters/{letter}/appendix?as_of=2000-01-01"))
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(!page.body.contains("Legemiddelberedskap"), "{}", page.body);
+    page.assert_lacks("Legemiddelberedskap");
     assert!(page.body.contains("Per dato 1. januar 2000"));
     let page = dmp
         .get(&format!(
             "/letters/{letter}/appendix?effective_by=2000-01-01"
         ))
         .await;
-    assert!(!page.body.contains("Legemiddelberedskap"), "{}", page.body);
+    page.assert_lacks("Legemiddelberedskap");
     let page = dmp
         .get(&format!("/letters/{letter}/appendix?as_of=1.1.2000"))
         .await;
-    assert!(page.body.contains(r#"id="as_of-error""#), "{}", page.body);
+    page.assert_has(r#"id="as_of-error""#);
     let page = dmp
         .get(&format!("/letters/{letter}/appendix?download=1"))
         .await;
@@ -1416,75 +1216,8 @@ async fn the_new_pages_have_labels_ordered_headings_and_role_navigation(kind: Ba
     app.stop().await;
 }
 
-// ---- accessibility checks (as in web.rs) ---------------------------------------------------
-
-fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
-    let open = format!("<{name}");
-    let mut out = Vec::new();
-    let mut rest = html;
-    while let Some(i) = rest.find(&open) {
-        let after = &rest[i + open.len()..];
-        if after.starts_with([' ', '>', '/']) {
-            let end = after.find('>').unwrap_or(after.len());
-            out.push(&rest[i..i + open.len() + end + 1]);
-        }
-        rest = &rest[i + open.len()..];
-    }
-    out
-}
-
-fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let key = format!(r#" {name}=""#);
-    let i = tag.find(&key)? + key.len();
-    let end = tag[i..].find('"')?;
-    Some(&tag[i..i + end])
-}
-
+/// The labels and the CSRF fields of a page's forms.
 fn check_labels(page: &str, html: &str) {
-    let labelled: Vec<&str> = tags(html, "label")
-        .into_iter()
-        .filter_map(|t| attr(t, "for"))
-        .collect();
-    for kind in ["input", "select", "textarea"] {
-        for tag in tags(html, kind) {
-            if attr(tag, "type") == Some("hidden") {
-                continue;
-            }
-            let id = attr(tag, "id").unwrap_or_else(|| panic!("{page}: {tag} has no id"));
-            assert!(labelled.contains(&id), "{page}: {tag} has no label");
-        }
-    }
-    // Every form that changes something carries the CSRF field.
-    for form in tags(html, "form") {
-        if attr(form, "method") == Some("post") {
-            let start = html.find(form).unwrap();
-            let end = html[start..].find("</form>").unwrap() + start;
-            assert!(
-                html[start..end].contains(r#"name="csrf""#),
-                "{page}: {form} has no CSRF field"
-            );
-        }
-    }
-}
-
-fn check_headings(page: &str, html: &str) {
-    let mut levels = Vec::new();
-    for (i, _) in html.match_indices("<h") {
-        if let Some(d) = html[i + 2..].chars().next().and_then(|c| c.to_digit(10)) {
-            levels.push(d);
-        }
-    }
-    assert_eq!(
-        levels.first(),
-        Some(&1),
-        "{page}: starts with h1: {levels:?}"
-    );
-    assert_eq!(
-        levels.iter().filter(|l| **l == 1).count(),
-        1,
-        "{page}: one h1"
-    );
-    for w in levels.windows(2) {
-        assert!(w[1] <= w[0] + 1, "{page}: heading levels skip: {levels:?}");
-    }
+    styr_tests::web::check_labels(page, html);
+    check_csrf_fields(page, html);
 }

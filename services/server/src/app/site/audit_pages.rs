@@ -14,6 +14,7 @@ use maud::{Markup, html};
 use serde_json::{Value, json};
 use styr_workflow::domain::Role;
 
+use super::forms::{date_input, date_param};
 use super::pages::{end_of_oslo_day, s, unavailable};
 use super::{AppState, Page, layout, query_map};
 
@@ -28,36 +29,6 @@ fn auditor_only(page: Page) -> Result<Page, Box<HttpResponse>> {
             "forbidden",
             "forbidden.text",
         ))),
-    }
-}
-
-/// A date parameter: `Ok(None)` when absent or empty, `Err(())` when it does not parse.
-fn date_param(
-    q: &std::collections::HashMap<String, String>,
-    k: &str,
-) -> Result<Option<NaiveDate>, ()> {
-    match q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| ()),
-    }
-}
-
-fn date_input(
-    page: &Page,
-    name: &str,
-    label: &'static str,
-    value: Option<NaiveDate>,
-    bad: bool,
-) -> Markup {
-    html! {
-        div {
-            label for=(name) { (page.t(label)) }
-            @if bad { span.error id={ (name) "-error" } { (page.t("bad_date")) } }
-            input type="date" id=(name) name=(name) value=(value.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default())
-                aria-invalid=[bad.then_some("true")] aria-describedby=[bad.then(|| format!("{name}-error"))];
-        }
     }
 }
 
@@ -185,14 +156,7 @@ pub async fn overview(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
                 }
                 @if !rows.is_empty() {
                     table {
-                        thead { tr {
-                            th scope="col" { (page.t("date")) }
-                            th scope="col" { (page.t("title")) }
-                            th scope="col" { (page.t("agency")) }
-                            th scope="col" { (page.t("cp.copy_to")) }
-                            th scope="col" { (page.t("status")) }
-                            th scope="col" { (page.t("cp.attempts")) }
-                        } }
+                        (layout::column_heads(&page, &["date", "title", "agency", "cp.copy_to", "status", "cp.attempts"]))
                         tbody { @for r in &rows {
                             @let ok = r["state"] == "delivered";
                             tr class=[(!ok).then_some("overdue")] {
@@ -263,11 +227,7 @@ fn diff_table(page: &Page, changes: &Value) -> Markup {
     html! {
         @if changes.is_empty() { p { (page.t("no_changes")) } } @else {
             table {
-                thead { tr {
-                    th scope="col" { (page.t("field")) }
-                    th scope="col" { (page.t("before")) }
-                    th scope="col" { (page.t("after")) }
-                } }
+                (layout::column_heads(page, &["field", "before", "after"]))
                 tbody { @for c in &changes { tr {
                     td { code { (s(&c["path"])) } }
                     td { (json_cell(&c["before"])) }
@@ -446,13 +406,7 @@ pub async fn letter(
                 }
                 h3 { (page.t("budget")) }
                 table {
-                    thead { tr {
-                        th scope="col" { (page.t("chapter_post")) }
-                        th scope="col" { (page.t("text")) }
-                        th scope="col" { (page.t("original")) }
-                        th scope="col" { (page.t("adjustments")) }
-                        th scope="col" { (page.t("current")) }
-                    } }
+                    (layout::column_heads(&page, &["chapter_post", "text", "original", "adjustments", "current"]))
                     tbody { @for b in l["budget"].as_array().into_iter().flatten() { tr {
                         td { (s(&b["chapter"])) "/" (s(&b["post"])) }
                         td { (s(&b["text"])) }

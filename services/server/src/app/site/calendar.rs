@@ -168,13 +168,7 @@ fn list(page: &Page, entries: &[Entry]) -> Markup {
         h2 { (page.t("list_view")) }
         @if entries.is_empty() { p { (page.t("no_calendar")) } } @else {
             table {
-                thead { tr {
-                    th scope="col" { (page.t("date")) }
-                    th scope="col" { (page.t("what")) }
-                    th scope="col" { (page.t("agency")) }
-                    th scope="col" { (page.t("kind")) }
-                    th scope="col" { (page.t("status")) }
-                } }
+                (layout::column_heads(page, &["date", "what", "agency", "kind", "status"]))
                 tbody { @for e in entries { tr {
                     td { (page.lang.date(e.date)) }
                     (entry_cells(page, e))
@@ -238,13 +232,7 @@ fn month_grid(page: &Page, first: NaiveDate, entries: &[Entry]) -> Markup {
             // The same entries as a list, which reads better aloud and in print.
             h3 { (page.t("list_view")) }
             table {
-                thead { tr {
-                    th scope="col" { (page.t("date")) }
-                    th scope="col" { (page.t("what")) }
-                    th scope="col" { (page.t("agency")) }
-                    th scope="col" { (page.t("kind")) }
-                    th scope="col" { (page.t("status")) }
-                } }
+                (layout::column_heads(page, &["date", "what", "agency", "kind", "status"]))
                 tbody { @for e in &days { tr {
                     td { (page.lang.date(e.date)) }
                     (entry_cells(page, e))

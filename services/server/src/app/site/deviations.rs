@@ -260,16 +260,7 @@ async fn render(state: &AppState, page: Page, failed: Option<(String, FormState)
             p.rule { (page.t("deviation.rule")) }
             @if reports.is_empty() { p { (page.t("no_deviations")) } } @else {
                 table {
-                    thead { tr {
-                        th scope="col" { (page.t("subject")) }
-                        th scope="col" { (page.t("agency")) }
-                        th scope="col" { (page.t("explanation")) }
-                        th scope="col" { (page.t("discovered_on")) }
-                        th scope="col" { (page.t("submitted_on")) }
-                        th scope="col" { (page.t("lag")) }
-                        th scope="col" { (page.t("status")) }
-                        th scope="col" { (page.t("actions")) }
-                    } }
+                    (layout::column_heads(&page, &["subject", "agency", "explanation", "discovered_on", "submitted_on", "lag", "status", "actions"]))
                     tbody { @for r in &reports {
                         @let significant = r["significant"].as_bool() == Some(true);
                         @let late = r["reportedLate"].as_bool() == Some(true);
@@ -349,14 +340,10 @@ pub async fn report(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::of(&req, &state);
-    if !page.csrf_ok(&req, &form) {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
-    }
-    let Some(identity) = &page.identity else {
-        return page.redirect_to_login();
+    let (page, agency) = match Page::signed_in_post(&req, &state, &form) {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return *refused,
     };
-    let agency = identity.actor.organisation.as_str().to_owned();
     let fs = FormState::failed(form.into_inner(), Vec::new());
     let mut errors: Vec<GqlError> = Vec::new();
     forms::required(&page, &fs, "ministry", &mut errors);
@@ -450,14 +437,11 @@ pub async fn step(
     path: web::Path<(String, String)>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::of(&req, &state);
+    let (page, _) = match Page::signed_in_post(&req, &state, &form) {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return *refused,
+    };
     let (id, step) = path.into_inner();
-    if !page.csrf_ok(&req, &form) {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
-    }
-    if page.identity.is_none() {
-        return page.redirect_to_login();
-    }
     let fs = FormState::failed(form.into_inner(), Vec::new());
     let options = json!({ "commandId": fs.opt("command_id") });
     let mut errors = Vec::new();

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
 use maud::{Markup, html};
 
 use super::{GqlError, Page};
@@ -190,5 +191,33 @@ pub fn number(
 pub fn required(page: &Page, state: &FormState, name: &str, errors: &mut Vec<GqlError>) {
     if state.opt(name).is_none() {
         errors.push(invalid(name, page.t("required")));
+    }
+}
+
+/// A date parameter: `Ok(None)` when absent or empty, `Err(())` when it does not parse.
+pub fn date_param(q: &HashMap<String, String>, k: &str) -> Result<Option<NaiveDate>, ()> {
+    match q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| ()),
+    }
+}
+
+/// A labelled date field showing `value`, marked invalid with its message when `bad`.
+pub fn date_input(
+    page: &Page,
+    name: &str,
+    label: &'static str,
+    value: Option<NaiveDate>,
+    bad: bool,
+) -> Markup {
+    html! {
+        div {
+            label for=(name) { (page.t(label)) }
+            @if bad { span.error id={ (name) "-error" } { (page.t("bad_date")) } }
+            input type="date" id=(name) name=(name) value=(value.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default())
+                aria-invalid=[bad.then_some("true")] aria-describedby=[bad.then(|| format!("{name}-error"))];
+        }
     }
 }

@@ -93,3 +93,10 @@ fn site_nav(page: &Page) -> Markup {
         }
     }
 }
+
+/// A table's head row: one column header a key, in the page's language.
+pub fn column_heads(page: &Page, keys: &[&'static str]) -> Markup {
+    html! {
+        thead { tr { @for key in keys { th scope="col" { (page.t(key)) } } } }
+    }
+}

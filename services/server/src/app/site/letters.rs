@@ -47,15 +47,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
                 p { (page.t("no_letters")) }
             } @else {
                 table {
-                    thead { tr {
-                        th scope="col" { (page.t("title")) }
-                        th scope="col" { (page.t("ministry")) }
-                        th scope="col" { (page.t("agency")) }
-                        th scope="col" { (page.t("year")) }
-                        th scope="col" { (page.t("case_ref")) }
-                        th scope="col" { (page.t("issued_on")) }
-                        th scope="col" { (page.t("supplements")) }
-                    } }
+                    (layout::column_heads(&page, &["title", "ministry", "agency", "year", "case_ref", "issued_on", "supplements"]))
                     tbody { @for l in &letters { tr {
                         td { a href={ "/letters/" (s(&l["id"])) } { (s(&l["title"])) } }
                         td { (s(&l["ministry"])) }
@@ -217,12 +209,7 @@ async fn render_letter(
             @let reqs = l["reportingRequirements"].as_array().cloned().unwrap_or_default();
             @if reqs.is_empty() { p { (page.t("none_yet")) } } @else {
                 table {
-                    thead { tr {
-                        th scope="col" { (page.t("text")) }
-                        th scope="col" { (page.t("deadline")) }
-                        th scope="col" { (page.t("source")) }
-                        th scope="col" { (page.t("status")) }
-                    } }
+                    (layout::column_heads(&page, &["text", "deadline", "source", "status"]))
                     tbody { @for r in &reqs { tr {
                         td { (s(&r["text"])) }
                         td { @if let Some(d) = r["due"].as_str() { (page.lang.date_str(d)) } @else { "–" } }
@@ -258,12 +245,7 @@ async fn render_letter(
             @if !items.is_empty() {
                 h3 { (page.t("reports_and_meetings")) }
                 table {
-                    thead { tr {
-                        th scope="col" { (page.t("date")) }
-                        th scope="col" { (page.t("what")) }
-                        th scope="col" { (page.t("kind")) }
-                        th scope="col" { (page.t("status")) }
-                    } }
+                    (layout::column_heads(&page, &["date", "what", "kind", "status"]))
                     tbody { @for c in &items { tr {
                         td { (page.lang.date_str(s(&c["date"]))) }
                         td { (s(&c["title"])) }
@@ -275,10 +257,7 @@ async fn render_letter(
             }
             @if cal.is_empty() { p { (page.t("none_yet")) } } @else {
                 table {
-                    thead { tr {
-                        th scope="col" { (page.t("date")) }
-                        th scope="col" { (page.t("what")) }
-                    } }
+                    (layout::column_heads(&page, &["date", "what"]))
                     tbody { @for c in &cal { tr {
                         td { (page.lang.date_str(s(&c["date"]))) }
                         td { (s(&c["text"])) }
@@ -342,13 +321,10 @@ pub async fn draft_supplement(
     id: web::Path<String>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::of(&req, &state);
-    if !page.csrf_ok(&req, &form) {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
-    }
-    if page.identity.is_none() {
-        return page.redirect_to_login();
-    }
+    let (page, _) = match Page::signed_in_post(&req, &state, &form) {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return *refused,
+    };
     let values = form.into_inner();
     let fs = FormState::failed(values, Vec::new());
     let mut errors = Vec::new();
@@ -552,14 +528,11 @@ pub async fn supplement_action(
     path: web::Path<(String, String)>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::of(&req, &state);
+    let (page, _) = match Page::signed_in_post(&req, &state, &form) {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return *refused,
+    };
     let (id, action) = path.into_inner();
-    if !page.csrf_ok(&req, &form) {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
-    }
-    if page.identity.is_none() {
-        return page.redirect_to_login();
-    }
     if !SUPPLEMENT_FORMS.iter().any(|(a, _)| *a == action) {
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
     }
@@ -744,12 +717,7 @@ fn preview_markup(page: &Page, p: &Value) -> Markup {
                 @if !assignments.is_empty() {
                     h4 { (page.t("assignments")) " (" (assignments.len()) ")" }
                     table {
-                        thead { tr {
-                            th scope="col" { (page.t("reference")) }
-                            th scope="col" { (page.t("title")) }
-                            th scope="col" { (page.t("department")) }
-                            th scope="col" { (page.t("deadline")) }
-                        } }
+                        (layout::column_heads(page, &["reference", "title", "department", "deadline"]))
                         tbody { @for a in &assignments { tr {
                             td { (s(&a["reference"])) }
                             td { (s(&a["title"])) }
@@ -794,14 +762,10 @@ pub async fn import(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::of(&req, &state);
-    if !page.csrf_ok(&req, &form) {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
-    }
-    let Some(identity) = &page.identity else {
-        return page.redirect_to_login();
+    let (page, ministry) = match Page::signed_in_post(&req, &state, &form) {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return *refused,
     };
-    let ministry = identity.actor.organisation.as_str().to_owned();
     let fs = FormState::failed(form.into_inner(), Vec::new());
     let apply = fs.value("action") == "apply";
     let mut errors = Vec::new();

@@ -287,9 +287,45 @@ impl Page {
         Ok(response.data.into_json().unwrap_or(Value::Null))
     }
 
+    /// Signs the browser in with the session `token` and sends it to the board.
+    pub fn start_session(mut self, token: &str) -> HttpResponse {
+        let secure = self.secure;
+        self.cookies.push(cookie(
+            SESSION_COOKIE,
+            token,
+            secure,
+            true,
+            Some(SESSION_HOURS as i64),
+        ));
+        self.see_other("/")
+    }
+
     /// Sends to the sign-in page.
     pub fn redirect_to_login(self) -> HttpResponse {
         self.see_other("/login")
+    }
+
+    /// A form posted by a signed-in user: the page and the user's organisation, or the answer
+    /// to send instead — refused (403) without this browser's CSRF token, to the sign-in page
+    /// when nobody is signed in.
+    pub fn signed_in_post(
+        req: &HttpRequest,
+        state: &AppState,
+        form: &HashMap<String, String>,
+    ) -> Result<(Page, String), Box<HttpResponse>> {
+        let page = Page::of(req, state);
+        if !page.csrf_ok(req, form) {
+            return Err(Box::new(page.message(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "csrf",
+            )));
+        }
+        let Some(identity) = &page.identity else {
+            return Err(Box::new(page.redirect_to_login()));
+        };
+        let organisation = identity.actor.organisation.as_str().to_owned();
+        Ok((page, organisation))
     }
 }
 
@@ -472,7 +508,7 @@ async fn login(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let mut page = Page::of(&req, &state);
+    let page = Page::of(&req, &state);
     let keys = match (&state.dev_keys, state.dev) {
         (Some(keys), true) => keys,
         _ => return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text"),
@@ -511,15 +547,7 @@ async fn login(
             );
         }
     };
-    let secure = page.secure;
-    page.cookies.push(cookie(
-        SESSION_COOKIE,
-        &token,
-        secure,
-        true,
-        Some(SESSION_HOURS as i64),
-    ));
-    page.see_other("/")
+    page.start_session(&token)
 }
 
 async fn logout(

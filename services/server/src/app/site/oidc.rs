@@ -17,8 +17,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
 
 use super::{
-    AppState, Lang, Page, SESSION_COOKIE, SESSION_HOURS, constant_time_eq, cookie, expired,
-    identity_of, layout, query_map,
+    AppState, Lang, Page, SESSION_COOKIE, SESSION_HOURS, constant_time_eq, expired, identity_of,
+    layout, query_map,
 };
 use crate::oidc::{Flow, OidcError};
 
@@ -128,14 +128,7 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
     match session {
         Ok(token) => {
             tracing::info!(sub = %claims.sub, role = %claims.role, org = %claims.org, "signed in through the identity provider");
-            page.cookies.push(cookie(
-                SESSION_COOKIE,
-                &token,
-                secure,
-                true,
-                Some(SESSION_HOURS as i64),
-            ));
-            page.see_other("/")
+            page.start_session(&token)
         }
         Err(e) => {
             tracing::warn!(error = %e, "sign-in refused");

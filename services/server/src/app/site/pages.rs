@@ -203,15 +203,7 @@ pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
                 p { (page.t("none")) }
             } @else {
                 table {
-                    thead { tr {
-                        th scope="col" { (page.t("reference")) }
-                        th scope="col" { (page.t("title")) }
-                        th scope="col" { (page.t("agency")) }
-                        th scope="col" { (page.t("department")) }
-                        th scope="col" { (page.t("status")) }
-                        th scope="col" { (page.t("traffic_light")) }
-                        th scope="col" { (page.t("next_deadline")) }
-                    } }
+                    (layout::column_heads(&page, &["reference", "title", "agency", "department", "status", "traffic_light", "next_deadline"]))
                     tbody {
                         @for r in &rows {
                             @let late = r["overdue"].as_bool().unwrap_or(false);
@@ -361,11 +353,7 @@ async fn render_assignment(
             }
             h2 { (page.t("parts")) }
             table {
-                thead { tr {
-                    th scope="col" { (page.t("part")) }
-                    th scope="col" { (page.t("deadline")) }
-                    th scope="col" { (page.t("delivery")) }
-                } }
+                (layout::column_heads(&page, &["part", "deadline", "delivery"]))
                 tbody {
                     @for p in a["parts"].as_array().into_iter().flatten() {
                         tr {
@@ -394,14 +382,7 @@ async fn render_assignment(
             @let reports = a["statusReports"].as_array().cloned().unwrap_or_default();
             @if reports.is_empty() { p { (page.t("no_reports")) } } @else {
                 table {
-                    thead { tr {
-                        th scope="col" { (page.t("period")) }
-                        th scope="col" { (page.t("traffic_light")) }
-                        th scope="col" { (page.t("progress")) }
-                        th scope="col" { (page.t("cause")) }
-                        th scope="col" { (page.t("corrective")) }
-                        th scope="col" { (page.t("by")) }
-                    } }
+                    (layout::column_heads(&page, &["period", "traffic_light", "progress", "cause", "corrective", "by"]))
                     tbody { @for r in &reports { tr {
                         td { (period_label(&page, s(&r["period"]))) }
                         td { (badge(&page, &r["trafficLight"])) }
@@ -416,13 +397,7 @@ async fn render_assignment(
             @let deliveries = a["deliveries"].as_array().cloned().unwrap_or_default();
             @if deliveries.is_empty() { p { (page.t("no_deliveries")) } } @else {
                 table {
-                    thead { tr {
-                        th scope="col" { (page.t("part")) }
-                        th scope="col" { (page.t("summary")) }
-                        th scope="col" { (page.t("document_ref")) }
-                        th scope="col" { (page.t("delivered_on")) }
-                        th scope="col" { (page.t("by")) }
-                    } }
+                    (layout::column_heads(&page, &["part", "summary", "document_ref", "delivered_on", "by"]))
                     tbody { @for d in &deliveries { tr {
                         td { (s(&d["part"])) }
                         td { (s(&d["summary"])) }
@@ -442,12 +417,7 @@ async fn render_assignment(
             }
             h2 { (page.t("timeline")) }
             table {
-                thead { tr {
-                    th scope="col" { (page.t("when")) }
-                    th scope="col" { (page.t("what")) }
-                    th scope="col" { (page.t("by")) }
-                    th scope="col" { (page.t("why")) }
-                } }
+                (layout::column_heads(&page, &["when", "what", "by", "why"]))
                 tbody { @for e in a["timeline"].as_array().into_iter().flatten() { tr {
                     td { (page.lang.time_str(s(&e["recordedAt"])))
                          @if e["effectiveAt"] != e["recordedAt"] { br; span.muted { "(" (page.lang.time_str(s(&e["effectiveAt"]))) ")" } } }
@@ -810,14 +780,11 @@ pub async fn assignment_action(
     path: web::Path<(String, String)>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::of(&req, &state);
+    let (page, _) = match Page::signed_in_post(&req, &state, &form) {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return *refused,
+    };
     let (id, action) = path.into_inner();
-    if !page.csrf_ok(&req, &form) {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "csrf");
-    }
-    if page.identity.is_none() {
-        return page.redirect_to_login();
-    }
     let form = form.into_inner();
     let Some((document, variables)) = mutation(&action, &id, &form) else {
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
@@ -966,11 +933,7 @@ pub async fn audit(
                 (facts(&page, &a))
                 h3 { (page.t("parts")) }
                 table {
-                    thead { tr {
-                        th scope="col" { (page.t("part")) }
-                        th scope="col" { (page.t("deadline")) }
-                        th scope="col" { (page.t("delivery")) }
-                    } }
+                    (layout::column_heads(&page, &["part", "deadline", "delivery"]))
                     tbody { @for p in a["parts"].as_array().into_iter().flatten() { tr {
                         td { (s(&p["label"])) " " (s(&p["title"])) }
                         td {
@@ -984,14 +947,7 @@ pub async fn audit(
             }
             h2 { (page.t("trail")) }
             table {
-                thead { tr {
-                    th scope="col" { (page.t("when")) }
-                    th scope="col" { (page.t("what")) }
-                    th scope="col" { (page.t("part")) }
-                    th scope="col" { (page.t("deadline")) }
-                    th scope="col" { (page.t("by")) }
-                    th scope="col" { (page.t("why")) }
-                } }
+                (layout::column_heads(&page, &["when", "what", "part", "deadline", "by", "why"]))
                 tbody { @for e in trail.as_array().into_iter().flatten() { tr {
                     td { (page.lang.time_str(s(&e["recordedAt"])))
                          @if e["effectiveAt"] != e["recordedAt"] { br; span.muted { "(" (page.lang.time_str(s(&e["effectiveAt"]))) ")" } } }

@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::json;
 
+use super::forms::{date_input, date_param};
 use super::pages::{badge, end_of_oslo_day, s, status_key, unavailable};
 use super::{AppState, CSS, Page, layout, query_map};
 
@@ -69,38 +70,6 @@ fn wants_download(req: &HttpRequest) -> bool {
         .is_some_and(|v| v == "1")
 }
 
-/// A `YYYY-MM-DD` parameter; `Err` when given but not a date.
-fn day_param(req: &HttpRequest, name: &str) -> Result<Option<NaiveDate>, ()> {
-    match query_map(req.query_string())
-        .get(name)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-    {
-        None => Ok(None),
-        Some(v) => NaiveDate::parse_from_str(&v, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| ()),
-    }
-}
-
-fn day_input(
-    page: &Page,
-    name: &str,
-    label: &'static str,
-    value: Option<NaiveDate>,
-    bad: bool,
-) -> Markup {
-    html! {
-        div {
-            label for=(name) { (page.t(label)) }
-            @if bad { span.error id={ (name) "-error" } { (page.t("bad_date")) } }
-            input type="date" id=(name) name=(name)
-                value=(value.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default())
-                aria-invalid=[bad.then_some("true")] aria-describedby=[bad.then(|| format!("{name}-error"))];
-        }
-    }
-}
-
 /// `GET /letters/{id}/appendix`, optionally as of the end of an Oslo day (`as_of`) and with
 /// only what had taken effect by the end of another (`effective_by`).
 pub async fn appendix(
@@ -112,8 +81,9 @@ pub async fn appendix(
     if page.identity.is_none() {
         return page.redirect_to_login();
     }
-    let as_of = day_param(&req, "as_of");
-    let effective_by = day_param(&req, "effective_by");
+    let q = query_map(req.query_string());
+    let as_of = date_param(&q, "as_of");
+    let effective_by = date_param(&q, "effective_by");
     let (bad_as_of, bad_eff) = (as_of.is_err(), effective_by.is_err());
     let (as_of, effective_by) = (as_of.ok().flatten(), effective_by.ok().flatten());
     let instant = |d: Option<NaiveDate>| d.and_then(end_of_oslo_day).map(|t| t.to_rfc3339());
@@ -142,8 +112,8 @@ pub async fn appendix(
                 a href={ "/letters/" (id.as_str()) "/appendix?download=1" (keep) } { (page.t("download_html")) }
             }
             form.filters method="get" action={ "/letters/" (id.as_str()) "/appendix" } {
-                (day_input(&page, "as_of", "as_of", as_of, bad_as_of))
-                (day_input(&page, "effective_by", "effective_by", effective_by, bad_eff))
+                (date_input(&page, "as_of", "as_of", as_of, bad_as_of))
+                (date_input(&page, "effective_by", "effective_by", effective_by, bad_eff))
                 button type="submit" { (page.t("show")) }
             }
         }
@@ -153,12 +123,7 @@ pub async fn appendix(
         p { (s(&l["title"])) " – " (s(&l["ministry"])) " / " (s(&l["agency"])) }
         @if rows.is_empty() { p { (page.t("none_yet")) } } @else {
             table.report {
-                thead { tr {
-                    th scope="col" { (page.t("reference")) }
-                    th scope="col" { (page.t("title")) }
-                    th scope="col" { (page.t("description")) }
-                    th scope="col" { (page.t("status")) }
-                } }
+                (layout::column_heads(&page, &["reference", "title", "description", "status"]))
                 tbody { @for r in &rows { tr {
                     td { (s(&r["assignment"]["reference"])) }
                     td { (s(&r["assignment"]["title"])) }
@@ -228,14 +193,7 @@ pub async fn tertial(
         p { (page.t("not_reported")) ": " strong { (missing) } " / " (rows.len()) }
         @if rows.is_empty() { p { (page.t("none_yet")) } } @else {
             table.report {
-                thead { tr {
-                    th scope="col" { (page.t("reference")) }
-                    th scope="col" { (page.t("title")) }
-                    th scope="col" { (page.t("traffic_light")) }
-                    th scope="col" { (page.t("progress")) }
-                    th scope="col" { (page.t("cause")) }
-                    th scope="col" { (page.t("corrective")) }
-                } }
+                (layout::column_heads(&page, &["reference", "title", "traffic_light", "progress", "cause", "corrective"]))
                 tbody { @for r in &rows {
                     @let reported = r["reported"] == true;
                     tr class=[(!reported).then_some("overdue")] {
