@@ -16,6 +16,7 @@ styr_tests::on_both_kinds!(
     an_auditor_reads_the_assignment_as_of_a_date,
     cookies_are_secure_except_on_localhost_in_development,
     the_ministry_grants_an_extension_the_agency_asked_for,
+    the_ministry_cancels_an_assignment_with_a_reason,
     the_board_filters_by_registered_agencies,
 );
 
@@ -499,4 +500,65 @@ async fn the_ministry_grants_an_extension_the_agency_asked_for(kind: BackendKind
         .count();
     assert_eq!(requested, 1, "{body}");
     app.stop().await;
+}
+
+async fn the_ministry_cancels_an_assignment_with_a_reason(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let id = issue(&app, "DMP", "TB2024-7", "Avlyses").await;
+    let path = format!("/assignments/{id}");
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp.get(&path).await;
+    // The agency cannot cancel.
+    page.assert_lacks("form-cancel_assignment");
+    // The agency posting the form anyway is refused and nothing changes.
+    let page = dmp
+        .post(
+            &format!("{path}/cancel_assignment"),
+            &[("reason", "Ikke vårt valg")],
+            true,
+        )
+        .await;
+    assert_ne!(page.status, 303, "{}", page.body);
+
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get(&path).await;
+    page.assert_has("form-cancel_assignment");
+    // Without a reason: refused beside the field, nothing written.
+    let log_position = || async {
+        let body = app.graphql("{ health { logPosition } }", None).await;
+        data(&body, "health.logPosition").as_u64().unwrap_or(0)
+    };
+    let head = log_position().await;
+    let page = hod
+        .post(
+            &format!("{path}/cancel_assignment"),
+            &[("reason", " ")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert_eq!(log_position().await, head, "a refused form writes nothing");
+    let page = hod
+        .post(
+            &format!("{path}/cancel_assignment"),
+            &[("reason", "Overtatt av et annet oppdrag")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = hod.get(&path).await;
+    // A cancelled assignment has no forms; the reason is in the timeline.
+    page.assert_lacks("form-cancel_assignment");
+    page.assert_has("Overtatt av et annet oppdrag");
+    let token = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &token,
+            "query($id: ID!) { assignment(id: $id) { lifecycle } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(data(&body, "assignment.lifecycle"), "cancelled");
 }

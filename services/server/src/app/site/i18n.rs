@@ -293,6 +293,11 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Send levering tilbake",
         "Return the delivery",
     ),
+    (
+        "cancel_assignment",
+        "Avlys oppdraget",
+        "Cancel the assignment",
+    ),
     ("reason", "Begrunnelse", "Reason"),
     ("whole", "Hele oppdraget", "The whole assignment"),
     ("p.TERTIAL_1", "1. tertial", "First tertial"),

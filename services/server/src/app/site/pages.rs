@@ -440,6 +440,7 @@ fn action_key(action: &str) -> &'static str {
         "reject_extension" => "reject_extension",
         "accept_delivery" => "accept_delivery",
         "return_delivery" => "return_delivery",
+        "cancel_assignment" => "cancel_assignment",
         _ => "actions",
     }
 }
@@ -680,10 +681,9 @@ fn ministry_forms(page: &Page, a: &Value, failed: &Failed) -> Markup {
         .into_iter()
         .flatten()
         .any(|p| p["delivery"] == "awaiting_review");
+    // Shown only for an active assignment (see the caller), which the ministry may cancel.
     html! {
-        @if pending.is_some() || awaiting {
-            h2 { (page.t("actions")) }
-        }
+        h2 { (page.t("actions")) }
         @if let Some(x) = pending {
             @let request = x.get("id").and_then(Value::as_str).unwrap_or("");
             (action_form(page, id, "grant_extension", failed, html! {
@@ -703,6 +703,9 @@ fn ministry_forms(page: &Page, a: &Value, failed: &Failed) -> Markup {
                 (text(page, failed, "return_delivery", "reason", "reason", true))
             }))
         }
+        (action_form(page, id, "cancel_assignment", failed, html! {
+            (text(page, failed, "cancel_assignment", "reason", "reason", true))
+        }))
     }
 }
 
@@ -715,7 +718,9 @@ fn mutation(action: &str, id: &str, f: &HashMap<String, String>) -> Option<(&'st
             .map(str::to_owned)
     };
     let req = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
-    let options = json!({ "commandId": opt("command_id") });
+    // A form's reason is also the command's "why", kept with every event it writes (and shown
+    // in the timeline), not only inside the event where the domain wants it.
+    let options = json!({ "commandId": opt("command_id"), "reason": opt("reason") });
     let base = json!({ "id": id, "options": options, "part": opt("part") });
     let with = |mut v: Value, extra: Value| {
         for (k, x) in extra.as_object().into_iter().flatten() {
@@ -764,6 +769,11 @@ fn mutation(action: &str, id: &str, f: &HashMap<String, String>) -> Option<(&'st
             r#"mutation($id: ID!, $part: String, $options: CommandOptions) {
                 acceptDelivery(id: $id, part: $part, options: $options) { position } }"#,
             base,
+        ),
+        "cancel_assignment" => (
+            r#"mutation($id: ID!, $reason: String!, $options: CommandOptions) {
+                cancelAssignment(id: $id, reason: $reason, options: $options) { position } }"#,
+            json!({ "id": id, "options": options, "reason": req("reason") }),
         ),
         "return_delivery" => (
             r#"mutation($id: ID!, $part: String, $reason: String!, $options: CommandOptions) {
