@@ -15,6 +15,7 @@ use styr_tests::{TestApp, code, data};
 styr_tests::on_both_kinds!(
     letters_show_their_content_to_their_parties_only,
     a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages,
+    a_ministry_officer_issues_a_draft_letter_from_its_page,
     the_import_preview_shows_what_was_recognised_and_writes_nothing,
     the_calendar_lists_and_shows_a_month,
     an_agency_reports_a_deviation_and_significant_ones_show_their_lag,
@@ -1220,4 +1221,77 @@ async fn the_new_pages_have_labels_ordered_headings_and_role_navigation(kind: Ba
 fn check_labels(page: &str, html: &str) {
     styr_tests::web::check_labels(page, html);
     check_csrf_fields(page, html);
+}
+
+async fn a_ministry_officer_issues_a_draft_letter_from_its_page(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let hod = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation { draftLetter(input: { ministry: "HOD", agency: "DMP", year: 2024,
+                title: "Tildelingsbrev 2024" }) { letter { id } } }"#,
+            json!({}),
+        )
+        .await;
+    let letter = data(&body, "draftLetter.letter.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page_path = format!("/letters/{letter}");
+    let path = format!("{page_path}/issue");
+    let mut hod_browser = Browser::new(&app);
+    hod_browser.sign_in("hod").await;
+    let page = hod_browser.get(&page_path).await;
+    page.assert_has(r#"id="form-issue_letter""#);
+
+    // The agency sees the draft but has no form, and posting anyway writes nothing.
+    let before = log_position(&app).await;
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp.get(&page_path).await;
+    page.assert_lacks(r#"id="form-issue_letter""#);
+    let page = dmp.post(&path, &[("issued_on", "2024-02-05")], true).await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    // A date that is not one: refused beside the field, nothing written.
+    let page = hod_browser
+        .post(&path, &[("issued_on", "5. februar")], true)
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"aria-describedby="issue_letter-issued_on-error""#);
+    assert_eq!(log_position(&app).await, before);
+    // An empty letter: the domain's refusal is shown on the page, nothing written.
+    let page = hod_browser
+        .post(&path, &[("issued_on", "2024-02-05")], true)
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has("an empty letter cannot be issued");
+    assert_eq!(log_position(&app).await, before);
+
+    let body = app
+        .gql(
+            &hod,
+            r#"mutation($id: ID!) { addBudgetLine(letterId: $id, line: { chapter: 746, post: 1,
+                amount: 429548, text: "Driftsutgifter" }) { position } }"#,
+            json!({ "id": letter }),
+        )
+        .await;
+    data(&body, "");
+    let page = hod_browser
+        .post(&path, &[("issued_on", "2024-02-05")], true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = hod_browser.get(&page_path).await;
+    page.assert_has("5. februar 2024");
+    // Issued: no issue form any more; supplements may now be drafted.
+    page.assert_lacks(r#"id="form-issue_letter""#);
+    page.assert_has(r#"id="form-draft_supplement""#);
+    let body = app
+        .gql(
+            &hod,
+            "query($id: ID!) { letter(id: $id) { issuedOn } }",
+            json!({ "id": letter }),
+        )
+        .await;
+    assert_eq!(data(&body, "letter.issuedOn"), "2024-02-05");
 }

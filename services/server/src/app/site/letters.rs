@@ -146,6 +146,9 @@ async fn render_letter(
     let ministry = role(&page) == Some(Role::Ministry);
     let auditor = role(&page) == Some(Role::Auditor);
     let issued = l["issuedOn"].is_string();
+    let today = styr_workflow::domain::oslo_date(state.workflow.now())
+        .format("%Y-%m-%d")
+        .to_string();
     let status = if failed.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -227,6 +230,16 @@ async fn render_letter(
                             @if let Some(d) = sp["issuedOn"].as_str() { " (" (page.lang.date_str(d)) ")" }
                         }
                     }
+                }
+            }
+            @if ministry && !issued {
+                form.action method="post" action={ "/letters/" (id) "/issue" } id="form-issue_letter" {
+                    h3 { (page.t("issue_letter")) }
+                    (forms::summary(&page, &failed, &["issued_on"]))
+                    (page.csrf_field())
+                    input type="hidden" name="command_id" value=(command_id(&failed));
+                    (field(&page, "issue_letter", &failed, "issued_on", "issued_on", Kind::Date, &today))
+                    button type="submit" { (page.t("issue_letter")) }
                 }
             }
             @if ministry && issued {
@@ -356,6 +369,62 @@ pub async fn draft_supplement(
                 .await
             }
             "FORBIDDEN" => {
+                forbidden(
+                    &state,
+                    page,
+                    "query($id: ID!) { letter(id: $id) { id } }",
+                    &id,
+                )
+                .await
+            }
+            _ => unavailable(page, &errors),
+        },
+    }
+}
+
+const ISSUE_LETTER: &str = r#"mutation($letterId: ID!, $issuedOn: Date!, $options: CommandOptions) {
+  issueLetter(letterId: $letterId, issuedOn: $issuedOn, options: $options) { letter { id } } }"#;
+
+/// `POST /letters/{id}/issue`: a ministry officer issues a draft letter (one imported from its
+/// text, say) on the date it bears.
+pub async fn issue_letter(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let (page, _) = match Page::signed_in_post(&req, &state, &form) {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return *refused,
+    };
+    let fs = FormState::failed(form.into_inner(), Vec::new());
+    let mut errors = Vec::new();
+    let on = forms::date(&page, &fs, "issued_on", &mut errors);
+    let result = match on {
+        Some(on) if errors.is_empty() => {
+            page.graphql(
+                &state,
+                ISSUE_LETTER,
+                json!({ "letterId": id.as_str(), "issuedOn": on.format("%Y-%m-%d").to_string(),
+                        "options": { "commandId": fs.opt("command_id") } }),
+            )
+            .await
+        }
+        _ => Err(errors),
+    };
+    match result {
+        Ok(_) => page.see_other(&format!("/letters/{id}")),
+        Err(errors) => match errors.first().map(|e| e.code.as_str()) {
+            Some("VALIDATION" | "RULE_VIOLATED" | "CONFLICT") => {
+                render_letter(
+                    &state,
+                    page,
+                    &id,
+                    Some(FormState::failed(fs.values, errors)),
+                )
+                .await
+            }
+            Some("FORBIDDEN") => {
                 forbidden(
                     &state,
                     page,

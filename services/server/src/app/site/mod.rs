@@ -67,6 +67,7 @@ fn more_routes(cfg: &mut web::ServiceConfig) {
             "/letters/{id}/supplements",
             web::post().to(letters::draft_supplement),
         )
+        .route("/letters/{id}/issue", web::post().to(letters::issue_letter))
         .route("/letters/{id}/appendix", web::get().to(reports::appendix))
         .route("/letters/{id}/tertial", web::get().to(reports::tertial))
         .route("/supplements/{id}", web::get().to(letters::supplement))

@@ -93,6 +93,7 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Lag utkast til tillegg",
         "Draft a supplement",
     ),
+    ("issue_letter", "Utsted brevet", "Issue the letter"),
     (
         "import_supplement",
         "Importer et tillegg fra tekst",
