@@ -182,6 +182,19 @@ pub(crate) fn answers(
         .collect()
 }
 
+/// The last event a group wrote (the new head), if it wrote any.
+pub(crate) fn last_written(
+    answers: &[Result<AppendAttempt, StoreError>],
+) -> Option<&RecordedEvent> {
+    answers
+        .iter()
+        .filter_map(|a| match a {
+            Ok(AppendAttempt::Written(events)) => events.last(),
+            _ => None,
+        })
+        .max_by_key(|e| e.position)
+}
+
 /// Writes one group and returns each append's answer, or fails as a whole.
 pub(crate) trait GroupWriter: Send + Sync + 'static {
     /// `waited_for` is asked again once the log's lock is held, so an append whose caller left

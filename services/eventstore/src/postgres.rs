@@ -27,9 +27,9 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::seal::EVENT_COLUMNS;
+use crate::seal::{EVENT_COLUMNS, recorded_after};
 use crate::store::AppendAttempt;
-use crate::types::{Actor, LogHead, RecordedEvent, StreamAppend, StreamId, truncate_to_micros};
+use crate::types::{Actor, LogHead, RecordedEvent, StreamAppend, StreamId};
 use crate::{group, import};
 
 /// The channel `pg_notify` announces new head positions on.
@@ -67,14 +67,7 @@ impl LastWritten {
     }
 
     fn remember(&self, answers: &[Result<AppendAttempt, StoreError>]) {
-        let last = answers
-            .iter()
-            .filter_map(|a| match a {
-                Ok(AppendAttempt::Written(events)) => events.last(),
-                _ => None,
-            })
-            .max_by_key(|e| e.position);
-        if let (Some(e), Ok(mut known)) = (last, self.0.lock()) {
+        if let (Some(e), Ok(mut known)) = (group::last_written(answers), self.0.lock()) {
             let head = LogHead {
                 position: e.position,
                 hash: e.hash.clone(),
@@ -104,8 +97,7 @@ async fn append_onto_known_head(
     if !verdicts.iter().all(|v| matches!(v, group::Verdict::Accept)) {
         return Ok(None);
     }
-    let recorded_at = truncate_to_micros(Utc::now()).max(*last_at);
-    let sealed = group::seal_group(batches, &verdicts, head, recorded_at);
+    let sealed = group::seal_group(batches, &verdicts, head, recorded_after(Some(*last_at)));
     let all: Vec<&RecordedEvent> = sealed.iter().flatten().collect();
     if all.len() > INSERT_CHUNK {
         return Ok(None);
@@ -135,7 +127,12 @@ async fn append_onto_snapshot(
         if !verdicts.iter().any(|v| matches!(v, group::Verdict::Accept)) {
             return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));
         }
-        let sealed = group::seal_group(batches, &verdicts, &snapshot.head, snapshot.recorded_at());
+        let sealed = group::seal_group(
+            batches,
+            &verdicts,
+            &snapshot.head,
+            recorded_after(snapshot.last_at),
+        );
         let all: Vec<&RecordedEvent> = sealed.iter().flatten().collect();
         if all.len() > INSERT_CHUNK {
             return append_locked(pool, batches, waited_for).await;
@@ -185,7 +182,7 @@ async fn append_locked(
         tx.rollback().await?;
         return Ok(group::answers(verdicts, vec![Vec::new(); batches.len()]));
     }
-    let sealed = group::seal_group(batches, &verdicts, &head, snapshot.recorded_at());
+    let sealed = group::seal_group(batches, &verdicts, &head, recorded_after(snapshot.last_at));
     let all: Vec<&RecordedEvent> = sealed.iter().flatten().collect();
     match write_events(&mut tx, &all).await {
         Ok(()) => {}
@@ -229,14 +226,6 @@ struct Snapshot {
     last_at: Option<DateTime<Utc>>,
     versions: HashMap<StreamId, u64>,
     known: HashSet<Uuid>,
-}
-
-impl Snapshot {
-    /// Now, but never before the head event's (whose clock, another server's, may run ahead
-    /// of ours), so recorded_at never decreases along the log.
-    fn recorded_at(&self) -> DateTime<Utc> {
-        truncate_to_micros(Utc::now()).max(self.last_at.unwrap_or_default())
-    }
 }
 
 async fn read_snapshot<'c, E>(
@@ -319,24 +308,36 @@ async fn write_at_head(
         return Ok(());
     };
     let mut q = insert_statement(events, true);
+    push_head_update(&mut q, last, Some(head));
+    q.build().execute(pool).await?;
+    Ok(())
+}
+
+/// Continues an `insert_statement(…, true)`: moves the head to `last` and announces it, in the
+/// same statement (data-modifying WITH clauses run exactly once). With a `guard`, only if the
+/// head is still that one: no row updated means another writer moved the head after we read
+/// it (its events then collide with ours on `position` first, in practice), and the statement
+/// divides by zero so that all of it, inserts included, is undone.
+fn push_head_update(q: &mut QueryBuilder<Postgres>, last: &RecordedEvent, guard: Option<&LogHead>) {
     q.push(" RETURNING 1), head AS (UPDATE log_head SET position = ")
         .push_bind(to_i64(last.position))
         .push(", hash = ")
-        .push_bind(&last.hash)
-        .push(" WHERE id = 1 AND position = ")
-        .push_bind(to_i64(head.position))
-        .push(" AND hash = ")
-        .push_bind(&head.hash)
-        // No row updated means another writer moved the head after we read it (its events
-        // then collide with ours on `position` first, in practice): divide by zero so the
-        // whole statement, inserts included, is undone.
-        .push(" RETURNING 1) SELECT pg_notify(")
+        .push_bind(last.hash.clone())
+        .push(" WHERE id = 1");
+    if let Some(head) = guard {
+        q.push(" AND position = ")
+            .push_bind(to_i64(head.position))
+            .push(" AND hash = ")
+            .push_bind(head.hash.clone());
+    }
+    q.push(" RETURNING 1) SELECT pg_notify(")
         .push_bind(NOTIFY_CHANNEL)
         .push(", ")
         .push_bind(last.position.to_string())
-        .push("), 1 / (SELECT count(*)::int FROM head) AS head_was_current");
-    q.build().execute(pool).await?;
-    Ok(())
+        .push(")");
+    if guard.is_some() {
+        q.push(", 1 / (SELECT count(*)::int FROM head) AS head_was_current");
+    }
 }
 
 /// True when a write failed only because another writer moved the head after it was read:
@@ -393,22 +394,13 @@ async fn write_events(
     let Some(last) = events.last() else {
         return Ok(());
     };
-    // The last chunk also moves the head and announces it, in the same statement:
-    // data-modifying WITH clauses run exactly once.
+    // The last chunk also moves the head and announces it.
     let chunks: Vec<&[&RecordedEvent]> = events.chunks(INSERT_CHUNK).collect();
     for (i, chunk) in chunks.iter().enumerate() {
         let final_chunk = i + 1 == chunks.len();
         let mut q = insert_statement(chunk, final_chunk);
         if final_chunk {
-            q.push(" RETURNING 1), head AS (UPDATE log_head SET position = ")
-                .push_bind(to_i64(last.position))
-                .push(", hash = ")
-                .push_bind(&last.hash)
-                .push(" WHERE id = 1 RETURNING 1) SELECT pg_notify(")
-                .push_bind(NOTIFY_CHANNEL)
-                .push(", ")
-                .push_bind(last.position.to_string())
-                .push(")");
+            push_head_update(&mut q, last, None);
         }
         q.build().execute(&mut **tx).await?;
     }

@@ -6,6 +6,13 @@ use chrono::{DateTime, Utc};
 use crate::chain::{HashInput, canonical_json, event_hash};
 use crate::types::{LogHead, RecordedEvent, StreamAppend};
 
+/// The `recorded_at` for events sealed onto a head recorded at `head_recorded_at`: now, but
+/// never before it (the head's writer, another server, may have a clock running ahead of
+/// ours), so `recorded_at` never decreases along the log.
+pub(crate) fn recorded_after(head_recorded_at: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    crate::types::truncate_to_micros(Utc::now()).max(head_recorded_at.unwrap_or_default())
+}
+
 /// Columns of `events` in the order every query selects them.
 pub(crate) const EVENT_COLUMNS: &str = "position, event_id, stream_type, stream_id, version, \
      event_type, schema_version, payload, actor_subject, actor_name, actor_role, actor_org, \

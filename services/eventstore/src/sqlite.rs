@@ -17,7 +17,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::seal::EVENT_COLUMNS;
+use crate::seal::{EVENT_COLUMNS, recorded_after};
 use crate::store::AppendAttempt;
 use crate::types::{
     Actor, LogHead, RecordedEvent, StreamAppend, StreamId, format_timestamp, parse_timestamp,
@@ -117,16 +117,14 @@ pub(crate) async fn append_group(
     }
 
     let head = head_of(&mut *tx).await?;
-    // Under the write lock and never before the head event's (whose clock, another
-    // process's, may run ahead of ours), so recorded_at never decreases along the log.
+    // Read under the write lock: the head event's recorded_at, which ours may not precede.
     let last_at: Option<String> =
         sqlx::query_scalar("SELECT recorded_at FROM events WHERE position = ?")
             .bind(head.position as i64)
             .fetch_optional(&mut *tx)
             .await?;
     let last_at = last_at.as_deref().map(parse_timestamp).transpose()?;
-    let recorded_at = truncate_to_micros(chrono::Utc::now()).max(last_at.unwrap_or_default());
-    let sealed = group::seal_group(batches, &verdicts, &head, recorded_at);
+    let sealed = group::seal_group(batches, &verdicts, &head, recorded_after(last_at));
     let all: Vec<&RecordedEvent> = sealed.iter().flatten().collect();
     match write_events(&mut tx, &all).await {
         Ok(()) => {}

@@ -143,15 +143,8 @@ impl group::GroupWriter for LogWriter {
             }
             Backend::Sqlite(p) => sqlite::append_group(p, batches, waited_for).await,
         }?;
-        let last = answers
-            .iter()
-            .filter_map(|a| match a {
-                Ok(AppendAttempt::Written(events)) => events.last().map(|e| e.position),
-                _ => None,
-            })
-            .max();
-        if let (Some(last), Some(inner)) = (last, self.inner.upgrade()) {
-            advance(&inner.head_tx, last);
+        if let (Some(last), Some(inner)) = (group::last_written(&answers), self.inner.upgrade()) {
+            advance(&inner.head_tx, last.position);
         }
         Ok(answers)
     }
@@ -350,11 +343,11 @@ impl EventStore {
             // key is checked before `event_id`, so a duplicate that slipped past the check
             // surfaces as a version race. Stored ids make it a repeat, not a conflict.
             AppendAttempt::VersionRace => {
-                let ids: Vec<Uuid> = batch
-                    .iter()
-                    .flat_map(|s| s.events.iter().map(|e| e.event_id))
-                    .collect();
-                if self.events_by_id(&ids).await?.is_empty() {
+                if self
+                    .events_by_id(&group::event_ids(&[batch]))
+                    .await?
+                    .is_empty()
+                {
                     Err(self.resolve_race(batch).await)
                 } else {
                     self.resolve_repeat(batch).await
@@ -422,10 +415,7 @@ impl EventStore {
     /// A repeat is accepted only if it is the same append: every id stored, each in the stream
     /// the batch names.
     async fn resolve_repeat(&self, batch: &[StreamAppend]) -> Result<AppendOutcome, StoreError> {
-        let ids: Vec<Uuid> = batch
-            .iter()
-            .flat_map(|s| s.events.iter().map(|e| e.event_id))
-            .collect();
+        let ids = group::event_ids(&[batch]);
         let stored = self.events_by_id(&ids).await?;
         let same_streams = batch.iter().all(|s| {
             s.events.iter().all(|e| {
