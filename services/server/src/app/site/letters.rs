@@ -358,27 +358,33 @@ pub async fn draft_supplement(
             let sid = s(&d["draftSupplement"]["supplement"]["id"]).to_owned();
             page.see_other(&format!("/supplements/{sid}"))
         }
-        Err(errors) => match errors[0].code.as_str() {
-            "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" => {
-                render_letter(
-                    &state,
-                    page,
-                    &id,
-                    Some(FormState::failed(fs.values, errors)),
-                )
-                .await
-            }
-            "FORBIDDEN" => {
-                forbidden(
-                    &state,
-                    page,
-                    "query($id: ID!) { letter(id: $id) { id } }",
-                    &id,
-                )
-                .await
-            }
-            _ => unavailable(page, &errors),
-        },
+        Err(errors) => letter_form_refused(&state, page, &id, fs.values, errors).await,
+    }
+}
+
+/// A refused form on a letter's page: the page again with the errors beside the fields, "not
+/// found" or "forbidden" as the letter's visibility has it, or "unavailable".
+async fn letter_form_refused(
+    state: &AppState,
+    page: Page,
+    id: &str,
+    values: HashMap<String, String>,
+    errors: Vec<GqlError>,
+) -> HttpResponse {
+    match errors.first().map(|e| e.code.as_str()) {
+        Some("VALIDATION" | "RULE_VIOLATED" | "CONFLICT") => {
+            render_letter(state, page, id, Some(FormState::failed(values, errors))).await
+        }
+        Some("FORBIDDEN") => {
+            forbidden(
+                state,
+                page,
+                "query($id: ID!) { letter(id: $id) { id } }",
+                id,
+            )
+            .await
+        }
+        _ => unavailable(page, &errors),
     }
 }
 
@@ -414,27 +420,7 @@ pub async fn issue_letter(
     };
     match result {
         Ok(_) => page.see_other(&format!("/letters/{id}")),
-        Err(errors) => match errors.first().map(|e| e.code.as_str()) {
-            Some("VALIDATION" | "RULE_VIOLATED" | "CONFLICT") => {
-                render_letter(
-                    &state,
-                    page,
-                    &id,
-                    Some(FormState::failed(fs.values, errors)),
-                )
-                .await
-            }
-            Some("FORBIDDEN") => {
-                forbidden(
-                    &state,
-                    page,
-                    "query($id: ID!) { letter(id: $id) { id } }",
-                    &id,
-                )
-                .await
-            }
-            _ => unavailable(page, &errors),
-        },
+        Err(errors) => letter_form_refused(&state, page, &id, fs.values, errors).await,
     }
 }
 
