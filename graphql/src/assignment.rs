@@ -653,10 +653,22 @@ pub async fn load_visible(ctx: &Context<'_>, id: &str) -> Result<AssignmentView>
 /// The assignment as the caller may see it, from a state already loaded; "not found" when it
 /// does not exist or the caller may not see it.
 fn visible_view(ctx: &Context<'_>, id: &str, state: AssignmentState) -> Result<AssignmentView> {
+    check_visible(ctx, id, &state)?;
+    let details = state
+        .details
+        .ok_or_else(|| error::not_found(format!("no assignment {id}")))?;
+    Ok(AssignmentView {
+        details,
+        stream_id: id.to_owned(),
+    })
+}
+
+/// "Not found" unless the assignment exists and the caller may see it.
+fn check_visible(ctx: &Context<'_>, id: &str, state: &AssignmentState) -> Result<()> {
     let scope = scope(actor(ctx)?)?;
     let missing = || error::not_found(format!("no assignment {id}"));
     let workflow = ctx.data_unchecked::<Workflow>();
-    let details = state.details.ok_or_else(missing)?;
+    let details = state.details.as_ref().ok_or_else(missing)?;
     // While a transfer is not yet effective, the agency still responsible may see it too.
     let today = oslo_date(workflow.now());
     let visible = can_see(&scope, details.ministry.as_str(), details.agency.as_str())
@@ -665,13 +677,7 @@ fn visible_view(ctx: &Context<'_>, id: &str, state: AssignmentState) -> Result<A
             details.ministry.as_str(),
             details.agency_on(today).as_str(),
         );
-    if !visible {
-        return Err(missing());
-    }
-    Ok(AssignmentView {
-        details,
-        stream_id: id.to_owned(),
-    })
+    if visible { Ok(()) } else { Err(missing()) }
 }
 
 // ---- mutations --------------------------------------------------------------------------
@@ -764,7 +770,7 @@ impl AssignmentMutations {
             .await
             .map_err(error::workflow)?;
         if version > 0 {
-            visible_view(ctx, id, state.clone())?;
+            check_visible(ctx, id, &state)?;
         } else if !matches!(command, AssignmentCommand::Issue(_)) {
             return Err(error::not_found(format!("no assignment {id}")));
         }
