@@ -291,6 +291,7 @@ macro_rules! on_both {
 on_both!(
     a_day_in_the_life_through_the_pages_in_chromium,
     a_letter_year_through_the_new_pages_in_chromium,
+    the_api_day_in_the_life_entirely_through_the_pages_in_chromium,
 );
 
 async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
@@ -1318,6 +1319,386 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
     check_accessibility(&client, "letter diff").await;
     scroll_to(&client, "#from").await;
     camera.shoot(&client, "letter-diff").await;
+
+    client.close().await.unwrap();
+    app.stop().await;
+}
+
+// ---- the GraphQL issue's day in the life, every step through the pages ----
+
+/// What GraphQL says of the tobacco assignment's part a, for waiting on a submitted form.
+async fn part_a(app: &TestApp, id: &str) -> serde_json::Value {
+    let body = app
+        .gql(
+            &app.token("ministry", "HOD"),
+            "query($id: ID!) { assignment(id: $id) { pendingExtension { id } parts { label deadline delivery } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let a = data(&body, "assignment");
+    let mut part = a["parts"][0].clone();
+    part["pending"] = json!(!a["pendingExtension"].is_null());
+    part
+}
+
+/// Submits the form `#form-{action}` and waits until `done` holds of part a (the form was
+/// answered and the log has it), then for the assignment page again.
+async fn submit_and_wait(
+    client: &Client,
+    app: &TestApp,
+    id: &str,
+    action: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) {
+    scroll_to(client, &format!("#form-{action}")).await;
+    click(client, &format!("#form-{action} button[type=submit]")).await;
+    let mut part = json!(null);
+    for _ in 0..100 {
+        part = part_a(app, id).await;
+        if done(&part) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(done(&part), "{action}: part a is {part}");
+    wait_for_path(client, &format!("/assignments/{id}")).await;
+    assert!(!exists(client, ".errors").await, "{action}");
+}
+
+/// The day in the life the GraphQL issue tests over its API, here done by hand through the
+/// pages as each role would: the ministry imports the letter's text (previewed first), issues
+/// the draft with its goals, budget and assignments, and issues a supplement that adds an
+/// assignment and moves money between two budget posts; the agency reports yellow with a
+/// corrective action and asks for more time for part a; the ministry grants it; the agency
+/// delivers part a (late: its first deadline has passed), the ministry returns it with a
+/// reason, the agency delivers again and the ministry accepts; the board and the year-end
+/// appendix show the result, and the auditor finds each step in the decision trail.
+async fn the_api_day_in_the_life_entirely_through_the_pages_in_chromium(kind: BackendKind) {
+    let app = spawn_app_with(kind, &[("STYR_DEV", "true")]).await;
+    let hod = app.token("ministry", "HOD");
+    let seed = seed_letter();
+    let cut = seed
+        .find("Tillegg nr. 1 til tildelingsbrev")
+        .expect("the seed's supplement");
+    let (_driver, client) = browser().await;
+
+    // ---- the ministry: the letter from its text, previewed, written as a draft, issued.
+    sign_in(&client, &app, "hod").await;
+    open(&client, &app, "/import").await;
+    fill(
+        &client,
+        "#form-import",
+        &[("agency", "DMP"), ("year", "2024"), ("text", &seed[..cut])],
+    )
+    .await;
+    let empty = log_position(&app).await;
+    click(&client, "#form-import button[value=preview]").await;
+    wait_for_text(&client, r#"id="preview""#).await;
+    assert_eq!(log_position(&app).await, empty, "a preview writes nothing");
+    click(&client, "#form-import button[value=apply]").await;
+    wait_for_text(&client, r#"id="applied""#).await;
+    assert!(log_position(&app).await > empty);
+    click(
+        &client,
+        "section[aria-labelledby=applied] a[href^='/letters/']",
+    )
+    .await;
+    let letter_path = wait_for_path_under(&client, "/letters/").await;
+    let letter = letter_path.trim_start_matches("/letters/").to_owned();
+    let source = wait_for_text(&client, "form-issue_letter").await;
+    assert!(!source.contains("form-draft_supplement"), "a draft first");
+    fill(
+        &client,
+        "#form-issue_letter",
+        &[("issued_on", "2024-02-05")],
+    )
+    .await;
+    click(&client, "#form-issue_letter button[type=submit]").await;
+    let source = wait_for_text(&client, "form-draft_supplement").await;
+    assert!(source.contains("5. februar 2024"), "{source}");
+    assert!(!source.contains("form-issue_letter"));
+    let body = app
+        .gql(
+            &hod,
+            "query($id: ID!) { letter(id: $id) { issuedOn goals { id } budget { chapter post current }
+                assignments { assignmentId title } } }",
+            json!({ "id": letter }),
+        )
+        .await;
+    let issued = data(&body, "letter");
+    assert_eq!(issued["issuedOn"], "2024-02-05");
+    assert!(!issued["goals"].as_array().unwrap().is_empty(), "{body}");
+    let tobacco = issued["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"].as_str().unwrap().contains("tobakksstrategi"))
+        .unwrap_or_else(|| panic!("the tobacco assignment in {body}"))["assignmentId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let post_01 = current_budget(&app, &letter, "746", "01").await;
+    let post_21 = current_budget(&app, &letter, "746", "21").await;
+
+    // The supplement: a new assignment, and 500 000 kroner moved from post 01 to post 21.
+    fill(
+        &client,
+        "#form-draft_supplement",
+        &[("title", "Tillegg nr. 1 til tildelingsbrev for 2024")],
+    )
+    .await;
+    click(&client, "#form-draft_supplement button[type=submit]").await;
+    let supplement = wait_for_path_under(&client, "/supplements/").await;
+    wait_for_text(&client, "form-add_budget").await;
+    // The form asks for the change (the "stated total" of the adjustment), not the new sum.
+    for (post, change) in [("1", "-500"), ("21", "500")] {
+        fill(
+            &client,
+            "#form-add_budget",
+            &[
+                ("chapter", "746"),
+                ("post", post),
+                ("stated_total", change),
+                ("reason", "Omdisponering til spesielle driftsutgifter"),
+            ],
+        )
+        .await;
+        let before = log_position(&app).await;
+        click(&client, "#form-add_budget button[type=submit]").await;
+        for _ in 0..100 {
+            if log_position(&app).await > before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        wait_for_path(&client, &supplement).await;
+    }
+    fill(
+        &client,
+        "#form-add_assignment",
+        &[
+            ("reference", "TB2024-20"),
+            ("title", "Gebyr for laboratorietjenester"),
+            (
+                "description",
+                "Vurdere gebyrer for tjenester på laboratorieområdet.",
+            ),
+            ("department", "SHA"),
+            ("deadline", "2024-05-07"),
+        ],
+    )
+    .await;
+    click(&client, "#form-add_assignment button[type=submit]").await;
+    let source = wait_for_text(&client, "Nytt oppdrag").await;
+    assert_eq!(source.matches("Budsjettendring").count(), 2, "{source}");
+    fill(&client, "#form-issue", &[("issued_on", "2024-03-20")]).await;
+    click(&client, "#form-issue button[type=submit]").await;
+    wait_for_text(&client, "20. mars 2024").await;
+    assert_eq!(
+        current_budget(&app, &letter, "746", "01").await,
+        post_01 - 500
+    );
+    assert_eq!(
+        current_budget(&app, &letter, "746", "21").await,
+        post_21 + 500
+    );
+    open(&client, &app, &letter_path).await;
+    let source = client.source().await.unwrap();
+    assert!(source.contains(&nok(post_21 + 500)), "{source}");
+    assert!(source.contains("Gebyr for laboratorietjenester"));
+    sign_out(&client).await;
+
+    // ---- the agency reports yellow with its corrective action, and asks for more time.
+    let assignment = format!("/assignments/{tobacco}");
+    sign_in(&client, &app, "dmp").await;
+    open(&client, &app, &assignment).await;
+    fill(
+        &client,
+        "#form-report_status",
+        &[
+            ("traffic_light", "yellow"),
+            (
+                "progress",
+                "Utredningen av engangs-e-sigaretter er forsinket.",
+            ),
+            (
+                "cause_and_consequence",
+                "Innspill fra Helsedirektoratet kom sent.",
+            ),
+            ("corrective_action", "Ekstra ressurser satt inn i mars."),
+            ("year_end_phrase", "Del a levert etter utsatt frist."),
+        ],
+    )
+    .await;
+    click(&client, "#form-report_status button[type=submit]").await;
+    wait_for_path(&client, &assignment).await;
+    wait_for_text(&client, "Ekstra ressurser satt inn i mars.").await;
+    fill(
+        &client,
+        "#form-request_extension",
+        &[
+            ("part", "a"),
+            ("new_date", "2024-04-15"),
+            ("reason", "Høringsinnspill må innarbeides"),
+        ],
+    )
+    .await;
+    submit_and_wait(&client, &app, &tobacco, "request_extension", |p| {
+        p["pending"] == true
+    })
+    .await;
+    assert!(
+        !exists(&client, "#form-request_extension").await,
+        "one at a time"
+    );
+    sign_out(&client).await;
+
+    // ---- the ministry grants it: part a is now due 15 April.
+    sign_in(&client, &app, "hod").await;
+    open(&client, &app, &assignment).await;
+    submit_and_wait(&client, &app, &tobacco, "grant_extension", |p| {
+        p["pending"] == false && p["deadline"] == "2024-04-15"
+    })
+    .await;
+    sign_out(&client).await;
+
+    // ---- the agency delivers part a, after even the new deadline.
+    sign_in(&client, &app, "dmp").await;
+    open(&client, &app, &assignment).await;
+    fill(
+        &client,
+        "#form-deliver",
+        &[
+            ("part", "a"),
+            ("summary", "Forslag til forbud mot engangs-e-sigaretter."),
+        ],
+    )
+    .await;
+    submit_and_wait(&client, &app, &tobacco, "deliver", |p| {
+        p["delivery"] == "awaiting_review"
+    })
+    .await;
+    sign_out(&client).await;
+
+    // ---- the ministry returns it with a reason.
+    sign_in(&client, &app, "hod").await;
+    open(&client, &app, &assignment).await;
+    fill(
+        &client,
+        "#form-return_delivery",
+        &[
+            ("part", "a"),
+            ("reason", "Konsekvensene for næringen mangler."),
+        ],
+    )
+    .await;
+    submit_and_wait(&client, &app, &tobacco, "return_delivery", |p| {
+        p["delivery"] == "returned"
+    })
+    .await;
+    sign_out(&client).await;
+
+    // ---- the agency delivers again.
+    sign_in(&client, &app, "dmp").await;
+    open(&client, &app, &assignment).await;
+    assert!(
+        client
+            .source()
+            .await
+            .unwrap()
+            .contains("Konsekvensene for næringen mangler."),
+        "the agency sees why it was returned"
+    );
+    fill(
+        &client,
+        "#form-deliver",
+        &[
+            ("part", "a"),
+            ("summary", "Forslaget med konsekvenser for næringen."),
+            ("document_ref", "24/04321"),
+        ],
+    )
+    .await;
+    submit_and_wait(&client, &app, &tobacco, "deliver", |p| {
+        p["delivery"] == "awaiting_review"
+    })
+    .await;
+    sign_out(&client).await;
+
+    // ---- the ministry accepts; the board and the appendix show the year so far.
+    sign_in(&client, &app, "hod").await;
+    open(&client, &app, &assignment).await;
+    submit_and_wait(&client, &app, &tobacco, "accept_delivery", |p| {
+        p["delivery"] == "accepted"
+    })
+    .await;
+    let body = app
+        .gql(
+            &hod,
+            "query($letter: ID!) { board(filter: { year: 2024 }, first: 100) { nodes { id reference trafficLight } }
+                yearEndAppendix(letterId: $letter) { statusText assignment { id } } }",
+            json!({ "letter": letter }),
+        )
+        .await;
+    let row = data(&body, "board.nodes")
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == tobacco.as_str())
+        .unwrap_or_else(|| panic!("on the board: {body}"));
+    assert_eq!(row["trafficLight"], "YELLOW");
+    // The seed's text lost the assignments' numbers ("TB2024- Oppfølging av …"), so the
+    // imported assignment has no reference to look for.
+    assert_eq!(row["reference"], json!(null));
+    let status_text = data(&body, "yearEndAppendix")
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["assignment"]["id"] == tobacco.as_str())
+        .unwrap_or_else(|| panic!("the appendix has it: {body}"))["statusText"]
+        .clone();
+    assert_eq!(
+        status_text, "Del a levert etter utsatt frist.",
+        "the form's phrase"
+    );
+    open(&client, &app, "/").await;
+    let row = row_with(&client, "tobakksstrategi").await;
+    assert!(row.contains("Gul"), "the yellow light: {row}");
+    assert!(
+        exists(
+            &client,
+            &format!("tr:has(a[href='{assignment}']) .badge.yellow")
+        )
+        .await,
+        "{row}"
+    );
+    open(&client, &app, &format!("{letter_path}/appendix")).await;
+    let row = row_with(&client, "tobakksstrategi").await;
+    assert!(row.contains("Del a levert etter utsatt frist."), "{row}");
+    let row = row_with(&client, "Gebyr for laboratorietjenester").await;
+    assert!(
+        row.contains("TB2024-20"),
+        "the supplement's assignment: {row}"
+    );
+    sign_out(&client).await;
+
+    // ---- the auditor finds every step in the decision trail, and no form to change it.
+    sign_in(&client, &app, "rr").await;
+    open(&client, &app, &format!("/audit{assignment}")).await;
+    let source = client.source().await.unwrap();
+    for kind in [
+        "status_reported",
+        "extension_requested",
+        "extension_granted",
+        "delivered",
+        "delivery_returned",
+        "delivery_accepted",
+    ] {
+        assert!(source.contains(kind), "{kind}: {source}");
+    }
+    assert!(source.contains("Konsekvensene for næringen mangler."));
+    open(&client, &app, &supplement).await;
+    assert_eq!(writing_forms(&client).await, 0);
 
     client.close().await.unwrap();
     app.stop().await;

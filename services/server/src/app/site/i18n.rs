@@ -239,6 +239,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("progress", "Fremdrift", "Progress"),
     ("cause", "Årsak og konsekvens", "Cause and consequence"),
     ("corrective", "Korrigerende tiltak", "Corrective action"),
+    (
+        "year_end_phrase",
+        "Status i årsrapportens oppdragsvedlegg (valgfritt)",
+        "Status in the annual report's appendix (optional)",
+    ),
     ("by", "Av", "By"),
     ("when", "Når", "When"),
     ("why", "Begrunnelse", "Reason"),

@@ -611,6 +611,7 @@ fn agency_forms(page: &Page, a: &Value, failed: &Failed) -> Markup {
             (text(page, failed, act, "progress", "progress", true))
             (text(page, failed, act, "cause_and_consequence", "cause", true))
             (text(page, failed, act, "corrective_action", "corrective", true))
+            (text(page, failed, act, "year_end_phrase", "year_end_phrase", false))
         }))
         @if a["pendingExtension"].is_null() {
             (action_form(page, id, "request_extension", failed, html! {
@@ -738,6 +739,7 @@ fn mutation(action: &str, id: &str, f: &HashMap<String, String>) -> Option<(&'st
                 "progress": req("progress"),
                 "causeAndConsequence": opt("cause_and_consequence"),
                 "correctiveAction": opt("corrective_action"),
+                "yearEndPhrase": opt("year_end_phrase"),
             } }),
         ),
         "request_extension" => (
