@@ -642,8 +642,10 @@ fn internal_error(e: &dyn std::fmt::Display) -> HttpResponse {
 /// at once (the monitor is idempotent and conflict-safe).
 fn spawn_deadline_monitor(workflow: Workflow, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        // Kept between passes: each pass reads only the events appended since the last.
+        let mut monitor = styr_workflow::DeadlineMonitor::new();
         loop {
-            match workflow.detect_missed_deadlines().await {
+            match monitor.pass(&workflow).await {
                 Ok(report) if !report.marked_missed.is_empty() => {
                     tracing::info!(
                         missed = report.marked_missed.len(),

@@ -26,7 +26,7 @@ use tokio::sync::watch;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::WorkflowError;
 pub use handler::{CommandMeta, CommandOutcome, FollowUps, MAX_ATTEMPTS, role_name};
-pub use monitor::{MONITOR_SUBJECT, MonitorReport};
+pub use monitor::{DeadlineMonitor, MONITOR_SUBJECT, MonitorReport};
 pub use styr_domain as domain;
 
 /// The service facade shared by every request. Cheap to clone.

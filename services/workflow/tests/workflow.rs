@@ -17,7 +17,7 @@ use styr_domain::values::{
 use styr_domain::{Actor, DomainError, Role};
 use styr_eventstore::testing::TestDatabase;
 use styr_eventstore::{EventStore, StoreOptions, StreamId};
-use styr_workflow::{CommandMeta, ManualClock, Workflow, WorkflowError};
+use styr_workflow::{CommandMeta, DeadlineMonitor, ManualClock, Workflow, WorkflowError};
 use uuid::Uuid;
 
 on_both_backends!(
@@ -27,6 +27,7 @@ on_both_backends!(
     racing_deliveries_of_one_command_act_once,
     refusals_write_nothing,
     the_deadline_monitor_marks_a_missed_deadline_once,
+    a_monitor_kept_between_passes_reads_only_what_is_new,
     every_event_records_who_when_and_why,
     issuing_a_supplement_changes_every_stream_in_one_append,
     a_refused_supplement_changes_nothing,
@@ -651,4 +652,54 @@ async fn agency_calendar_items_and_requirements_are_deadlines(db: TestDatabase) 
         .collect();
     assert_eq!(set.len(), 1);
     assert_eq!(set[0].payload["due"], "2024-08-15");
+}
+
+async fn a_monitor_kept_between_passes_reads_only_what_is_new(db: TestDatabase) {
+    let (wf, clock) = setup(&db).await;
+    issue(&wf).await;
+    let mut monitor = DeadlineMonitor::new();
+    // Given one assignment (part a due 1 March, part b to be agreed) on 5 February: nothing due.
+    let report = monitor.pass(&wf).await.unwrap();
+    assert_eq!(
+        report.deadlines_checked, 1,
+        "part b has no date: no deadline"
+    );
+    assert!(report.marked_missed.is_empty());
+    assert_eq!(monitor.position(), wf.log_head().await.unwrap().position);
+    // When a second is issued and 2 March comes, the next pass reads only the new events and
+    // marks both.
+    let read_to = monitor.position();
+    issue(&wf).await;
+    clock.set(Utc.with_ymd_and_hms(2024, 3, 2, 9, 0, 0).unwrap());
+    let report = monitor.pass(&wf).await.unwrap();
+    assert!(monitor.position() > read_to);
+    assert_eq!(report.deadlines_checked, 2);
+    assert_eq!(report.marked_missed.len(), 2, "{report:?}");
+    let mut marked = report.marked_missed.clone();
+    // Then the next pass has read its own marks and writes nothing; a fresh monitor, reading
+    // the whole log, agrees.
+    let head = wf.log_head().await.unwrap();
+    assert!(monitor.pass(&wf).await.unwrap().marked_missed.is_empty());
+    assert!(
+        wf.detect_missed_deadlines()
+            .await
+            .unwrap()
+            .marked_missed
+            .is_empty()
+    );
+    assert_eq!(wf.log_head().await.unwrap(), head);
+    let missed: Vec<String> = wf
+        .store()
+        .read_all(0, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == "DeadlineMissed")
+        .map(|e| e.stream.id().to_owned())
+        .collect();
+    let mut missed = missed;
+    missed.sort();
+    marked.sort();
+    assert_eq!(missed, marked, "once each, as reported");
+    assert_ne!(missed[0], missed[1], "one per assignment");
 }
