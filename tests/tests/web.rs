@@ -18,6 +18,7 @@ styr_tests::on_both_kinds!(
     the_ministry_grants_an_extension_the_agency_asked_for,
     the_ministry_cancels_an_assignment_with_a_reason,
     the_board_filters_by_registered_agencies,
+    the_board_pages_through_more_rows_than_one_page_holds,
 );
 
 async fn issue(app: &TestApp, agency: &str, reference: &str, title: &str) -> String {
@@ -561,4 +562,55 @@ async fn the_ministry_cancels_an_assignment_with_a_reason(kind: BackendKind) {
         )
         .await;
     assert_eq!(data(&body, "assignment.lifecycle"), "cancelled");
+}
+
+/// The assignment links in a board page's table, in order.
+fn board_rows(html: &str) -> Vec<String> {
+    tags(html, "a")
+        .into_iter()
+        .filter_map(|a| attr(a, "href"))
+        .filter(|h| h.starts_with("/assignments/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn the_board_pages_through_more_rows_than_one_page_holds(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    for n in 1..=203 {
+        issue(&app, "DMP", &format!("TB2024-{n}"), &format!("Oppdrag {n}")).await;
+    }
+    issue(&app, "FHI", "TB2024-900", "For FHI").await;
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let first = hod.get("/?agency=DMP").await;
+    assert_eq!(first.status, 200);
+    let rows = board_rows(&first.body);
+    assert_eq!(rows.len(), 200);
+    first.assert_has("200 / 203");
+    first.assert_lacks(r#"rel="first""#);
+    let next = tags(&first.body, "a")
+        .into_iter()
+        .find(|a| attr(a, "rel") == Some("next"))
+        .and_then(|a| attr(a, "href"))
+        .expect("a link to the next page")
+        .replace("&amp;", "&");
+    assert!(next.starts_with("/?agency=DMP&after="), "{next}");
+    let second = hod.get(&next).await;
+    let more = board_rows(&second.body);
+    assert_eq!(more.len(), 3);
+    second.assert_lacks(r#"rel="next""#);
+    second.assert_has(r#"href="/?agency=DMP" rel="first""#);
+    check_labels("board, second page", &second.body);
+    check_headings("board, second page", &second.body);
+    let mut all: Vec<String> = rows.into_iter().chain(more).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 203, "every DMP row once, FHI's on neither page");
+    // A page link that is not the board's own starts again from the first page, filters kept.
+    let edited = hod.get("/?agency=DMP&after=not-a-cursor").await;
+    assert_eq!(
+        (edited.status, edited.location.as_deref()),
+        (303, Some("/?agency=DMP"))
+    );
+    app.stop().await;
 }

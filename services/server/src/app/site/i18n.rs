@@ -381,10 +381,13 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("ev.StatusCorrected", "Status korrigert", "Status corrected"),
     (
-        "first_rows",
-        "Siden viser bare de første radene; snevre inn filteret eller last ned alle. Viser",
-        "The page shows only the first rows; narrow the filter or download them all. Showing",
+        "rows_shown",
+        "Rader på denne siden (last ned for alle):",
+        "Rows on this page (download for all of them):",
     ),
+    ("paging", "Sider i tabellen", "Table pages"),
+    ("first_page", "Første side", "First page"),
+    ("next_page", "Neste side", "Next page"),
     (
         "csrf",
         "Skjemaet er utløpt eller kom ikke fra denne siden. Last siden på nytt og prøv igjen.",

@@ -89,9 +89,13 @@ pub(super) fn unavailable(page: Page, errors: &[GqlError]) -> HttpResponse {
     }
 }
 
-const BOARD: &str = r#"query($filter: BoardFilterInput) {
-  board(filter: $filter, first: 200) {
+/// Rows per board page; the next page is a link (the downloads hold every row).
+const BOARD_PAGE: usize = 200;
+
+const BOARD: &str = r#"query($filter: BoardFilterInput, $first: Int!, $after: String) {
+  board(filter: $filter, first: $first, after: $after) {
     totalCount
+    pageInfo { hasNextPage endCursor }
     statusCounts { status count }
     nodes { id reference title ministry agency department status trafficLight nextDeadline deadlineToBeAgreed overdue }
   }
@@ -124,15 +128,7 @@ pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
     if overdue {
         filter["overdue"] = json!(true);
     }
-    let data = match page
-        .graphql(&state, BOARD, json!({ "filter": filter }))
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => return unavailable(page, &e),
-    };
-    let board = &data["board"];
-    // The downloads take the same filters under the same names.
+    // The downloads and the page links take the same filters under the same names.
     let mut export = Vec::new();
     for (k, v) in [
         ("agency", get("agency")),
@@ -145,6 +141,27 @@ pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
             export.push(format!("{k}={}", urlencode(v)));
         }
     }
+    let after = get("after");
+    let variables = json!({ "filter": filter, "first": BOARD_PAGE, "after": after });
+    let data = match page.graphql(&state, BOARD, variables).await {
+        Ok(d) => d,
+        // A page link that is not the board's own (edited, or from an older version): start
+        // from the first page with the same filters.
+        Err(e) if after.is_some() && e[0].code == "VALIDATION" => {
+            return page.see_other(&format!("/?{}", export.join("&")));
+        }
+        Err(e) => return unavailable(page, &e),
+    };
+    let board = &data["board"];
+    let next = board["pageInfo"]["endCursor"]
+        .as_str()
+        .filter(|_| board["pageInfo"]["hasNextPage"] == true)
+        .map(|cursor| {
+            let mut q = export.clone();
+            q.push(format!("after={}", urlencode(cursor)));
+            format!("/?{}", q.join("&"))
+        });
+    let first_page = after.map(|_| format!("/?{}", export.join("&")));
     let export = if export.is_empty() {
         String::new()
     } else {
@@ -197,7 +214,7 @@ pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
                 a href={ "/board.xlsx" (export) } { "Excel" }
             }
             @if (rows.len() as u64) < total {
-                p.rule { (page.t("first_rows")) " " (rows.len()) "." }
+                p.rule { (page.t("rows_shown")) " " (rows.len()) " / " (total) "." }
             }
             @if rows.is_empty() {
                 p { (page.t("none")) }
@@ -222,6 +239,12 @@ pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
                             }
                         }
                     }
+                }
+            }
+            @if next.is_some() || first_page.is_some() {
+                nav.paging aria-label=(page.t("paging")) {
+                    @if let Some(href) = &first_page { a href=(href) rel="first" { (page.t("first_page")) } " " }
+                    @if let Some(href) = &next { a href=(href) rel="next" { (page.t("next_page")) } }
                 }
             }
         },
