@@ -12,7 +12,8 @@
 //! (asked for by keyboard). Along the way: what each role can and cannot see or reach (no audit
 //! pages or another agency's letter for an agency, no writing form for the auditor), and on
 //! every page a label for every field, headings in order and a language. The SQLite run saves
-//! screenshots of the main pages under `docs/screenshots/` (linked from the README).
+//! screenshots of the main pages: under `docs/screenshots/` (linked from the README) with
+//! `STYR_SCREENSHOTS=docs`, else in the target directory.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`, so it is ignored by a plain
 //! `cargo nextest run`; the README's test command (and so `.ci/run`, which installs both) runs
@@ -75,8 +76,15 @@ async fn browser() -> (Driver, Client) {
     panic!("chromedriver did not start");
 }
 
+/// Where screenshots go: `docs/screenshots/` (the README's pictures) when
+/// `STYR_SCREENSHOTS=docs`, else the target directory's scratch space, so a test run does not
+/// rewrite the committed pictures (times and ids differ on every run).
 fn screenshot_dir() -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    let dir = if std::env::var("STYR_SCREENSHOTS").as_deref() == Ok("docs") {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots")
+    } else {
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+    };
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
