@@ -329,8 +329,9 @@ impl Projections {
     }
 
     /// Brings the cached state of `event`'s assignment to just after `event`: from the cache
-    /// when it is exactly one version behind, else from the stream read up to the event's
-    /// version. False for events of other streams.
+    /// when it is exactly one version behind, from nothing when `event` is the stream's first
+    /// (a rebuild meets every stream so, and reads none of them), else from the stream read
+    /// up to the event's version. False for events of other streams.
     async fn advance_state(
         &self,
         cache: &mut HashMap<StreamId, (Assignment, u64)>,
@@ -344,6 +345,11 @@ impl Projections {
             Some((state, version)) if *version + 1 == event.version => {
                 state.evolve(&decode(event)?);
                 *version = event.version;
+            }
+            None if event.version == 1 => {
+                let mut state = Assignment::default();
+                state.evolve(&decode(event)?);
+                cache.insert(event.stream.clone(), (state, 1));
             }
             _ => {
                 let mut state = Assignment::default();
