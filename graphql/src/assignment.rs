@@ -765,10 +765,19 @@ impl AssignmentMutations {
         // An assignment the caller may not see is "not found" for commands too, so its
         // existence cannot be probed by trying to act on it. (Issuing creates the stream.)
         let workflow = ctx.data_unchecked::<Workflow>();
-        let (state, version) = workflow
-            .load::<AssignmentState>(id)
+        let ((mut state, mut version), kept) = workflow
+            .load_for_command::<AssignmentState>(id)
             .await
             .map_err(error::workflow)?;
+        // A state kept from this server's last command may be stale (see the workflow's
+        // `states`); what it lets through is checked again by the append's version and the
+        // domain's authorization, but "not found" is only said on a fresh load.
+        if kept && (version == 0 || check_visible(ctx, id, &state).is_err()) {
+            (state, version) = workflow
+                .load::<AssignmentState>(id)
+                .await
+                .map_err(error::workflow)?;
+        }
         if version > 0 {
             check_visible(ctx, id, &state)?;
         } else if !matches!(command, AssignmentCommand::Issue(_)) {

@@ -93,7 +93,7 @@ impl CommandOutcome {
 /// Other streams an aggregate's events oblige the workflow to update in the same append.
 /// Every dated obligation — an assignment part, an agency's calendar item, a reporting
 /// requirement of an issued letter — has a Deadline stream kept in step this way.
-pub trait FollowUps: Aggregate {
+pub trait FollowUps: Aggregate + Send + 'static {
     /// Whose dialogue the stream is, for titling the copies its correspondence owes.
     fn parties(&self, _stream_id: &str) -> Option<crate::copies::Parties> {
         None
@@ -214,10 +214,28 @@ impl Workflow {
             .0)
     }
 
+    /// Loads an aggregate for a command: the state this process's last command on the stream
+    /// left it in, if kept (taken out: pass it on to [`Self::execute_loaded`], which keeps the
+    /// state it leaves), else from the stream. `true` when it was kept, and so possibly stale:
+    /// a refusal based on it must be checked on a fresh load (see `states.rs`).
+    pub async fn load_for_command<A: Aggregate + Send + 'static>(
+        &self,
+        stream_id: &str,
+    ) -> Result<((A, u64), bool), WorkflowError> {
+        let stream = stream_of::<A>(stream_id)?;
+        match self.states.take::<A>(&stream) {
+            Some(kept) => Ok((kept, true)),
+            None => Ok((self.load::<A>(stream_id).await?, false)),
+        }
+    }
+
     /// [`Self::execute`], starting from a state the caller has just loaded (to check what the
     /// user may see) instead of reading the stream again; a stale one costs a retry, nothing
     /// more. Also returns the aggregate's state after the command when this call wrote it
     /// (`None` for a repeat or a command that changed nothing).
+    ///
+    /// Without a loaded state it starts from the state kept from this process's last command
+    /// on the stream, if any; the state the command leaves is kept for the next.
     pub async fn execute_loaded<A>(
         &self,
         stream_id: &str,
@@ -241,9 +259,14 @@ impl Workflow {
             }
             // The same seed on every attempt: a retry draws the same ids.
             let ctx = CommandContext::new(meta.actor.clone(), self.now(), command_id);
+            // The first attempt may start from a kept state; a retry reads the stream (or what
+            // a racing command of this process has just left).
             let (state, version) = match loaded.take() {
                 Some(loaded) => loaded,
-                None => self.load::<A>(stream_id).await?,
+                None => match self.states.take::<A>(&stream) {
+                    Some(kept) => kept,
+                    None => self.load::<A>(stream_id).await?,
+                },
             };
             let decided = match state.decide(command.clone(), &ctx) {
                 Ok(events) => self
@@ -261,14 +284,17 @@ impl Workflow {
                         return Ok((done, None));
                     }
                     if self.store().stream_version(&stream).await? != version {
-                        backoff(attempt).await;
+                        backoff_after_first(attempt).await;
                         continue;
                     }
+                    // The state was current: keep it for the next command.
+                    self.states.put(stream, state, version);
                     return Err(refusal.into());
                 }
                 Err(other) => return Err(other),
             };
             if events.is_empty() {
+                self.states.put(stream, state, version);
                 let outcome = CommandOutcome {
                     command_id,
                     events: Vec::new(),
@@ -298,6 +324,8 @@ impl Workflow {
                         for e in &events {
                             after.evolve(e);
                         }
+                        let written = version + events.len() as u64;
+                        self.states.put(stream.clone(), after.clone(), written);
                         after
                     });
                     let outcome = CommandOutcome {
@@ -307,7 +335,7 @@ impl Workflow {
                     };
                     return Ok((outcome, after));
                 }
-                Err(StoreError::Conflict { .. }) => backoff(attempt).await,
+                Err(StoreError::Conflict { .. }) => backoff_after_first(attempt).await,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -455,6 +483,15 @@ pub(crate) fn system_event<E: DomainEvent>(
             causation_id: Some(correlation),
             effective_at: None,
         },
+    }
+}
+
+/// The first retry of a command runs at once: its first attempt may have started from a kept
+/// state that was merely stale (see `states.rs`), which the fresh load of the retry mends.
+/// Later retries mean real contention and wait.
+async fn backoff_after_first(attempt: u32) {
+    if attempt > 1 {
+        backoff(attempt - 1).await;
     }
 }
 

@@ -16,6 +16,7 @@ mod handler;
 pub mod import;
 mod monitor;
 pub mod projections;
+mod states;
 
 use std::sync::Arc;
 
@@ -36,6 +37,8 @@ pub struct Workflow {
     clock: Arc<dyn Clock>,
     projections: Arc<projections::Projections>,
     copy_channels: Arc<Vec<delivery::Channel>>,
+    /// States this process's commands left aggregates in (see `states.rs`).
+    states: Arc<states::States>,
 }
 
 impl Workflow {
@@ -49,6 +52,7 @@ impl Workflow {
             store,
             clock,
             copy_channels: Arc::new(Vec::new()),
+            states: Arc::new(states::States::default()),
         }
     }
 

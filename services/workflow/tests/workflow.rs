@@ -28,6 +28,7 @@ on_both_backends!(
     refusals_write_nothing,
     the_deadline_monitor_marks_a_missed_deadline_once,
     a_monitor_kept_between_passes_reads_only_what_is_new,
+    a_kept_state_never_decides_after_another_server_wrote,
     every_event_records_who_when_and_why,
     issuing_a_supplement_changes_every_stream_in_one_append,
     a_refused_supplement_changes_nothing,
@@ -702,4 +703,86 @@ async fn a_monitor_kept_between_passes_reads_only_what_is_new(db: TestDatabase) 
     marked.sort();
     assert_eq!(missed, marked, "once each, as reported");
     assert_ne!(missed[0], missed[1], "one per assignment");
+}
+
+fn request_extension(to: NaiveDate) -> AssignmentCommand {
+    AssignmentCommand::RequestExtension {
+        part: Some(PartLabel::parse("a").unwrap()),
+        new_date: to,
+        reason: "Venter på data".into(),
+    }
+}
+
+/// Each server keeps the state its last command left an assignment in and starts the next
+/// command there; another server's write must make that state lose, never win.
+async fn a_kept_state_never_decides_after_another_server_wrote(db: TestDatabase) {
+    let (one, _) = setup(&db).await;
+    let (two, _) = setup(&db).await;
+    let agency = CommandMeta::new(coordinator());
+    let ministry = CommandMeta::new(desk_officer());
+
+    // Given a state kept by server one (after its report), when server two cancels the
+    // assignment, then server one's next report is refused as on a fresh load, writing nothing.
+    let id = issue(&one).await;
+    one.execute::<Assignment>(&id, green_report(1), &agency)
+        .await
+        .unwrap();
+    let cancel = AssignmentCommand::Cancel {
+        reason: "Ikke lenger aktuelt".into(),
+        source: styr_domain::assignment::ChangeSource::Direct,
+    };
+    two.execute::<Assignment>(&id, cancel, &ministry)
+        .await
+        .unwrap();
+    let head = one.log_head().await.unwrap();
+    let err = one
+        .execute::<Assignment>(&id, green_report(2), &agency)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WorkflowError::Domain(_)), "{err}");
+    assert_eq!(one.log_head().await.unwrap(), head);
+
+    // Given server one's kept state with an extension pending, when server two grants it,
+    // then a new request through server one is not refused on the stale "one is pending":
+    // it is decided again on the stream and written after the grant.
+    let id = issue(&one).await;
+    one.execute::<Assignment>(&id, request_extension(march(15)), &agency)
+        .await
+        .unwrap();
+    let (state, _) = two.load::<Assignment>(&id).await.unwrap();
+    let request_id = state.details.unwrap().pending_extension.unwrap().request_id;
+    two.execute::<Assignment>(
+        &id,
+        AssignmentCommand::GrantExtension { request_id },
+        &ministry,
+    )
+    .await
+    .unwrap();
+    one.execute::<Assignment>(&id, request_extension(march(25)), &agency)
+        .await
+        .unwrap();
+    let stream = StreamId::new("assignment", id.clone()).unwrap();
+    let kinds: Vec<String> = one
+        .store()
+        .read_stream(&stream, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    let tail = &kinds[kinds.len() - 3..];
+    assert_eq!(
+        tail,
+        [
+            "ExtensionRequested",
+            "ExtensionGranted",
+            "ExtensionRequested"
+        ],
+        "{kinds:?}"
+    );
+    let (state, _) = one.load::<Assignment>(&id).await.unwrap();
+    assert_eq!(
+        state.details.unwrap().pending_extension.unwrap().new_date,
+        march(25)
+    );
 }
