@@ -810,9 +810,9 @@ fn ministry_forms(
         .as_array()
         .into_iter()
         .flatten()
-        .map(|o| (s(&o["code"]).to_owned(), s(&o["name"]).to_owned()))
-        .filter(|(code, _)| code != current)
-        .map(|(code, name)| (code.clone(), format!("{code} – {name}")))
+        .map(|o| (s(&o["code"]), s(&o["name"])))
+        .filter(|(code, _)| *code != current)
+        .map(|(code, name)| (code.to_owned(), format!("{code} – {name}")))
         .collect();
     others.sort();
     // Shown only for an active assignment (see the caller), which the ministry may cancel.
