@@ -1,6 +1,7 @@
 //! The web pages over real HTTP, on SQLite and PostgreSQL: development sign-in, CSRF refusals,
-//! an agency reporting status through the form, scoping between agencies, and basic
-//! accessibility (a label for every field, headings in order).
+//! an agency reporting status through the form, the ministry's and the agency's other forms
+//! (each refused to the other role), scoping between agencies, and basic accessibility (a
+//! label for every field, headings in order).
 
 use serde_json::{Value, json};
 use styr_eventstore::BackendKind;
@@ -19,6 +20,10 @@ styr_tests::on_both_kinds!(
     the_ministry_cancels_an_assignment_with_a_reason,
     the_board_filters_by_registered_agencies,
     the_board_pages_through_more_rows_than_one_page_holds,
+    the_ministry_issues_an_assignment_from_its_page,
+    the_ministry_agrees_and_changes_deadlines_amends_and_completes,
+    the_ministry_transfers_and_carries_over_an_assignment,
+    an_agency_corrects_a_status_report,
 );
 
 async fn issue(app: &TestApp, agency: &str, reference: &str, title: &str) -> String {
@@ -611,6 +616,522 @@ async fn the_board_pages_through_more_rows_than_one_page_holds(kind: BackendKind
     assert_eq!(
         (edited.status, edited.location.as_deref()),
         (303, Some("/?agency=DMP"))
+    );
+    app.stop().await;
+}
+
+/// The head of the global log: a refused form must leave it where it was.
+async fn log_position(app: &TestApp) -> u64 {
+    let body = app.graphql("{ health { logPosition } }", None).await;
+    data(&body, "health.logPosition").as_u64().unwrap_or(0)
+}
+
+/// The assignment as the ministry reads it through the API.
+async fn assignment(app: &TestApp, id: &str) -> Value {
+    let hod = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &hod,
+            "query($id: ID!) { assignment(id: $id) { reference title description year agency department goal lifecycle
+               parts { label title deadline deadlineToBeAgreed }
+               statusReports { period trafficLight progress causeAndConsequence }
+               timeline { eventType reason } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    data(&body, "assignment").clone()
+}
+
+/// The text of the form posting to `action`, up to its end.
+fn form_of<'a>(html: &'a str, action: &str) -> &'a str {
+    let start = html
+        .find(&format!(r#"id="form-{action}""#))
+        .unwrap_or_else(|| panic!("no form {action}: {html}"));
+    let end = html[start..].find("</form>").unwrap() + start;
+    &html[start..end]
+}
+
+async fn register_hod_dmp_fhi(app: &TestApp) {
+    let admin = app.token("admin", "STYR");
+    for m in [
+        r#"mutation { registerMinistry(code: "HOD", name: "Helse- og omsorgsdepartementet") { ministries { code } } }"#,
+        r#"mutation { registerAgency(code: "DMP", name: "Direktoratet for medisinske produkter", ministry: "HOD") { agencies { code } } }"#,
+        r#"mutation { registerAgency(code: "FHI", name: "Folkehelseinstituttet", ministry: "HOD") { agencies { code } } }"#,
+    ] {
+        data(&app.gql(&admin, m, json!({})).await, "");
+    }
+}
+
+async fn the_ministry_issues_an_assignment_from_its_page(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    register_hod_dmp_fhi(&app).await;
+    // The agency has no link, no page and no way to post it.
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    dmp.get("/").await.assert_lacks("/assignments/new");
+    assert_eq!(dmp.get("/assignments/new").await.status, 403);
+    let head = log_position(&app).await;
+    let page = dmp
+        .post(
+            "/assignments/new",
+            &[
+                ("agency", "DMP"),
+                ("year", "2024"),
+                ("title", "Agenturens eget"),
+                ("part_0_title", "Alt"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert_eq!(log_position(&app).await, head);
+
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    hod.get("/").await.assert_has(r#"href="/assignments/new""#);
+    let page = hod.get("/assignments/new").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page.assert_has(r#"<option value="DMP">"#);
+    check_labels("new assignment", &page.body);
+    check_headings("new assignment", &page.body);
+    let command = command_id(&page.body, "new_assignment");
+    // No title, a date that is no date, and a row with both a date and "to be agreed": each
+    // error beside its field, the values kept, nothing written.
+    let mut fields = vec![
+        ("reference", "TB2024-20"),
+        ("agency", "DMP"),
+        ("year", "2024"),
+        ("department", "FHA"),
+        ("goal", "Bedre legemiddelberedskap"),
+        ("title", ""),
+        ("description", "Utrede lagerplikt"),
+        ("part_0_label", "a"),
+        ("part_0_title", "Utredning"),
+        ("part_0_deadline", "2024-13-45"),
+        ("part_1_label", "b"),
+        ("part_1_title", "Oppfølging"),
+        ("part_1_deadline", "2024-10-01"),
+        ("part_1_to_be_agreed", "true"),
+        ("command_id", command.as_str()),
+    ];
+    let page = hod.post("/assignments/new", &fields, true).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    for f in ["title", "part_0_deadline", "part_1_deadline"] {
+        page.assert_has(&format!(r#"id="new-{f}-error""#));
+    }
+    page.assert_has("Utrede lagerplikt</textarea>");
+    page.assert_has(r#"value="Bedre legemiddelberedskap""#);
+    page.assert_has(
+        r#"id="new-part_1_to_be_agreed" name="part_1_to_be_agreed" value="true" checked"#,
+    );
+    check_labels("new assignment refused", &page.body);
+    assert_eq!(log_position(&app).await, head);
+    // The API's refusal of a part's label beside that row's label, though the row before it
+    // (a label alone) was left out.
+    fields[5].1 = "Lagerplikt for legemidler";
+    fields[8].1 = "";
+    fields[9].1 = "";
+    fields[10].1 = "b b";
+    fields[12].1 = "";
+    let page = hod.post("/assignments/new", &fields, true).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="new-part_1_label-error""#);
+    assert_eq!(log_position(&app).await, head);
+    // The domain's refusal (a reference of another year) beside its field too.
+    fields[0].1 = "TB2023-20";
+    fields[8].1 = "Utredning";
+    fields[9].1 = "2024-06-01";
+    fields[10].1 = "b";
+    let page = hod.post("/assignments/new", &fields, true).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="new-reference-error""#);
+    assert_eq!(log_position(&app).await, head);
+    fields[0].1 = "TB2024-20";
+    let page = hod.post("/assignments/new", &fields, true).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let location = page.location.clone().unwrap();
+    let id = location.strip_prefix("/assignments/").unwrap().to_owned();
+    // The same form again (a reload) issues nothing new.
+    let head = log_position(&app).await;
+    let again = hod.post("/assignments/new", &fields, true).await;
+    assert_eq!(again.location, Some(location.clone()));
+    assert_eq!(log_position(&app).await, head);
+    let a = assignment(&app, &id).await;
+    assert_eq!(a["reference"], "TB2024-20");
+    assert_eq!(a["title"], "Lagerplikt for legemidler");
+    assert_eq!(a["agency"], "DMP");
+    assert_eq!(a["department"], "FHA");
+    assert_eq!(a["goal"], "Bedre legemiddelberedskap");
+    assert_eq!(
+        a["parts"],
+        json!([
+            { "label": "a", "title": "Utredning", "deadline": "2024-06-01", "deadlineToBeAgreed": false },
+            { "label": "b", "title": "Oppfølging", "deadline": null, "deadlineToBeAgreed": true },
+        ])
+    );
+    let page = hod.get(&location).await;
+    assert_eq!(page.status, 200);
+    page.assert_has("Lagerplikt for legemidler");
+    app.stop().await;
+}
+
+async fn the_ministry_agrees_and_changes_deadlines_amends_and_completes(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let id = issue(&app, "DMP", "TB2024-21", "Frister og endringer").await;
+    let path = format!("/assignments/{id}");
+    let ministry_forms = [
+        (
+            "agree_deadline",
+            vec![("part", "b"), ("date", "2024-09-01")],
+        ),
+        (
+            "change_deadline",
+            vec![("part", "a"), ("term", "date"), ("date", "2024-05-01")],
+        ),
+        ("amend_assignment", vec![("title", "Agenturens tittel")]),
+        ("complete_assignment", vec![("note", "Ferdig")]),
+        (
+            "transfer_assignment",
+            vec![
+                ("to_agency", "FHI"),
+                ("effective", "2024-01-01"),
+                ("reason", "x"),
+            ],
+        ),
+        ("carry_over_assignment", vec![("reason", "x")]),
+    ];
+    // The agency sees none of the ministry's forms, and posting them is refused.
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp.get(&path).await;
+    let head = log_position(&app).await;
+    for (action, fields) in &ministry_forms {
+        page.assert_lacks(&format!("form-{action}"));
+        let refused = dmp.post(&format!("{path}/{action}"), fields, true).await;
+        assert_eq!(refused.status, 403, "{action}: {}", refused.body);
+    }
+    assert_eq!(log_position(&app).await, head);
+
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get(&path).await;
+    for (action, _) in &ministry_forms {
+        page.assert_has(&format!(r#"id="form-{action}""#));
+    }
+    check_labels("hod assignment", &page.body);
+    check_headings("hod assignment", &page.body);
+    // Only the part whose deadline is to be agreed can be agreed.
+    let agree = form_of(&page.body, "agree_deadline");
+    assert!(agree.contains(r#"<option value="b">"#) && !agree.contains(r#"<option value="a">"#));
+
+    // Agree: a bad date beside the field, the reason kept, nothing written.
+    let page = hod
+        .post(
+            &format!("{path}/agree_deadline"),
+            &[
+                ("part", "b"),
+                ("date", "1. sept"),
+                ("reason", "Avtalt i møte"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="agree_deadline-date-error""#);
+    page.assert_has("Avtalt i møte</textarea>");
+    assert_eq!(log_position(&app).await, head);
+    let page = hod
+        .post(
+            &format!("{path}/agree_deadline"),
+            &[
+                ("part", "b"),
+                ("date", "2024-09-01"),
+                ("reason", "Avtalt i møte"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let a = assignment(&app, &id).await;
+    assert_eq!(a["parts"][1]["deadline"], "2024-09-01");
+    assert!(
+        a["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["eventType"] == "DeadlineAgreed" && e["reason"] == "Avtalt i møte"),
+        "{a}"
+    );
+    hod.get(&path).await.assert_lacks("form-agree_deadline");
+
+    // Change: a date chosen but none given is refused beside the date; to be agreed is taken.
+    let head = log_position(&app).await;
+    let page = hod
+        .post(
+            &format!("{path}/change_deadline"),
+            &[("part", "a"), ("term", "date"), ("date", "")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="change_deadline-date-error""#);
+    assert_eq!(log_position(&app).await, head);
+    let page = hod
+        .post(
+            &format!("{path}/change_deadline"),
+            &[
+                ("part", "a"),
+                ("term", "to_be_agreed"),
+                ("date", ""),
+                ("reason", "Avventer budsjett"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let a = assignment(&app, &id).await;
+    assert_eq!(a["parts"][0]["deadlineToBeAgreed"], true);
+    assert!(a["parts"][0]["deadline"].is_null());
+
+    // Amend: nothing to change is refused beside the title; a new title is taken.
+    let head = log_position(&app).await;
+    let page = hod
+        .post(
+            &format!("{path}/amend_assignment"),
+            &[
+                ("title", " "),
+                ("description", ""),
+                ("reason", "Presisering"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="amend_assignment-title-error""#);
+    page.assert_has("Presisering</textarea>");
+    assert_eq!(log_position(&app).await, head);
+    let page = hod
+        .post(
+            &format!("{path}/amend_assignment"),
+            &[
+                ("title", "Frister, endret"),
+                ("description", "Ny tekst"),
+                ("reason", "Presisering"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let a = assignment(&app, &id).await;
+    assert_eq!(
+        (&a["title"], &a["description"]),
+        (&json!("Frister, endret"), &json!("Ny tekst"))
+    );
+
+    // Complete, with a note; then no forms are left.
+    let page = hod
+        .post(
+            &format!("{path}/complete_assignment"),
+            &[("note", "Levert gjennom annet oppdrag")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let a = assignment(&app, &id).await;
+    assert_eq!(a["lifecycle"], "completed");
+    assert!(
+        a["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["eventType"] == "AssignmentCompleted"
+                && e["reason"] == "Levert gjennom annet oppdrag"),
+        "{a}"
+    );
+    let page = hod.get(&path).await;
+    for (action, _) in &ministry_forms {
+        page.assert_lacks(&format!("form-{action}"));
+    }
+    app.stop().await;
+}
+
+async fn the_ministry_transfers_and_carries_over_an_assignment(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    register_hod_dmp_fhi(&app).await;
+    let id = issue(&app, "DMP", "TB2024-22", "Flyttes og videreføres").await;
+    let path = format!("/assignments/{id}");
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get(&path).await;
+    // The registered agencies other than the one responsible.
+    let transfer = form_of(&page.body, "transfer_assignment");
+    assert!(transfer.contains(r#"<option value="FHI">"#), "{transfer}");
+    assert!(!transfer.contains(r#"<option value="DMP""#), "{transfer}");
+    check_labels("hod with agencies", &page.body);
+
+    let head = log_position(&app).await;
+    let bad_date = [
+        ("to_agency", "FHI"),
+        ("effective", "snart"),
+        ("reason", "Ansvar flyttes"),
+    ];
+    let page = hod
+        .post(&format!("{path}/transfer_assignment"), &bad_date, true)
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="transfer_assignment-effective-error""#);
+    page.assert_has(r#"<option value="FHI" selected>"#);
+    page.assert_has("Ansvar flyttes</textarea>");
+    // The domain's refusal (to the agency it already has) beside the agency.
+    let same = [
+        ("to_agency", "DMP"),
+        ("effective", "2024-02-01"),
+        ("reason", "Ansvar flyttes"),
+    ];
+    let page = hod
+        .post(&format!("{path}/transfer_assignment"), &same, true)
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="transfer_assignment-to_agency-error""#);
+    assert_eq!(log_position(&app).await, head);
+    let to_fhi = [
+        ("to_agency", "FHI"),
+        ("effective", "2024-02-01"),
+        ("reason", "Ansvar flyttes"),
+    ];
+    let page = hod
+        .post(&format!("{path}/transfer_assignment"), &to_fhi, true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(assignment(&app, &id).await["agency"], "FHI");
+
+    // Carry over: a reference of the wrong year is refused beside it; then the new one opens.
+    let head = log_position(&app).await;
+    let page = hod
+        .post(
+            &format!("{path}/carry_over_assignment"),
+            &[
+                ("new_reference", "TB2024-30"),
+                ("reason", "Fortsetter neste år"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="carry_over_assignment-new_reference-error""#);
+    assert_eq!(log_position(&app).await, head);
+    let page = hod
+        .post(
+            &format!("{path}/carry_over_assignment"),
+            &[
+                ("new_reference", "TB2025-30"),
+                ("reason", "Fortsetter neste år"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let location = page.location.unwrap();
+    let new_id = location.strip_prefix("/assignments/").unwrap();
+    assert_ne!(new_id, id);
+    assert_eq!(assignment(&app, &id).await["lifecycle"], "carried_over");
+    let next = assignment(&app, new_id).await;
+    assert_eq!(
+        (&next["reference"], &next["year"]),
+        (&json!("TB2025-30"), &json!(2025))
+    );
+    app.stop().await;
+}
+
+async fn an_agency_corrects_a_status_report(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let id = issue(&app, "DMP", "TB2024-23", "Korrigeres").await;
+    let path = format!("/assignments/{id}");
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    // Nothing reported, nothing to correct.
+    dmp.get(&path).await.assert_lacks("form-correct_status");
+    let page = dmp
+        .post(
+            &format!("{path}/report_status"),
+            &[
+                ("period", "TERTIAL_1"),
+                ("traffic_light", "green"),
+                ("progress", "I rute"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = dmp.get(&path).await;
+    let correct = form_of(&page.body, "correct_status");
+    assert!(
+        correct.contains(r#"<option value="TERTIAL_1">"#),
+        "{correct}"
+    );
+    assert!(
+        !correct.contains(r#"<option value="YEAR">"#),
+        "only reported periods: {correct}"
+    );
+    check_labels("dmp with a report", &page.body);
+    check_headings("dmp with a report", &page.body);
+
+    // The ministry neither sees nor may post it.
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    hod.get(&path).await.assert_lacks("form-correct_status");
+    let head = log_position(&app).await;
+    let by_ministry = [
+        ("period", "TERTIAL_1"),
+        ("traffic_light", "red"),
+        ("progress", "Stoppet"),
+        ("cause_and_consequence", "x"),
+        ("corrective_action", "y"),
+        ("reason", "Departementet vet best"),
+    ];
+    let page = hod
+        .post(&format!("{path}/correct_status"), &by_ministry, true)
+        .await;
+    assert_eq!(page.status, 403, "{}", page.body);
+
+    // No reason, and yellow without its explanation: refused beside the fields, kept.
+    let mut fields = vec![
+        ("period", "TERTIAL_1"),
+        ("traffic_light", "yellow"),
+        ("progress", "Forsinket likevel"),
+        ("cause_and_consequence", "Data kom sent"),
+        ("corrective_action", ""),
+        ("reason", " "),
+    ];
+    let page = dmp
+        .post(&format!("{path}/correct_status"), &fields, true)
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="correct_status-reason-error""#);
+    page.assert_has("Forsinket likevel</textarea>");
+    fields[5].1 = "Feil trafikklys";
+    let page = dmp
+        .post(&format!("{path}/correct_status"), &fields, true)
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="correct_status-corrective_action-error""#);
+    assert_eq!(log_position(&app).await, head);
+    fields[4].1 = "Purret";
+    let page = dmp
+        .post(&format!("{path}/correct_status"), &fields, true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let a = assignment(&app, &id).await;
+    assert_eq!(a["statusReports"].as_array().unwrap().len(), 1, "{a}");
+    assert_eq!(a["statusReports"][0]["trafficLight"], "YELLOW");
+    assert_eq!(a["statusReports"][0]["progress"], "Forsinket likevel");
+    assert!(
+        a["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["eventType"] == "StatusCorrected" && e["reason"] == "Feil trafikklys"),
+        "{a}"
     );
     app.stop().await;
 }

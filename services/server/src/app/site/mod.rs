@@ -9,6 +9,7 @@
 
 mod i18n;
 mod layout;
+mod new_assignment;
 mod oidc;
 mod pages;
 // The pages of issue 9 beyond the board and the assignment; their words are in `words.rs`.
@@ -50,6 +51,9 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login/oidc", web::get().to(oidc::start))
         .route("/auth/callback", web::get().to(oidc::callback))
         .route("/static/styr.css", web::get().to(css))
+        // Before `/assignments/{id}`, which would take "new" for an id.
+        .route("/assignments/new", web::get().to(new_assignment::form))
+        .route("/assignments/new", web::post().to(new_assignment::issue))
         .route("/assignments/{id}", web::get().to(pages::assignment))
         .route(
             "/assignments/{id}/{action}",

@@ -174,6 +174,9 @@ pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
         page.t("board"),
         html! {
             h1 { (page.t("board")) }
+            @if page.identity.as_ref().is_some_and(|i| i.actor.role == Role::Ministry) {
+                p { a href="/assignments/new" { (page.t("new_assignment")) } }
+            }
             form.filters method="get" action="/" role="search" {
                 (code_filter(&page, "agency", "agency", get("agency"), &data["referenceData"]["agencies"]))
                 (code_filter(&page, "department", "department", get("department"), &data["referenceData"]["departments"]))
@@ -315,7 +318,8 @@ const ASSIGNMENT: &str = r#"query($id: ID!) { assignment(id: $id) {
   deliveries { part summary documentRef deliveredOn deadlineInForce late by }
   pendingExtension { id part currentDate newDate reason by }
   timeline { recordedAt effectiveAt eventType reason actor { name role organisation } }
-} }"#;
+}
+  referenceData { agencies { code name } } }"#;
 
 /// A form that failed: which one, what was entered, and what was wrong.
 #[derive(Default)]
@@ -356,6 +360,9 @@ async fn render_assignment(
     };
     let failed = failed.unwrap_or_default();
     let title = s(&a["title"]).to_owned();
+    let today = styr_workflow::domain::oslo_date(state.workflow.now())
+        .format("%Y-%m-%d")
+        .to_string();
     let body = layout::page(
         &page,
         &title,
@@ -434,7 +441,7 @@ async fn render_assignment(
             @if a["lifecycle"] == "active" {
                 @match role {
                     Some(Role::Agency) => { (agency_forms(&page, a, &failed)) }
-                    Some(Role::Ministry) => { (ministry_forms(&page, a, &failed)) }
+                    Some(Role::Ministry) => { (ministry_forms(&page, a, &data["referenceData"]["agencies"], &today, &failed)) }
                     _ => {}
                 }
             }
@@ -464,6 +471,13 @@ fn action_key(action: &str) -> &'static str {
         "accept_delivery" => "accept_delivery",
         "return_delivery" => "return_delivery",
         "cancel_assignment" => "cancel_assignment",
+        "agree_deadline" => "agree_deadline",
+        "change_deadline" => "change_deadline",
+        "amend_assignment" => "amend_assignment",
+        "complete_assignment" => "complete_assignment",
+        "transfer_assignment" => "transfer_assignment",
+        "carry_over_assignment" => "carry_over_assignment",
+        "correct_status" => "correct_status",
         _ => "actions",
     }
 }
@@ -580,18 +594,20 @@ fn text(
     }
 }
 
+/// The part labels of the parts `keep` accepts, as a list; nothing for an assignment whose one
+/// part has no label (the command then names no part).
 fn part_select(
     page: &Page,
     a: &Value,
     failed: &Failed,
     action: &'static str,
-    only: Option<&str>,
+    keep: impl Fn(&Value) -> bool,
 ) -> Markup {
     let labels: Vec<&str> = a["parts"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|p| only.is_none_or(|d| p["delivery"] == d))
+        .filter(|p| keep(p))
         .filter_map(|p| p["label"].as_str())
         .collect();
     let id = format!("{action}-part");
@@ -609,47 +625,141 @@ fn part_select(
     }
 }
 
+/// A labelled date input; `default` for a fresh form. The handler checks the date first (see
+/// [`bad_dates`]), so a malformed one gets its error here.
+fn date_field(
+    page: &Page,
+    failed: &Failed,
+    action: &'static str,
+    name: &'static str,
+    label: &'static str,
+    default: &str,
+) -> Markup {
+    let id = format!("{action}-{name}");
+    let invalid = has_error(failed, action, name);
+    let value = if failed.action == action {
+        kept(failed, action, name)
+    } else {
+        default
+    };
+    html! {
+        div {
+            label for=(id) { (page.t(label)) }
+            (field_error(failed, action, name))
+            input type="date" id=(id) name=(name) value=(value)
+                aria-invalid=[invalid.then_some("true")]
+                aria-describedby=[invalid.then(|| format!("{id}-error"))];
+        }
+    }
+}
+
+/// A labelled list of (value, label) choices.
+fn choice(
+    page: &Page,
+    failed: &Failed,
+    action: &'static str,
+    name: &'static str,
+    label: &'static str,
+    options: &[(String, String)],
+) -> Markup {
+    let id = format!("{action}-{name}");
+    let chosen = kept(failed, action, name);
+    let invalid = has_error(failed, action, name);
+    html! {
+        div {
+            label for=(id) { (page.t(label)) }
+            (field_error(failed, action, name))
+            select id=(id) name=(name) aria-invalid=[invalid.then_some("true")]
+                aria-describedby=[invalid.then(|| format!("{id}-error"))] {
+                @for (v, l) in options { option value=(v) selected[chosen == v] { (l) } }
+            }
+        }
+    }
+}
+
+/// The fields of a status report, for reporting one or correcting one of `periods`.
+fn report_fields(
+    page: &Page,
+    failed: &Failed,
+    act: &'static str,
+    periods: &[(String, String)],
+) -> Markup {
+    let lights: Vec<(String, String)> = LIGHTS
+        .iter()
+        .map(|l| ((*l).to_owned(), page.t(l).to_owned()))
+        .collect();
+    html! {
+        p.rule { (page.t("rule.yellow_red")) }
+        (choice(page, failed, act, "period", "period", periods))
+        (choice(page, failed, act, "traffic_light", "traffic_light", &lights))
+        (text(page, failed, act, "progress", "progress", true))
+        (text(page, failed, act, "cause_and_consequence", "cause", true))
+        (text(page, failed, act, "corrective_action", "corrective", true))
+        (text(page, failed, act, "year_end_phrase", "year_end_phrase", false))
+    }
+}
+
+/// A report's period as the API names it (`Tertial1`, `Date(2024-05-01)`) as the form's value
+/// (`TERTIAL_1`, `DATE:2024-05-01`); see [`period_input`].
+fn period_value(p: &str) -> String {
+    match p {
+        "Tertial1" => "TERTIAL_1".into(),
+        "Tertial2" => "TERTIAL_2".into(),
+        "HalfYear1" => "HALF_YEAR_1".into(),
+        "HalfYear2" => "HALF_YEAR_2".into(),
+        "Year" => "YEAR".into(),
+        other => match other
+            .strip_prefix("Date(")
+            .and_then(|d| d.strip_suffix(')'))
+        {
+            Some(d) => format!("DATE:{d}"),
+            None => other.to_owned(),
+        },
+    }
+}
+
+/// The `PeriodInput` for a form's period value.
+fn period_input(v: Option<String>) -> Value {
+    match v.as_deref().and_then(|v| v.strip_prefix("DATE:")) {
+        Some(d) => json!({ "kind": "DATE", "date": d }),
+        None => json!({ "kind": v.unwrap_or_else(|| "YEAR".into()) }),
+    }
+}
+
 fn agency_forms(page: &Page, a: &Value, failed: &Failed) -> Markup {
     let id = s(&a["id"]);
-    let act = "report_status";
-    let period = kept(failed, act, "period");
-    let light = kept(failed, act, "traffic_light");
+    let periods: Vec<(String, String)> = PERIODS
+        .iter()
+        .map(|p| ((*p).to_owned(), page.t(period_key(p)).to_owned()))
+        .collect();
+    // Only a period already reported on can be corrected: its latest report.
+    let mut reported: Vec<(String, String)> = Vec::new();
+    for r in a["statusReports"].as_array().into_iter().flatten() {
+        let p = s(&r["period"]);
+        let value = period_value(p);
+        if !reported.iter().any(|(v, _)| *v == value) {
+            reported.push((value, period_label(page, p)));
+        }
+    }
     html! {
         h2 { (page.t("actions")) }
-        (action_form(page, id, act, failed, html! {
-            p.rule { (page.t("rule.yellow_red")) }
-            div {
-                label for="report_status-period" { (page.t("period")) }
-                select id="report_status-period" name="period" {
-                    @for p in PERIODS { option value=(p) selected[period == p] { (page.lang.t(period_key(p))) } }
-                }
-            }
-            div {
-                label for="report_status-traffic_light" { (page.t("traffic_light")) }
-                (field_error(failed, act, "traffic_light"))
-                select id="report_status-traffic_light" name="traffic_light" {
-                    @for l in LIGHTS { option value=(l) selected[light == l] { (page.t(l)) } }
-                }
-            }
-            (text(page, failed, act, "progress", "progress", true))
-            (text(page, failed, act, "cause_and_consequence", "cause", true))
-            (text(page, failed, act, "corrective_action", "corrective", true))
-            (text(page, failed, act, "year_end_phrase", "year_end_phrase", false))
-        }))
+        (action_form(page, id, "report_status", failed, report_fields(page, failed, "report_status", &periods)))
+        @if !reported.is_empty() {
+            (action_form(page, id, "correct_status", failed, html! {
+                p.rule { (page.t("correct_status.help")) }
+                (report_fields(page, failed, "correct_status", &reported))
+                (text(page, failed, "correct_status", "reason", "reason", true))
+            }))
+        }
         @if a["pendingExtension"].is_null() {
             (action_form(page, id, "request_extension", failed, html! {
-                (part_select(page, a, failed, "request_extension", None))
-                div {
-                    label for="request_extension-new_date" { (page.t("new_date")) }
-                    (field_error(failed, "request_extension", "new_date"))
-                    input type="date" id="request_extension-new_date" name="new_date"
-                        value=(kept(failed, "request_extension", "new_date"));
-                }
+                (part_select(page, a, failed, "request_extension", |_| true))
+                (date_field(page, failed, "request_extension", "new_date", "new_date", ""))
                 (text(page, failed, "request_extension", "reason", "reason", true))
             }))
         }
         (action_form(page, id, "deliver", failed, html! {
-            (part_select(page, a, failed, "deliver", None))
+            (part_select(page, a, failed, "deliver", |_| true))
             (text(page, failed, "deliver", "summary", "summary", true))
             (text(page, failed, "deliver", "document_ref", "document_ref", false))
         }))
@@ -697,14 +807,38 @@ pub(super) fn period_key(p: &str) -> &'static str {
     }
 }
 
-fn ministry_forms(page: &Page, a: &Value, failed: &Failed) -> Markup {
+/// The ministry's forms; `agencies` are the registered ones, `today` the Oslo date a transfer
+/// takes effect on unless another is chosen.
+fn ministry_forms(
+    page: &Page,
+    a: &Value,
+    agencies: &Value,
+    today: &str,
+    failed: &Failed,
+) -> Markup {
     let id = s(&a["id"]);
     let pending = a["pendingExtension"].as_object();
-    let awaiting = a["parts"]
+    let awaiting = |p: &Value| p["delivery"] == "awaiting_review";
+    let parts: Vec<&Value> = a["parts"].as_array().into_iter().flatten().collect();
+    let any_awaiting = parts.iter().any(|p| awaiting(p));
+    let to_be_agreed = |p: &Value| p["deadlineToBeAgreed"] == true;
+    let terms = [
+        ("date", "term.date"),
+        ("to_be_agreed", "to_be_agreed"),
+        ("none", "no_deadline"),
+    ]
+    .map(|(v, l)| (v.to_owned(), page.t(l).to_owned()));
+    // Registered agencies other than the one responsible now; a text field while none are.
+    let current = s(&a["agency"]);
+    let mut others: Vec<(String, String)> = agencies
         .as_array()
         .into_iter()
         .flatten()
-        .any(|p| p["delivery"] == "awaiting_review");
+        .map(|o| (s(&o["code"]), s(&o["name"])))
+        .filter(|(code, _)| *code != current)
+        .map(|(code, name)| (code.to_owned(), format!("{code} – {name}")))
+        .collect();
+    others.sort();
     // Shown only for an active assignment (see the caller), which the ministry may cancel.
     html! {
         h2 { (page.t("actions")) }
@@ -718,15 +852,54 @@ fn ministry_forms(page: &Page, a: &Value, failed: &Failed) -> Markup {
                 (text(page, failed, "reject_extension", "reason", "reason", true))
             }))
         }
-        @if awaiting {
+        @if any_awaiting {
             (action_form(page, id, "accept_delivery", failed, html! {
-                (part_select(page, a, failed, "accept_delivery", Some("awaiting_review")))
+                (part_select(page, a, failed, "accept_delivery", awaiting))
             }))
             (action_form(page, id, "return_delivery", failed, html! {
-                (part_select(page, a, failed, "return_delivery", Some("awaiting_review")))
+                (part_select(page, a, failed, "return_delivery", awaiting))
                 (text(page, failed, "return_delivery", "reason", "reason", true))
             }))
         }
+        @if parts.iter().any(|p| to_be_agreed(p)) {
+            (action_form(page, id, "agree_deadline", failed, html! {
+                (part_select(page, a, failed, "agree_deadline", to_be_agreed))
+                (date_field(page, failed, "agree_deadline", "date", "deadline", ""))
+                (text(page, failed, "agree_deadline", "reason", "reason", true))
+            }))
+        }
+        (action_form(page, id, "change_deadline", failed, html! {
+            (part_select(page, a, failed, "change_deadline", |_| true))
+            (choice(page, failed, "change_deadline", "term", "new_date", &terms))
+            (date_field(page, failed, "change_deadline", "date", "date", ""))
+            (text(page, failed, "change_deadline", "reason", "reason", true))
+        }))
+        (action_form(page, id, "amend_assignment", failed, html! {
+            p.rule { (page.t("amend.help")) }
+            (text(page, failed, "amend_assignment", "title", "new_title", false))
+            (text(page, failed, "amend_assignment", "description", "new_description", true))
+            (text(page, failed, "amend_assignment", "reason", "reason", true))
+        }))
+        // A delivery awaiting review is accepted or returned before the assignment completes.
+        @if !any_awaiting {
+            (action_form(page, id, "complete_assignment", failed, html! {
+                (text(page, failed, "complete_assignment", "note", "note", true))
+            }))
+        }
+        (action_form(page, id, "transfer_assignment", failed, html! {
+            @if others.is_empty() {
+                (text(page, failed, "transfer_assignment", "to_agency", "to_agency", false))
+            } @else {
+                (choice(page, failed, "transfer_assignment", "to_agency", "to_agency", &others))
+            }
+            (date_field(page, failed, "transfer_assignment", "effective", "effective_from", today))
+            (text(page, failed, "transfer_assignment", "reason", "reason", true))
+        }))
+        (action_form(page, id, "carry_over_assignment", failed, html! {
+            p.rule { (page.t("carry_over.help")) }
+            (text(page, failed, "carry_over_assignment", "new_reference", "new_reference", false))
+            (text(page, failed, "carry_over_assignment", "reason", "reason", true))
+        }))
         (action_form(page, id, "cancel_assignment", failed, html! {
             (text(page, failed, "cancel_assignment", "reason", "reason", true))
         }))
@@ -746,6 +919,14 @@ fn mutation(action: &str, id: &str, f: &HashMap<String, String>) -> Option<(&'st
     // in the timeline), not only inside the event where the domain wants it.
     let options = json!({ "commandId": opt("command_id"), "reason": opt("reason") });
     let base = json!({ "id": id, "options": options, "part": opt("part") });
+    let report = json!({
+        "period": period_input(opt("period")),
+        "trafficLight": opt("traffic_light").unwrap_or_default().to_ascii_uppercase(),
+        "progress": req("progress"),
+        "causeAndConsequence": opt("cause_and_consequence"),
+        "correctiveAction": opt("corrective_action"),
+        "yearEndPhrase": opt("year_end_phrase"),
+    });
     let with = |mut v: Value, extra: Value| {
         for (k, x) in extra.as_object().into_iter().flatten() {
             v[k] = x.clone();
@@ -756,14 +937,12 @@ fn mutation(action: &str, id: &str, f: &HashMap<String, String>) -> Option<(&'st
         "report_status" => (
             r#"mutation($id: ID!, $input: ReportStatusInput!, $options: CommandOptions) {
                 reportStatus(id: $id, input: $input, options: $options) { position } }"#,
-            json!({ "id": id, "options": options, "input": {
-                "period": { "kind": opt("period").unwrap_or_else(|| "YEAR".into()) },
-                "trafficLight": opt("traffic_light").unwrap_or_default().to_ascii_uppercase(),
-                "progress": req("progress"),
-                "causeAndConsequence": opt("cause_and_consequence"),
-                "correctiveAction": opt("corrective_action"),
-                "yearEndPhrase": opt("year_end_phrase"),
-            } }),
+            json!({ "id": id, "options": options, "input": report }),
+        ),
+        "correct_status" => (
+            r#"mutation($id: ID!, $input: ReportStatusInput!, $reason: String!, $options: CommandOptions) {
+                correctStatus(id: $id, input: $input, reason: $reason, options: $options) { position } }"#,
+            json!({ "id": id, "options": options, "input": report, "reason": req("reason") }),
         ),
         "request_extension" => (
             r#"mutation($id: ID!, $part: String, $newDate: Date!, $reason: String!, $options: CommandOptions) {
@@ -805,8 +984,72 @@ fn mutation(action: &str, id: &str, f: &HashMap<String, String>) -> Option<(&'st
                 returnDelivery(id: $id, part: $part, reason: $reason, options: $options) { position } }"#,
             with(base, json!({ "reason": req("reason") })),
         ),
+        "agree_deadline" => (
+            r#"mutation($id: ID!, $part: String, $date: Date!, $options: CommandOptions) {
+                agreeDeadline(id: $id, part: $part, date: $date, options: $options) { position } }"#,
+            with(base, json!({ "date": opt("date") })),
+        ),
+        "change_deadline" => {
+            let term = opt("term").unwrap_or_else(|| "date".into());
+            let date = if term == "date" { opt("date") } else { None };
+            (
+                r#"mutation($id: ID!, $part: String, $date: Date, $toBeAgreed: Boolean!, $options: CommandOptions) {
+                    changeDeadline(id: $id, part: $part, date: $date, toBeAgreed: $toBeAgreed, options: $options) { position } }"#,
+                with(
+                    base,
+                    json!({ "date": date, "toBeAgreed": term == "to_be_agreed" }),
+                ),
+            )
+        }
+        "amend_assignment" => (
+            r#"mutation($id: ID!, $title: String, $description: String, $options: CommandOptions) {
+                amendAssignment(id: $id, title: $title, description: $description, options: $options) { position } }"#,
+            json!({ "id": id, "options": options, "title": opt("title"), "description": opt("description") }),
+        ),
+        "complete_assignment" => (
+            // The note is the completion's "why" as well.
+            r#"mutation($id: ID!, $note: String, $options: CommandOptions) {
+                completeAssignment(id: $id, note: $note, options: $options) { position } }"#,
+            json!({ "id": id, "note": opt("note"),
+                    "options": { "commandId": opt("command_id"), "reason": opt("note") } }),
+        ),
+        "transfer_assignment" => (
+            r#"mutation($id: ID!, $toAgency: String!, $reason: String!, $effective: Date!, $options: CommandOptions) {
+                transferAssignment(id: $id, toAgency: $toAgency, reason: $reason, effective: $effective, options: $options) { position } }"#,
+            json!({ "id": id, "options": options, "toAgency": req("to_agency").to_uppercase(),
+                    "reason": req("reason"), "effective": opt("effective") }),
+        ),
+        "carry_over_assignment" => (
+            // Answers with the new assignment, where the page goes next.
+            r#"mutation($id: ID!, $newReference: String, $reason: String!, $options: CommandOptions) {
+                carryOverAssignment(id: $id, newReference: $newReference, reason: $reason, options: $options) {
+                    assignment { id } position } }"#,
+            json!({ "id": id, "options": options, "newReference": opt("new_reference"),
+                    "reason": req("reason") }),
+        ),
         _ => return None,
     })
+}
+
+/// The date fields of `action`'s form that do not parse. A date that does not parse fails as a
+/// GraphQL argument, before any resolver, without a field name; checking here lets the form
+/// say which field.
+fn bad_dates(action: &str, form: &HashMap<String, String>) -> Vec<&'static str> {
+    let required: &[&'static str] = match action {
+        "request_extension" => &["new_date"],
+        "agree_deadline" => &["date"],
+        "transfer_assignment" => &["effective"],
+        "change_deadline" if form.get("term").is_none_or(|t| t == "date") => &["date"],
+        _ => &[],
+    };
+    required
+        .iter()
+        .copied()
+        .filter(|f| {
+            form.get(*f)
+                .is_none_or(|d| chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").is_err())
+        })
+        .collect()
 }
 
 pub async fn assignment_action(
@@ -824,27 +1067,35 @@ pub async fn assignment_action(
     let Some((document, variables)) = mutation(&action, &id, &form) else {
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
     };
-    // A date that does not parse fails as a GraphQL argument, before any resolver, without a
-    // field name (the API reports it as INTERNAL); check it here so the form can say which.
-    let bad_date = action == "request_extension"
-        && form
-            .get("new_date")
-            .is_none_or(|d| chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").is_err());
-    let result = if bad_date {
-        Err(vec![GqlError {
-            code: "VALIDATION".into(),
-            field: Some("new_date".into()),
-            message: page.t("bad_date").into(),
-        }])
-    } else {
+    let bad = bad_dates(&action, &form);
+    let result = if bad.is_empty() {
         page.graphql(&state, document, variables).await
+    } else {
+        Err(bad
+            .into_iter()
+            .map(|field| GqlError {
+                code: "VALIDATION".into(),
+                field: Some(field.into()),
+                message: page.t("bad_date").into(),
+            })
+            .collect())
     };
     match result {
-        Ok(_) => page.see_other(&format!("/assignments/{id}")),
+        // Carrying over answers with the new assignment; every other action with this one.
+        Ok(data) => {
+            let next = data
+                .as_object()
+                .and_then(|d| d.values().next())
+                .and_then(|r| r["assignment"]["id"].as_str())
+                .unwrap_or(&id);
+            page.see_other(&format!("/assignments/{next}"))
+        }
         Err(errors) => match errors[0].code.as_str() {
-            // Commands on an assignment outside the reader's scope are refused as FORBIDDEN;
-            // the page says "not found" for those, as reads do, so ids cannot be probed.
-            "FORBIDDEN" => {
+            // Commands on an assignment outside the reader's scope are refused as FORBIDDEN (or
+            // NOT_FOUND); the page says "not found" for those, as reads do, so ids cannot be
+            // probed. On one the reader sees, "not found" is about the form (a part, a period
+            // without a report) and goes beside it.
+            code @ ("FORBIDDEN" | "NOT_FOUND") => {
                 let visible = page
                     .graphql(
                         &state,
@@ -853,6 +1104,14 @@ pub async fn assignment_action(
                     )
                     .await;
                 match visible {
+                    Ok(_) if code == "NOT_FOUND" => {
+                        let failed = Failed {
+                            action,
+                            values: form,
+                            errors,
+                        };
+                        render_assignment(&state, page, &id, Some(failed)).await
+                    }
                     Ok(_) => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
                     Err(e) => unavailable(page, &e),
                 }
