@@ -1298,6 +1298,9 @@ async fn a_ministry_officer_issues_a_draft_letter_from_its_page(kind: BackendKin
     assert_eq!(data(&body, "letter.issuedOn"), "2024-02-05");
 }
 
+/// A form's fields as the browser posts them.
+type Fields<'a> = &'a [(&'a str, &'a str)];
+
 /// The `value` of the hidden `name` field nearest after `marker` in `html`.
 fn hidden_after<'a>(html: &'a str, marker: &str, name: &str) -> &'a str {
     let rest = &html[html
@@ -1419,7 +1422,7 @@ async fn a_ministry_officer_drafts_a_letter_item_by_item_and_its_parties_settle_
         ("title", "Rask tilgang"),
         ("steering_parameters", "Saksbehandlingstid\nAntall vedtak"),
     ];
-    let steps: [(&str, &[(&str, &str)]); 8] = [
+    let steps: [(&str, Fields); 8] = [
         ("add_goal", &goal),
         (
             "add_budget_line",
@@ -1607,7 +1610,7 @@ async fn every_supplement_change_kind_is_added_from_the_pages_and_takes_effect_w
 
     // Bad dates and missing fields: beside the field, nothing written.
     let before = log_position(&app).await;
-    let refused: [(&str, &[(&str, &str)], &str); 4] = [
+    let refused: [(&str, Fields, &str); 4] = [
         (
             "change_deadline",
             &[
@@ -1646,7 +1649,7 @@ async fn every_supplement_change_kind_is_added_from_the_pages_and_takes_effect_w
     }
     assert_eq!(log_position(&app).await, before);
 
-    let changes: [(&str, &[(&str, &str)]); 6] = [
+    let changes: [(&str, Fields); 6] = [
         (
             "amend_assignment",
             &[

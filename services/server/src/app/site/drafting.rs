@@ -235,7 +235,7 @@ pub fn letter_form(
                 "add_requirement" => {
                     (f("text", "text", Kind::Area))
                     (f("due", "deadline", Kind::Date))
-                    (checkbox(page, action, st, "to_be_agreed", "to_be_agreed"))
+                    (checkbox(page, action, st, "to_be_agreed", "deadline_to_be_agreed"))
                 }
                 "add_calendar_item" => {
                     (f("date", "date", Kind::Date))

@@ -663,7 +663,7 @@ async fn render_supplement(
                                 (field(&page, action, st, "assignment_id", "assignment", Kind::Select(&assignments), ""))
                                 (field(&page, action, st, "part", "part", Kind::Text, ""))
                                 (field(&page, action, st, "deadline", "deadline", Kind::Date, ""))
-                                (checkbox(&page, action, st, "to_be_agreed", "to_be_agreed"))
+                                (checkbox(&page, action, st, "to_be_agreed", "deadline_to_be_agreed"))
                             }
                             "cancel_assignment" => {
                                 (field(&page, action, st, "assignment_id", "assignment", Kind::Select(&assignments), ""))
@@ -678,7 +678,7 @@ async fn render_supplement(
                             "add_requirement" => {
                                 (field(&page, action, st, "text", "text", Kind::Area, ""))
                                 (field(&page, action, st, "deadline", "deadline", Kind::Date, ""))
-                                (checkbox(&page, action, st, "to_be_agreed", "to_be_agreed"))
+                                (checkbox(&page, action, st, "to_be_agreed", "deadline_to_be_agreed"))
                             }
                             "add_text" => {
                                 (field(&page, action, st, "text", "text", Kind::Area, ""))

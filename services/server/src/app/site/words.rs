@@ -408,6 +408,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Cannot be negative.",
     ),
     ("remove", "Fjern", "Remove"),
+    (
+        "deadline_to_be_agreed",
+        "Fristen skal avtales",
+        "The deadline is to be agreed",
+    ),
     ("one_per_line", "Én per linje.", "One per line."),
     // Drafting a letter.
     ("new_letter", "Nytt tildelingsbrev", "New allocation letter"),
