@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use styr_eventstore::BackendKind;
 use styr_tests::web::{Browser, check_csrf_fields, check_headings, dev_app};
 use styr_tests::{TestApp, code, data};
@@ -16,6 +16,8 @@ styr_tests::on_both_kinds!(
     letters_show_their_content_to_their_parties_only,
     a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages,
     a_ministry_officer_issues_a_draft_letter_from_its_page,
+    a_ministry_officer_drafts_a_letter_item_by_item_and_its_parties_settle_its_requirements,
+    every_supplement_change_kind_is_added_from_the_pages_and_takes_effect_when_issued,
     the_import_preview_shows_what_was_recognised_and_writes_nothing,
     the_calendar_lists_and_shows_a_month,
     an_agency_reports_a_deviation_and_significant_ones_show_their_lag,
@@ -1294,4 +1296,456 @@ async fn a_ministry_officer_issues_a_draft_letter_from_its_page(kind: BackendKin
         )
         .await;
     assert_eq!(data(&body, "letter.issuedOn"), "2024-02-05");
+}
+
+/// A form's fields as the browser posts them.
+type Fields<'a> = &'a [(&'a str, &'a str)];
+
+/// The `value` of the hidden `name` field nearest after `marker` in `html`.
+fn hidden_after<'a>(html: &'a str, marker: &str, name: &str) -> &'a str {
+    let rest = &html[html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker}: {html}"))..];
+    let key = format!(r#"name="{name}" value=""#);
+    let at = rest.find(&key).expect("a hidden field") + key.len();
+    &rest[at..at + rest[at..].find('"').unwrap()]
+}
+
+async fn a_ministry_officer_drafts_a_letter_item_by_item_and_its_parties_settle_its_requirements(
+    kind: BackendKind,
+) {
+    let app = dev_app(kind).await;
+    let assignment = issue_assignment(&app, "DMP", "TB2024-7", "Utrede legemiddeltilgang").await;
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    hod.get("/letters")
+        .await
+        .assert_has(r#"href="/letters/new""#);
+    let page = hod.get("/letters/new").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    check_labels("new letter", &page.body);
+    check_headings("new letter", &page.body);
+
+    // Nothing written for a missing title or a year that is not a number.
+    let before = log_position(&app).await;
+    let page = hod
+        .post(
+            "/letters",
+            &[("agency", "DMP"), ("year", "tjuefire"), ("title", " ")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="draft_letter-title-error""#);
+    page.assert_has(r#"id="draft_letter-year-error""#);
+    page.assert_has(r#"value="tjuefire""#);
+    assert_eq!(log_position(&app).await, before);
+    let new = [
+        ("agency", "DMP"),
+        ("year", "2024"),
+        ("title", "Tildelingsbrev 2024"),
+        ("case_ref", "23/3412"),
+    ];
+    let page = hod.post("/letters", &new, true).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let letter_path = page.location.unwrap();
+    assert_eq!(letter_path, "/letters/HOD:DMP:2024");
+    let items = format!("{letter_path}/items");
+    let page = hod.get(&letter_path).await;
+    check_labels("draft letter", &page.body);
+    check_headings("draft letter", &page.body);
+    page.assert_has(&format!(
+        r#"<option value="{assignment}">TB2024-7 – Utrede legemiddeltilgang</option>"#
+    ));
+
+    // The agency and the auditor see no drafting forms, and their posts write nothing.
+    let before = log_position(&app).await;
+    let goal = [
+        ("section", "2.1"),
+        ("title", "Rask tilgang"),
+        ("steering_parameters", "Saksbehandlingstid\r\nAntall vedtak"),
+    ];
+    for who in ["dmp", "rr"] {
+        let mut other = Browser::new(&app);
+        other.sign_in(who).await;
+        let page = other.get(&letter_path).await;
+        assert_eq!(page.status, 200, "{who}: {}", page.body);
+        page.assert_lacks("form-add_goal");
+        page.assert_lacks("/items/");
+        page.assert_lacks("form-issue_letter");
+        assert_eq!(other.get("/letters/new").await.status, 403, "{who}");
+        let page = other.post("/letters", &new, true).await;
+        assert_eq!(page.status, 403, "{who}: {}", page.body);
+        let page = other.post(&format!("{items}/add_goal"), &goal, true).await;
+        assert_eq!(page.status, 403, "{who}: {}", page.body);
+    }
+    // A bad date, a bad amount, a missing assignment: beside their fields, nothing written.
+    let page = hod
+        .post(
+            &format!("{items}/add_calendar_item"),
+            &[("date", "20. september"), ("text", "Tertialrapport")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="add_calendar_item-date-error""#);
+    page.assert_has("Tertialrapport");
+    let page = hod
+        .post(
+            &format!("{items}/add_budget_line"),
+            &[
+                ("chapter", "746"),
+                ("post", "1"),
+                ("amount", "mye"),
+                ("text", "Drift"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="add_budget_line-amount-error""#);
+    let page = hod
+        .post(
+            &format!("{items}/list_assignment"),
+            &[("assignment_id", ""), ("title", "Oppdraget")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"id="list_assignment-assignment_id-error""#);
+    let page = hod.post(&format!("{items}/add_goal"), &goal, false).await;
+    assert_eq!(page.status, 403, "no CSRF token");
+    assert_eq!(log_position(&app).await, before);
+
+    let goal = [
+        ("section", "2.1"),
+        ("title", "Rask tilgang"),
+        ("steering_parameters", "Saksbehandlingstid\nAntall vedtak"),
+    ];
+    let steps: [(&str, Fields); 8] = [
+        ("add_goal", &goal),
+        (
+            "add_budget_line",
+            &[
+                ("chapter", "746"),
+                ("post", "1"),
+                ("amount", "429 548"),
+                ("text", "Driftsutgifter"),
+            ],
+        ),
+        (
+            "add_budget_line",
+            &[
+                ("chapter", "746"),
+                ("post", "21"),
+                ("amount", "44434"),
+                ("text", "Spesielle driftsutgifter"),
+            ],
+        ),
+        (
+            "state_chapter_sum",
+            &[("chapter", "746"), ("sum", "473982")],
+        ),
+        ("set_threshold", &[("amount", "5000"), ("per_mille", "50")]),
+        (
+            "add_requirement",
+            &[("text", "Risikovurdering"), ("due", "2024-03-01")],
+        ),
+        (
+            "add_requirement",
+            &[("text", "Brukerundersøkelse"), ("due", "2024-06-01")],
+        ),
+        (
+            "add_calendar_item",
+            &[
+                ("date", "2024-09-20"),
+                ("printed_date", "20. september"),
+                ("text", "Tertialrapport"),
+            ],
+        ),
+    ];
+    for (action, fields) in steps {
+        let page = hod.post(&format!("{items}/{action}"), fields, true).await;
+        assert_eq!(page.status, 303, "{action}: {}", page.body);
+    }
+    let listing = [
+        ("assignment_id", assignment.as_str()),
+        ("reference", "TB2024-7"),
+        ("title", "Oppdraget i brevet"),
+    ];
+    let page = hod
+        .post(&format!("{items}/list_assignment"), &listing, true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    // The second budget line goes again, by the button beside it.
+    let page = hod.get(&letter_path).await;
+    let line = hidden_after(&page.body, "746/21", "item_id").to_owned();
+    let page = hod
+        .post(&format!("{items}/remove_item"), &[("item_id", &line)], true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = hod
+        .post(
+            &format!("{letter_path}/issue"),
+            &[("issued_on", "2024-02-05")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+
+    let token = app.token("ministry", "HOD");
+    let letter_query = r#"{ letter(id: "HOD:DMP:2024") { title caseRef issuedOn
+        goals { section title steeringParameters } budget { chapter post original }
+        sumMismatches { chapter printedSum sumOfLines }
+        reportingRequirements { text due deadlineStatus } assignments { assignmentId reference title }
+        calendar { date printedDate text } } }"#;
+    // A letter's requirements come in the order of their ids, not always the order added.
+    let sorted_letter = |body: Value| {
+        let mut letter = data(&body, "letter").clone();
+        if let Some(reqs) = letter["reportingRequirements"].as_array_mut() {
+            reqs.sort_by_key(|r| r["due"].as_str().map(str::to_owned));
+        }
+        letter
+    };
+    let body = app.gql(&token, letter_query, json!({})).await;
+    assert_eq!(
+        sorted_letter(body),
+        json!({ "title": "Tildelingsbrev 2024", "caseRef": "23/3412", "issuedOn": "2024-02-05",
+            "goals": [{ "section": "2.1", "title": "Rask tilgang", "steeringParameters": ["Saksbehandlingstid", "Antall vedtak"] }],
+            "budget": [{ "chapter": "746", "post": "01", "original": 429548 }],
+            "sumMismatches": [{ "chapter": "746", "printedSum": 473982, "sumOfLines": 429548 }],
+            "reportingRequirements": [
+                { "text": "Risikovurdering", "due": "2024-03-01", "deadlineStatus": "open" },
+                { "text": "Brukerundersøkelse", "due": "2024-06-01", "deadlineStatus": "open" }],
+            "assignments": [{ "assignmentId": assignment, "reference": "TB2024-7", "title": "Oppdraget i brevet" }],
+            "calendar": [{ "date": "2024-09-20", "printedDate": "20. september", "text": "Tertialrapport" }] })
+    );
+
+    // Issued: no drafting forms; the agency reports one requirement met, the ministry waives
+    // the other with its reason, and the auditor may do neither.
+    let page = hod.get(&letter_path).await;
+    page.assert_lacks("form-add_goal");
+    page.assert_lacks("remove_item");
+    page.assert_lacks("meet_requirement");
+    check_labels("issued letter", &page.body);
+    let waive = hidden_after(&page.body, "Brukerundersøkelse", "item_id").to_owned();
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp.get(&letter_path).await;
+    page.assert_lacks("waive_requirement");
+    let meet = hidden_after(&page.body, "Risikovurdering", "item_id").to_owned();
+    let mut rr = Browser::new(&app);
+    rr.sign_in("rr").await;
+    rr.get(&letter_path).await.assert_lacks("_requirement");
+    let before = log_position(&app).await;
+    let page = rr
+        .post(
+            &format!("{items}/meet_requirement"),
+            &[("item_id", &meet)],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    let page = hod
+        .post(
+            &format!("{items}/waive_requirement"),
+            &[("item_id", &waive), ("reason", " ")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(&format!(r#"id="waive-{waive}-reason-error""#));
+    assert_eq!(log_position(&app).await, before);
+    let page = dmp
+        .post(
+            &format!("{items}/meet_requirement"),
+            &[("item_id", &meet)],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = hod
+        .post(
+            &format!("{items}/waive_requirement"),
+            &[("item_id", &waive), ("reason", "Dekkes av årsrapporten")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let letter = sorted_letter(app.gql(&token, letter_query, json!({})).await);
+    let statuses: Vec<&str> = letter["reportingRequirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["deadlineStatus"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["met", "waived"]);
+    app.stop().await;
+}
+
+async fn every_supplement_change_kind_is_added_from_the_pages_and_takes_effect_when_issued(
+    kind: BackendKind,
+) {
+    let app = dev_app(kind).await;
+    let (letter, amended) = issued_letter(&app, "DMP", "Tildelingsbrev 2024", "Oppdrag").await;
+    let cancelled = issue_assignment(&app, "DMP", "TB2024-8", "Avlyses").await;
+    let transferred = issue_assignment(&app, "DMP", "TB2024-9", "Overføres").await;
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod
+        .post(
+            &format!("/letters/{letter}/supplements"),
+            &[("title", "Tillegg nr. 1")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let supplement = page.location.unwrap();
+    let page = hod.get(&supplement).await;
+    check_labels("supplement", &page.body);
+    check_headings("supplement", &page.body);
+    page.assert_has(&format!(
+        r#"<option value="{cancelled}">TB2024-8 – Avlyses</option>"#
+    ));
+
+    // Bad dates and missing fields: beside the field, nothing written.
+    let before = log_position(&app).await;
+    let refused: [(&str, Fields, &str); 4] = [
+        (
+            "change_deadline",
+            &[
+                ("assignment_id", &amended),
+                ("part", "a"),
+                ("deadline", "1. juni"),
+            ],
+            "deadline",
+        ),
+        (
+            "transfer_assignment",
+            &[
+                ("assignment_id", &transferred),
+                ("to_agency", "FHI"),
+                ("reason", "Bedre egnet"),
+            ],
+            "effective",
+        ),
+        (
+            "cancel_assignment",
+            &[("reason", "Ikke lenger aktuelt")],
+            "assignment_id",
+        ),
+        (
+            "add_requirement",
+            &[("text", "Rapport"), ("deadline", "2024-13-01")],
+            "deadline",
+        ),
+    ];
+    for (action, fields, field) in refused {
+        let page = hod
+            .post(&format!("{supplement}/{action}"), fields, true)
+            .await;
+        assert_eq!(page.status, 422, "{action}: {}", page.body);
+        page.assert_has(&format!(r#"id="{action}-{field}-error""#));
+    }
+    assert_eq!(log_position(&app).await, before);
+
+    let changes: [(&str, Fields); 6] = [
+        (
+            "amend_assignment",
+            &[
+                ("assignment_id", &amended),
+                ("title", "Oppdrag med nytt navn"),
+            ],
+        ),
+        (
+            "change_deadline",
+            &[
+                ("assignment_id", &amended),
+                ("part", "a"),
+                ("deadline", "2024-06-01"),
+            ],
+        ),
+        (
+            "cancel_assignment",
+            &[
+                ("assignment_id", &cancelled),
+                ("reason", "Ikke lenger aktuelt"),
+            ],
+        ),
+        (
+            "transfer_assignment",
+            &[
+                ("assignment_id", &transferred),
+                ("to_agency", "fhi"),
+                ("effective", "2024-04-01"),
+                ("reason", "Bedre egnet"),
+            ],
+        ),
+        (
+            "add_requirement",
+            &[
+                ("text", "Rapport om ventetider"),
+                ("deadline", "2024-09-01"),
+            ],
+        ),
+        ("add_text", &[("text", "Fjernes igjen")]),
+    ];
+    for (action, fields) in changes {
+        let page = hod
+            .post(&format!("{supplement}/{action}"), fields, true)
+            .await;
+        assert_eq!(page.status, 303, "{action}: {}", page.body);
+    }
+    // The free text goes again, by the button beside it.
+    let token = app.token("ministry", "HOD");
+    let body = app
+        .gql(
+            &token,
+            "query($id: ID!) { supplement(id: $id) { changes { id kind } } }",
+            json!({ "id": supplement.trim_start_matches("/supplements/") }),
+        )
+        .await;
+    let changes = data(&body, "supplement.changes").as_array().unwrap();
+    assert_eq!(changes.len(), 6);
+    let text = changes[5]["id"].as_str().unwrap();
+    hod.get(&supplement)
+        .await
+        .assert_has(&format!(r#"name="change_id" value="{text}""#));
+    let page = hod
+        .post(
+            &format!("{supplement}/remove_change"),
+            &[("change_id", text)],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = hod
+        .post(
+            &format!("{supplement}/issue"),
+            &[("issued_on", "2024-03-20")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+
+    let body = app
+        .gql(
+            &token,
+            r#"query($a: ID!, $b: ID!, $c: ID!, $l: ID!) {
+                a: assignment(id: $a) { title parts { label deadline } }
+                b: assignment(id: $b) { lifecycle }
+                c: assignment(id: $c) { agency }
+                letter(id: $l) { reportingRequirements { text due source } } }"#,
+            json!({ "a": amended, "b": cancelled, "c": transferred, "l": letter }),
+        )
+        .await;
+    assert_eq!(
+        data(&body, ""),
+        &json!({
+            "a": { "title": "Oppdrag med nytt navn", "parts": [{ "label": "a", "deadline": "2024-06-01" }] },
+            "b": { "lifecycle": "cancelled" },
+            "c": { "agency": "FHI" },
+            "letter": { "reportingRequirements": [{ "text": "Rapport om ventetider", "due": "2024-09-01", "source": "supplement 1" }] } })
+    );
+    app.stop().await;
 }

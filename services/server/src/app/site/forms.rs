@@ -187,6 +187,46 @@ pub fn number(
     }
 }
 
+/// A whole number that fits the API's `Int` (32 bits), if given: a larger one would fail the
+/// query's parsing without naming a field, so it is refused here.
+pub fn int(page: &Page, state: &FormState, name: &str, errors: &mut Vec<GqlError>) -> Option<i64> {
+    let n = number(page, state, name, errors)?;
+    if i32::try_from(n).is_err() {
+        errors.push(invalid(name, page.t("bad_number")));
+        return None;
+    }
+    Some(n)
+}
+
+/// An optional `YYYY-MM-DD` date as the API takes it: `None` when empty, an error when it
+/// does not parse.
+pub fn opt_date(
+    page: &Page,
+    state: &FormState,
+    name: &str,
+    errors: &mut Vec<GqlError>,
+) -> Option<String> {
+    state.opt(name)?;
+    date(page, state, name, errors).map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// The non-empty lines of a text area.
+pub fn lines(state: &FormState, name: &str) -> Vec<String> {
+    state
+        .value(name)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A command's options from its form: the command id it carries (a resubmission is the same
+/// command) and its reason, if it has one, kept with every event the command writes.
+pub fn command_options(state: &FormState) -> serde_json::Value {
+    serde_json::json!({ "commandId": state.opt("command_id"), "reason": state.opt("reason") })
+}
+
 /// A required field.
 pub fn required(page: &Page, state: &FormState, name: &str, errors: &mut Vec<GqlError>) {
     if state.opt(name).is_none() {

@@ -12,13 +12,13 @@ use maud::{Markup, html};
 use serde_json::{Value, json};
 use styr_workflow::domain::Role;
 
-use super::forms::{self, FormState, Kind, field};
+use super::forms::{self, FormState, Kind, checkbox, field};
 use super::pages::{s, unavailable};
-use super::{AppState, GqlError, Page, layout, query_map};
+use super::{AppState, GqlError, Page, drafting, layout, query_map};
 
 const LETTERS: &str = r#"query { letters { id ministry agency year title caseRef issuedOn supplements { number } } }"#;
 
-fn role(page: &Page) -> Option<Role> {
+pub(super) fn role(page: &Page) -> Option<Role> {
     page.identity.as_ref().map(|i| i.actor.role)
 }
 
@@ -41,7 +41,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
         html! {
             h1 { (page.t("letters")) }
             @if ministry {
-                p { a href="/import" { (page.t("import")) } }
+                p { a href="/letters/new" { (page.t("new_letter")) } " · " a href="/import" { (page.t("import")) } }
             }
             @if letters.is_empty() {
                 p { (page.t("no_letters")) }
@@ -66,12 +66,13 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
 
 const LETTER: &str = r#"query($id: ID!) { letter(id: $id) {
   id ministry agency year title caseRef issuedOn
-  goals { section title assessmentCriteria steeringParameters keyFigures }
+  goals { id section title assessmentCriteria steeringParameters keyFigures }
   budget { chapter post text original adjustments current }
+  budgetLines { id chapter post }
   sumMismatches { chapter printedSum sumOfLines }
-  reportingRequirements { text due source deadlineStatus missed }
-  assignments { assignmentId reference title source }
-  calendar { date printedDate text }
+  reportingRequirements { id text due source deadlineStatus missed }
+  assignments { id assignmentId reference title source }
+  calendar { id date printedDate text }
   supplements { number id }
 }
   calendar { ministry agency date kind title status }
@@ -110,7 +111,7 @@ async fn render_letter(
     state: &AppState,
     page: Page,
     id: &str,
-    failed: Option<FormState>,
+    failed: Option<(String, FormState)>,
 ) -> HttpResponse {
     let data = match page.graphql(state, LETTER, json!({ "id": id })).await {
         Ok(d) => d,
@@ -146,6 +147,25 @@ async fn render_letter(
     let ministry = role(&page) == Some(Role::Ministry);
     let auditor = role(&page) == Some(Role::Auditor);
     let issued = l["issuedOn"].is_string();
+    // The ministry drafts the letter item by item until it is issued.
+    let drafting = ministry && !issued;
+    let assignment_choices = if drafting {
+        match drafting::assignment_choices(&page, state, s(&l["ministry"]), s(&l["agency"])).await {
+            Ok(c) => c,
+            Err(e) => return unavailable(page, &e),
+        }
+    } else {
+        Vec::new()
+    };
+    // A budget row's line (a draft has one per kap/post), for its remove button.
+    let line_id = |b: &Value| {
+        l["budgetLines"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["chapter"] == b["chapter"] && x["post"] == b["post"])
+            .map(|x| x["id"].clone())
+    };
     let today = styr_workflow::domain::oslo_date(state.workflow.now())
         .format("%Y-%m-%d")
         .to_string();
@@ -154,7 +174,20 @@ async fn render_letter(
     } else {
         StatusCode::OK
     };
-    let failed = failed.unwrap_or_default();
+    let (failed_action, failed) = failed.unwrap_or_default();
+    let empty = FormState::default();
+    let st = |action: &str| {
+        if failed_action == action {
+            &failed
+        } else {
+            &empty
+        }
+    };
+    let letter_form = |action: &'static str| {
+        drafting::letter_form(&page, id, action, st(action), &assignment_choices)
+    };
+    // Issued, an open requirement may be met (the agency) or waived (the ministry).
+    let requirement_actions = issued && matches!(role(&page), Some(Role::Agency | Role::Ministry));
     let title = s(&l["title"]).to_owned();
     let body = layout::page(
         &page,
@@ -170,6 +203,10 @@ async fn render_letter(
                 dt { (page.t("issued_on")) }
                 dd { @if let Some(d) = l["issuedOn"].as_str() { (page.lang.date_str(d)) } @else { (page.t("draft")) } }
             }
+            // The buttons beside an item have no fields to show their refusal beside.
+            @if drafting::ITEM_ACTIONS.contains(&failed_action.as_str()) && failed_action != "waive_requirement" {
+                (forms::summary(&page, &failed, &[]))
+            }
             p.downloads {
                 a href={ "/letters/" (id) "/appendix" } { (page.t("appendix")) } " · "
                 a href={ "/letters/" (id) "/tertial" } { (page.t("tertial_report")) }
@@ -179,11 +216,14 @@ async fn render_letter(
             @let goals = l["goals"].as_array().cloned().unwrap_or_default();
             @if goals.is_empty() { p { (page.t("none_yet")) } }
             @for g in &goals {
-                h3 { (s(&g["section"])) " " (s(&g["title"])) }
+                @let heading = format!("{} {}", s(&g["section"]), s(&g["title"]));
+                h3 { (heading) }
+                @if drafting { p { (drafting::remove_button(&page, id, &g["id"], &heading)) } }
                 (string_list(&page, "assessment_criteria", &g["assessmentCriteria"]))
                 (string_list(&page, "steering_parameters", &g["steeringParameters"]))
                 (string_list(&page, "key_figures", &g["keyFigures"]))
             }
+            @if drafting { (letter_form("add_goal")) }
             h2 { (page.t("budget")) }
             @let budget = l["budget"].as_array().cloned().unwrap_or_default();
             @if budget.is_empty() { p { (page.t("none_yet")) } } @else {
@@ -195,32 +235,47 @@ async fn render_letter(
                         th scope="col" class="num" { (page.t("original")) }
                         th scope="col" class="num" { (page.t("adjustments")) }
                         th scope="col" class="num" { (page.t("current")) }
+                        @if drafting { th scope="col" { (page.t("actions")) } }
                     } }
                     tbody { @for b in &budget { tr {
-                        td { (s(&b["chapter"])) "/" (s(&b["post"])) }
+                        @let kap_post = format!("{}/{}", s(&b["chapter"]), s(&b["post"]));
+                        td { (kap_post) }
                         td { (s(&b["text"])) }
                         td.num { (nok(&b["original"])) }
                         td.num { (nok(&b["adjustments"])) }
                         td.num { (nok(&b["current"])) }
+                        @if drafting { td { @if let Some(item) = line_id(b) { (drafting::remove_button(&page, id, &item, &kap_post)) } } }
                     } } }
                 }
             }
             @for m in l["sumMismatches"].as_array().into_iter().flatten() {
                 p.error { (page.t("sum_mismatch")) " " (s(&m["chapter"])) ": " (nok(&m["printedSum"])) " ≠ " (nok(&m["sumOfLines"])) }
             }
+            @if drafting {
+                (letter_form("add_budget_line"))
+                (letter_form("state_chapter_sum"))
+                (letter_form("set_threshold"))
+            }
             h2 { (page.t("requirements")) }
             @let reqs = l["reportingRequirements"].as_array().cloned().unwrap_or_default();
             @if reqs.is_empty() { p { (page.t("none_yet")) } } @else {
                 table {
-                    (layout::column_heads(&page, &["text", "deadline", "source", "status"]))
+                    @if drafting || requirement_actions {
+                        (layout::column_heads(&page, &["text", "deadline", "source", "status", "actions"]))
+                    } @else {
+                        (layout::column_heads(&page, &["text", "deadline", "source", "status"]))
+                    }
                     tbody { @for r in &reqs { tr {
                         td { (s(&r["text"])) }
                         td { @if let Some(d) = r["due"].as_str() { (page.lang.date_str(d)) } @else { "–" } }
                         td { (s(&r["source"])) }
                         td { (s(&r["deadlineStatus"])) @if r["missed"].as_bool() == Some(true) { " " span.badge.overdue { (page.t("overdue")) } } }
+                        @if drafting { td { (drafting::remove_button(&page, id, &r["id"], s(&r["text"]))) } }
+                        @if requirement_actions { td { (drafting::requirement_actions(&page, id, r, &failed_action, &failed)) } }
                     } } }
                 }
             }
+            @if drafting { (letter_form("add_requirement")) }
             h2 { (page.t("supplements")) }
             @if supplements.is_empty() { p { (page.t("no_supplements")) } } @else {
                 ol {
@@ -232,23 +287,14 @@ async fn render_letter(
                     }
                 }
             }
-            @if ministry && !issued {
-                form.action method="post" action={ "/letters/" (id) "/issue" } id="form-issue_letter" {
-                    h3 { (page.t("issue_letter")) }
-                    (forms::summary(&page, &failed, &["issued_on"]))
-                    (page.csrf_field())
-                    input type="hidden" name="command_id" value=(command_id(&failed));
-                    (field(&page, "issue_letter", &failed, "issued_on", "issued_on", Kind::Date, &today))
-                    button type="submit" { (page.t("issue_letter")) }
-                }
-            }
             @if ministry && issued {
+                @let failed = st("draft_supplement");
                 form.action method="post" action={ "/letters/" (id) "/supplements" } id="form-draft_supplement" {
                     h3 { (page.t("draft_supplement")) }
-                    (forms::summary(&page, &failed, &["title"]))
+                    (forms::summary(&page, failed, &["title"]))
                     (page.csrf_field())
-                    input type="hidden" name="command_id" value=(command_id(&failed));
-                    (field(&page, "draft_supplement", &failed, "title", "title", Kind::Text, ""))
+                    input type="hidden" name="command_id" value=(command_id(failed));
+                    (field(&page, "draft_supplement", failed, "title", "title", Kind::Text, ""))
                     button type="submit" { (page.t("draft_supplement")) }
                 }
                 p { a href={ "/import?letter=" (id) } { (page.t("import_supplement")) } }
@@ -270,13 +316,19 @@ async fn render_letter(
             }
             @if cal.is_empty() { p { (page.t("none_yet")) } } @else {
                 table {
-                    (layout::column_heads(&page, &["date", "what"]))
+                    @if drafting {
+                        (layout::column_heads(&page, &["date", "what", "actions"]))
+                    } @else {
+                        (layout::column_heads(&page, &["date", "what"]))
+                    }
                     tbody { @for c in &cal { tr {
                         td { (page.lang.date_str(s(&c["date"]))) }
                         td { (s(&c["text"])) }
+                        @if drafting { td { (drafting::remove_button(&page, id, &c["id"], s(&c["text"]))) } }
                     } } }
                 }
             }
+            @if drafting { (letter_form("add_calendar_item")) }
             h2 { (page.t("assignments")) }
             @let assignments = l["assignments"].as_array().cloned().unwrap_or_default();
             @if assignments.is_empty() { p { (page.t("none_yet")) } } @else {
@@ -287,8 +339,21 @@ async fn render_letter(
                                 @if let Some(r) = a["reference"].as_str() { (r) " – " } (s(&a["title"]))
                             }
                             " " span.muted { "(" (s(&a["source"])) ")" }
+                            @if drafting { (drafting::remove_button(&page, id, &a["id"], s(&a["title"]))) }
                         }
                     }
+                }
+            }
+            @if drafting {
+                (letter_form("list_assignment"))
+                @let failed = st("issue_letter");
+                form.action method="post" action={ "/letters/" (id) "/issue" } id="form-issue_letter" {
+                    h3 { (page.t("issue_letter")) }
+                    (forms::summary(&page, failed, &["issued_on"]))
+                    (page.csrf_field())
+                    input type="hidden" name="command_id" value=(command_id(failed));
+                    (field(&page, "issue_letter", failed, "issued_on", "issued_on", Kind::Date, &today))
+                    button type="submit" { (page.t("issue_letter")) }
                 }
             }
         },
@@ -317,7 +382,7 @@ async fn forbidden(state: &AppState, page: Page, query: &str, id: &str) -> HttpR
 
 /// The command id a form carries: the one it was submitted with if it failed (so a
 /// corrected resubmission is still one command), else a fresh one.
-fn command_id(failed: &FormState) -> String {
+pub(super) fn command_id(failed: &FormState) -> String {
     failed
         .opt("command_id")
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
@@ -358,22 +423,26 @@ pub async fn draft_supplement(
             let sid = s(&d["draftSupplement"]["supplement"]["id"]).to_owned();
             page.see_other(&format!("/supplements/{sid}"))
         }
-        Err(errors) => letter_form_refused(&state, page, &id, fs.values, errors).await,
+        Err(errors) => {
+            letter_form_refused(&state, page, &id, "draft_supplement", fs.values, errors).await
+        }
     }
 }
 
 /// A refused form on a letter's page: the page again with the errors beside the fields, "not
 /// found" or "forbidden" as the letter's visibility has it, or "unavailable".
-async fn letter_form_refused(
+pub(super) async fn letter_form_refused(
     state: &AppState,
     page: Page,
     id: &str,
+    action: &str,
     values: HashMap<String, String>,
     errors: Vec<GqlError>,
 ) -> HttpResponse {
     match errors.first().map(|e| e.code.as_str()) {
         Some("VALIDATION" | "RULE_VIOLATED" | "CONFLICT") => {
-            render_letter(state, page, id, Some(FormState::failed(values, errors))).await
+            let failed = FormState::failed(values, errors);
+            render_letter(state, page, id, Some((action.to_owned(), failed))).await
         }
         Some("FORBIDDEN") => {
             forbidden(
@@ -420,7 +489,9 @@ pub async fn issue_letter(
     };
     match result {
         Ok(_) => page.see_other(&format!("/letters/{id}")),
-        Err(errors) => letter_form_refused(&state, page, &id, fs.values, errors).await,
+        Err(errors) => {
+            letter_form_refused(&state, page, &id, "issue_letter", fs.values, errors).await
+        }
     }
 }
 
@@ -437,7 +508,7 @@ pub async fn supplement(
 }
 
 /// The supplement forms: (action, the fields each shows).
-const SUPPLEMENT_FORMS: [(&str, &[&str]); 4] = [
+const SUPPLEMENT_FORMS: [(&str, &[&str]); 9] = [
     (
         "add_budget",
         &["chapter", "post", "stated_total", "reason", "printed"],
@@ -452,6 +523,20 @@ const SUPPLEMENT_FORMS: [(&str, &[&str]); 4] = [
             "deadline",
         ],
     ),
+    (
+        "amend_assignment",
+        &["assignment_id", "title", "description"],
+    ),
+    (
+        "change_deadline",
+        &["assignment_id", "part", "deadline", "to_be_agreed"],
+    ),
+    ("cancel_assignment", &["assignment_id", "reason"]),
+    (
+        "transfer_assignment",
+        &["assignment_id", "to_agency", "effective", "reason"],
+    ),
+    ("add_requirement", &["text", "deadline", "to_be_agreed"]),
     ("add_text", &["text"]),
     ("issue", &["issued_on", "number"]),
 ];
@@ -483,6 +568,18 @@ async fn render_supplement(
     let sp = &data["supplement"];
     let issued = sp["issuedOn"].is_string();
     let ministry = role(&page) == Some(Role::Ministry);
+    // The assignments a change may concern: the letter's parties', from its id
+    // `MINISTRY:AGENCY:YEAR`.
+    let assignments = match s(&sp["letterId"]).split(':').collect::<Vec<_>>()[..] {
+        [m, a, _] if ministry && !issued => {
+            match drafting::assignment_choices(&page, state, m, a).await {
+                Ok(c) => c,
+                Err(e) => return unavailable(page, &e),
+            }
+        }
+        _ => Vec::new(),
+    };
+    let assignments = drafting::borrowed(&assignments);
     let status = if failed.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -519,7 +616,19 @@ async fn render_supplement(
             h2 { (page.t("changes")) }
             @let changes = sp["changes"].as_array().cloned().unwrap_or_default();
             @if changes.is_empty() { p { (page.t("no_changes")) } } @else {
-                ol { @for c in &changes { li { (page.t(change_key(s(&c["kind"])))) } } }
+                @if failed_action == "remove_change" { (forms::summary(&page, &failed, &[])) }
+                ol { @for c in &changes { li {
+                    @let what = page.t(change_key(s(&c["kind"])));
+                    (what)
+                    @if ministry && !issued {
+                        " "
+                        form.inline method="post" action={ "/supplements/" (id) "/remove_change" } {
+                            (page.csrf_field())
+                            input type="hidden" name="change_id" value=(s(&c["id"]));
+                            button type="submit" aria-label={ (page.t("remove")) ": " (what) } { (page.t("remove")) }
+                        }
+                    }
+                } } }
             }
             @if ministry && !issued {
                 h2 { (page.t("actions")) }
@@ -545,6 +654,32 @@ async fn render_supplement(
                                 (field(&page, action, st, "department", "department", Kind::Text, ""))
                                 (field(&page, action, st, "deadline", "deadline", Kind::Date, ""))
                             }
+                            "amend_assignment" => {
+                                (field(&page, action, st, "assignment_id", "assignment", Kind::Select(&assignments), ""))
+                                (field(&page, action, st, "title", "title", Kind::Text, ""))
+                                (field(&page, action, st, "description", "description", Kind::Area, ""))
+                            }
+                            "change_deadline" => {
+                                (field(&page, action, st, "assignment_id", "assignment", Kind::Select(&assignments), ""))
+                                (field(&page, action, st, "part", "part", Kind::Text, ""))
+                                (field(&page, action, st, "deadline", "deadline", Kind::Date, ""))
+                                (checkbox(&page, action, st, "to_be_agreed", "deadline_to_be_agreed"))
+                            }
+                            "cancel_assignment" => {
+                                (field(&page, action, st, "assignment_id", "assignment", Kind::Select(&assignments), ""))
+                                (field(&page, action, st, "reason", "reason", Kind::Text, ""))
+                            }
+                            "transfer_assignment" => {
+                                (field(&page, action, st, "assignment_id", "assignment", Kind::Select(&assignments), ""))
+                                (field(&page, action, st, "to_agency", "to_agency", Kind::Text, ""))
+                                (field(&page, action, st, "effective", "effective_from", Kind::Date, ""))
+                                (field(&page, action, st, "reason", "reason", Kind::Text, ""))
+                            }
+                            "add_requirement" => {
+                                (field(&page, action, st, "text", "text", Kind::Area, ""))
+                                (field(&page, action, st, "deadline", "deadline", Kind::Date, ""))
+                                (checkbox(&page, action, st, "to_be_agreed", "deadline_to_be_agreed"))
+                            }
                             "add_text" => {
                                 (field(&page, action, st, "text", "text", Kind::Area, ""))
                             }
@@ -566,6 +701,11 @@ fn action_label(action: &str) -> &'static str {
     match action {
         "add_budget" => "add_budget",
         "add_assignment" => "add_assignment",
+        "amend_assignment" => "amend_assignment",
+        "change_deadline" => "change_deadline",
+        "cancel_assignment" => "cancel_assignment",
+        "transfer_assignment" => "transfer_assignment",
+        "add_requirement" => "add_requirement",
         "add_text" => "add_text",
         _ => "issue_supplement",
     }
@@ -573,6 +713,8 @@ fn action_label(action: &str) -> &'static str {
 
 const ADD_CHANGE: &str = r#"mutation($id: ID!, $change: SupplementChangeInput!, $options: CommandOptions) {
   addSupplementChange(supplementId: $id, change: $change, options: $options) { position } }"#;
+const REMOVE_CHANGE: &str = r#"mutation($id: ID!, $changeId: ID!, $options: CommandOptions) {
+  removeSupplementChange(supplementId: $id, changeId: $changeId, options: $options) { position } }"#;
 const ISSUE_SUPPLEMENT: &str = r#"mutation($id: ID!, $issuedOn: Date!, $number: Int, $options: CommandOptions) {
   issueSupplement(supplementId: $id, issuedOn: $issuedOn, number: $number, options: $options) { position } }"#;
 
@@ -588,16 +730,22 @@ pub async fn supplement_action(
         Err(refused) => return *refused,
     };
     let (id, action) = path.into_inner();
-    if !SUPPLEMENT_FORMS.iter().any(|(a, _)| *a == action) {
+    if action != "remove_change" && !SUPPLEMENT_FORMS.iter().any(|(a, _)| *a == action) {
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
     }
     let fs = FormState::failed(form.into_inner(), Vec::new());
     let mut errors: Vec<GqlError> = Vec::new();
-    let options = json!({ "commandId": fs.opt("command_id") });
+    let options = forms::command_options(&fs);
+    // Every change but a new assignment, a budget adjustment and free text names the
+    // assignment it changes.
+    let assignment = |errors: &mut Vec<GqlError>| {
+        forms::required(&page, &fs, "assignment_id", errors);
+        fs.opt("assignment_id")
+    };
     let request = match action.as_str() {
         "add_budget" => {
-            let chapter = forms::number(&page, &fs, "chapter", &mut errors);
-            let post = forms::number(&page, &fs, "post", &mut errors);
+            let chapter = forms::int(&page, &fs, "chapter", &mut errors);
+            let post = forms::int(&page, &fs, "post", &mut errors);
             let total = forms::number(&page, &fs, "stated_total", &mut errors);
             for f in ["chapter", "post", "stated_total", "reason"] {
                 forms::required(&page, &fs, f, &mut errors);
@@ -628,12 +776,76 @@ pub async fn supplement_action(
             } }),
             )
         }
+        "amend_assignment" => {
+            let assignment_id = assignment(&mut errors);
+            if fs.opt("title").is_none() && fs.opt("description").is_none() {
+                errors.push(forms::invalid("title", page.t("title_or_description")));
+            }
+            (
+                ADD_CHANGE,
+                json!({ "id": id, "options": options, "change": {
+                "kind": "AMEND_ASSIGNMENT", "assignmentId": assignment_id,
+                "title": fs.opt("title"), "description": fs.opt("description") } }),
+            )
+        }
+        "change_deadline" => {
+            let assignment_id = assignment(&mut errors);
+            let deadline = forms::opt_date(&page, &fs, "deadline", &mut errors);
+            (
+                ADD_CHANGE,
+                json!({ "id": id, "options": options, "change": {
+                "kind": "CHANGE_ASSIGNMENT_DEADLINE", "assignmentId": assignment_id,
+                "part": fs.opt("part"), "deadline": deadline,
+                "toBeAgreed": fs.value("to_be_agreed") == "true" } }),
+            )
+        }
+        "cancel_assignment" => {
+            let assignment_id = assignment(&mut errors);
+            forms::required(&page, &fs, "reason", &mut errors);
+            (
+                ADD_CHANGE,
+                json!({ "id": id, "options": options, "change": {
+                "kind": "CANCEL_ASSIGNMENT", "assignmentId": assignment_id,
+                "reason": fs.opt("reason") } }),
+            )
+        }
+        "transfer_assignment" => {
+            let assignment_id = assignment(&mut errors);
+            forms::required(&page, &fs, "to_agency", &mut errors);
+            forms::required(&page, &fs, "reason", &mut errors);
+            let effective = forms::date(&page, &fs, "effective", &mut errors);
+            (
+                ADD_CHANGE,
+                json!({ "id": id, "options": options, "change": {
+                "kind": "TRANSFER_ASSIGNMENT", "assignmentId": assignment_id,
+                "toAgency": fs.opt("to_agency").map(|a| a.to_uppercase()),
+                "effective": effective.map(|d| d.format("%Y-%m-%d").to_string()),
+                "reason": fs.opt("reason") } }),
+            )
+        }
+        "add_requirement" => {
+            forms::required(&page, &fs, "text", &mut errors);
+            let deadline = forms::opt_date(&page, &fs, "deadline", &mut errors);
+            (
+                ADD_CHANGE,
+                json!({ "id": id, "options": options, "change": {
+                "kind": "ADD_REPORTING_REQUIREMENT", "text": fs.opt("text"),
+                "deadline": deadline, "toBeAgreed": fs.value("to_be_agreed") == "true" } }),
+            )
+        }
         "add_text" => {
             forms::required(&page, &fs, "text", &mut errors);
             (
                 ADD_CHANGE,
                 json!({ "id": id, "options": options, "change": {
                 "kind": "FREE_TEXT", "text": fs.opt("text") } }),
+            )
+        }
+        "remove_change" => {
+            forms::required(&page, &fs, "change_id", &mut errors);
+            (
+                REMOVE_CHANGE,
+                json!({ "id": id, "options": options, "changeId": fs.opt("change_id") }),
             )
         }
         _ => {

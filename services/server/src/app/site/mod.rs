@@ -16,6 +16,7 @@ mod pages;
 mod audit_pages;
 mod calendar;
 mod deviations;
+mod drafting;
 mod forms;
 mod letters;
 mod reports;
@@ -63,10 +64,18 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     more_routes(cfg);
 }
 
-/// The letter, supplement, import, calendar, deviation, audit and report pages.
+/// The letter (and its drafting), supplement, import, calendar, deviation, audit and report
+/// pages.
 fn more_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/letters", web::get().to(letters::list))
+        .route("/letters", web::post().to(drafting::draft_letter))
+        // Before `/letters/{id}`, which would take `new` for an id.
+        .route("/letters/new", web::get().to(drafting::new_letter))
         .route("/letters/{id}", web::get().to(letters::letter))
+        .route(
+            "/letters/{id}/items/{action}",
+            web::post().to(drafting::item_action),
+        )
         .route(
             "/letters/{id}/supplements",
             web::post().to(letters::draft_supplement),

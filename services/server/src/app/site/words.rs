@@ -402,6 +402,83 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     // Forms.
     ("required", "Må fylles ut.", "Required."),
     ("bad_number", "Skriv et helt tall.", "Write a whole number."),
+    (
+        "not_negative",
+        "Kan ikke være negativt.",
+        "Cannot be negative.",
+    ),
+    ("remove", "Fjern", "Remove"),
+    (
+        "deadline_to_be_agreed",
+        "Fristen skal avtales",
+        "The deadline is to be agreed",
+    ),
+    ("one_per_line", "Én per linje.", "One per line."),
+    // Drafting a letter.
+    ("new_letter", "Nytt tildelingsbrev", "New allocation letter"),
+    ("draft_letter", "Opprett utkastet", "Create the draft"),
+    ("add_goal", "Legg til mål", "Add a goal"),
+    ("section", "Punkt", "Section"),
+    (
+        "add_budget_line",
+        "Legg til budsjettpost",
+        "Add a budget line",
+    ),
+    ("amount", "Beløp (1 000 kr)", "Amount (NOK thousands)"),
+    (
+        "state_chapter_sum",
+        "Oppgi kapitlets trykte sum",
+        "State a chapter's printed sum",
+    ),
+    ("sum", "Sum (1 000 kr)", "Sum (NOK thousands)"),
+    (
+        "set_threshold",
+        "Sett grensen for vesentlige avvik",
+        "Set the threshold for significant deviations",
+    ),
+    (
+        "per_mille",
+        "Promille (50 = 5,0 %)",
+        "Per mille (50 = 5.0 %)",
+    ),
+    (
+        "add_requirement",
+        "Legg til rapporteringskrav",
+        "Add a reporting requirement",
+    ),
+    (
+        "add_calendar_item",
+        "Legg til i styringskalenderen",
+        "Add to the steering calendar",
+    ),
+    ("printed_date", "Dato som trykt", "Date as printed"),
+    (
+        "list_assignment",
+        "Før opp et oppdrag",
+        "List an assignment",
+    ),
+    ("assignment", "Oppdrag", "Assignment"),
+    ("meet_requirement", "Meld oppfylt", "Report as met"),
+    (
+        "waive_requirement",
+        "Frita fra kravet",
+        "Waive the requirement",
+    ),
+    // Supplement changes.
+    ("amend_assignment", "Endre oppdraget", "Amend an assignment"),
+    ("change_deadline", "Endre en frist", "Change a deadline"),
+    (
+        "transfer_assignment",
+        "Overfør oppdraget",
+        "Transfer an assignment",
+    ),
+    ("to_agency", "Til virksomhet", "To agency"),
+    ("effective_from", "Virkning fra", "Effective from"),
+    (
+        "title_or_description",
+        "Oppgi ny tittel, ny beskrivelse eller begge.",
+        "Give a new title, a new description or both.",
+    ),
 ];
 
 #[cfg(test)]
@@ -419,8 +496,9 @@ mod tests {
     /// Every `t("…")` in these pages' sources has words: an unknown key would show itself.
     #[test]
     fn every_key_the_pages_use_has_words() {
-        let sources: [&'static str; 6] = [
+        let sources: [&'static str; 7] = [
             include_str!("letters.rs"),
+            include_str!("drafting.rs"),
             include_str!("calendar.rs"),
             include_str!("deviations.rs"),
             include_str!("audit_pages.rs"),
