@@ -21,6 +21,7 @@ styr_tests::on_both_kinds!(
     an_agency_reports_a_deviation_and_significant_ones_show_their_lag,
     the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain,
     the_appendix_and_tertial_report_print_and_download,
+    the_appendix_and_tertial_report_download_as_pdf,
     the_new_pages_have_labels_ordered_headings_and_role_navigation,
 );
 
@@ -1080,6 +1081,193 @@ async fn the_appendix_and_tertial_report_print_and_download(kind: BackendKind) {
         assert_eq!(page.status, 404, "{path}");
         assert!(!page.body.contains("Legemiddelberedskap"), "{path}");
     }
+    app.stop().await;
+}
+
+/// The text a PDF's content streams show without its spaces, so that what the writer wrapped
+/// (between words or, in a narrow column, inside one) reads as one; compare with [`squashed`].
+fn pdf_text(pdf: &str) -> String {
+    squashed(&pdf_strings(pdf).concat())
+}
+
+fn squashed(text: &str) -> String {
+    text.split_whitespace().collect()
+}
+
+/// Each `(…) Tj` string of a PDF's content streams, its escapes undone and its WinAnsi bytes
+/// read back as characters.
+fn pdf_strings(pdf: &str) -> Vec<String> {
+    let mut strings = Vec::new();
+    for stream in pdf.split(">>\nstream\n").skip(1) {
+        let stream = stream.split("\nendstream").next().unwrap_or("");
+        for line in stream.lines() {
+            let (Some(start), Some(end)) = (line.find(" Tm ("), line.rfind(") Tj")) else {
+                continue;
+            };
+            let mut bytes = Vec::new();
+            let mut raw = line[start + 5..end].bytes().peekable();
+            while let Some(b) = raw.next() {
+                if b != b'\\' {
+                    bytes.push(b);
+                } else if raw.peek().is_some_and(u8::is_ascii_digit) {
+                    let octal: String = (0..3).filter_map(|_| raw.next().map(char::from)).collect();
+                    bytes.push(u8::from_str_radix(&octal, 8).expect("an octal escape"));
+                } else if let Some(escaped) = raw.next() {
+                    bytes.push(escaped);
+                }
+            }
+            strings.push(
+                bytes
+                    .into_iter()
+                    .map(|b| match b {
+                        0x96 => '–',
+                        0x97 => '—',
+                        0x93 => '“',
+                        0x94 => '”',
+                        // The rest we write is ASCII or Latin-1, where WinAnsi is Unicode.
+                        b => char::from(b),
+                    })
+                    .collect::<String>(),
+            );
+        }
+    }
+    strings
+}
+
+async fn the_appendix_and_tertial_report_download_as_pdf(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let task = "Legemiddelberedskap på Svalbard (særlig nord)";
+    let (letter, assignment) = issued_letter(&app, "DMP", "Tildelingsbrev 2024", task).await;
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get(&format!("/letters/{letter}/appendix")).await;
+    page.assert_has(&format!(
+        r#"href="/letters/{letter}/appendix?download=pdf""#
+    ));
+    page.assert_has("Last ned som PDF");
+    let page = hod
+        .get(&format!("/letters/{letter}/appendix?as_of=2000-01-01"))
+        .await;
+    page.assert_has(&format!(
+        r#"href="/letters/{letter}/appendix?download=pdf&amp;as_of=2000-01-01""#
+    ));
+
+    let page = hod
+        .get(&format!("/letters/{letter}/appendix?download=pdf"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.content_type.as_deref(), Some("application/pdf"));
+    assert_eq!(
+        page.disposition.as_deref(),
+        Some(r#"attachment; filename="vedlegg-HOD-DMP-2024.pdf""#)
+    );
+    assert!(page.body.starts_with("%PDF-1.4\n") && page.body.ends_with("%%EOF\n"));
+    assert!(page.body.contains("/CreationDate (D:"));
+    let text = pdf_text(&page.body);
+    for expected in [
+        "Vedlegg: Oversikt over særskilte oppdrag 2024",
+        "Tildelingsbrev 2024 – HOD / DMP",
+        "Referanse",
+        "Beskrivelse",
+        "TB2024-7",
+        task,
+        "Utrede og foreslå",
+        "side 1 av 1",
+    ] {
+        assert!(text.contains(&squashed(expected)), "{expected}: {text}");
+    }
+    // The same as-of view as the page: before anything was recorded, nothing.
+    let page = hod
+        .get(&format!(
+            "/letters/{letter}/appendix?download=pdf&as_of=2000-01-01"
+        ))
+        .await;
+    let text = pdf_text(&page.body);
+    assert!(text.contains("Perdato1.januar2000"), "{text}");
+    assert!(
+        text.contains("Ingenennå.") && !text.contains("TB2024-7"),
+        "{text}"
+    );
+    // In English when the reader reads English.
+    let page = hod
+        .get(&format!("/letters/{letter}/appendix?download=pdf&lang=en"))
+        .await;
+    let text = pdf_text(&page.body);
+    for expected in [
+        "Appendix: overview of assignments 2024",
+        "page 1 of 1",
+        task,
+    ] {
+        assert!(text.contains(&squashed(expected)), "{expected}: {text}");
+    }
+    hod.get("/letters?lang=nb").await;
+
+    // The tertial report once DMP has reported on the second tertial.
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp
+        .post(
+            &format!("/assignments/{assignment}/report_status"),
+            &[
+                ("period", "TERTIAL_2"),
+                ("traffic_light", "green"),
+                ("progress", "Godt i gang (50 %)"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = hod.get(&format!("/letters/{letter}/tertial")).await;
+    page.assert_has(&format!(
+        r#"href="/letters/{letter}/tertial?tertial=2&amp;download=pdf""#
+    ));
+    let page = hod
+        .get(&format!("/letters/{letter}/tertial?tertial=2&download=pdf"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.content_type.as_deref(), Some("application/pdf"));
+    assert_eq!(
+        page.disposition.as_deref(),
+        Some(r#"attachment; filename="tertial2-HOD-DMP-2024.pdf""#)
+    );
+    let text = pdf_text(&page.body);
+    for expected in [
+        "Tertialrapport – 2. tertial 2024",
+        "Ikke rapportert: 0 / 1",
+        "Trafikklys",
+        "TB2024-7",
+        task,
+        "Grønn",
+        "Godt i gang (50 %)",
+    ] {
+        assert!(text.contains(&squashed(expected)), "{expected}: {text}");
+    }
+    let page = hod
+        .get(&format!("/letters/{letter}/tertial?tertial=1&download=pdf"))
+        .await;
+    assert!(pdf_text(&page.body).contains("Ikkerapportert:1/1"));
+
+    // The agency downloads its own letter's reports; another agency gets what the page gives
+    // it: not found, with nothing of the letter.
+    for path in ["appendix?download=pdf", "tertial?download=pdf"] {
+        let page = dmp.get(&format!("/letters/{letter}/{path}")).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert_eq!(page.content_type.as_deref(), Some("application/pdf"));
+        assert!(pdf_text(&page.body).contains(&squashed(task)), "{path}");
+    }
+    let mut fhi = Browser::new(&app);
+    fhi.sign_in_as("agency", "FHI").await;
+    for path in ["appendix?download=pdf", "tertial?tertial=2&download=pdf"] {
+        let page = fhi.get(&format!("/letters/{letter}/{path}")).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert_ne!(page.content_type.as_deref(), Some("application/pdf"));
+        assert!(!page.body.contains("Legemiddelberedskap"), "{path}");
+    }
+    // Signed out: to the sign-in page, no document.
+    let page = Browser::new(&app)
+        .get(&format!("/letters/{letter}/appendix?download=pdf"))
+        .await;
+    assert_eq!(page.location.as_deref(), Some("/login"));
     app.stop().await;
 }
 

@@ -17,6 +17,7 @@ mod calendar;
 mod deviations;
 mod forms;
 mod letters;
+mod pdf;
 mod reports;
 mod words;
 
@@ -198,6 +199,25 @@ impl Page {
             response.cookie(c);
         }
         response.body(body.into_string())
+    }
+
+    /// A file to save rather than show (`Content-Disposition: attachment`), with the page's
+    /// cookies. `file_name` is put in the header as given: callers keep it to letters, digits,
+    /// `-` and `.`.
+    pub fn attachment(self, content_type: &str, file_name: &str, body: Vec<u8>) -> HttpResponse {
+        let mut response = HttpResponse::Ok();
+        response
+            .content_type(content_type)
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header(("X-Content-Type-Options", "nosniff"))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ));
+        for c in self.cookies {
+            response.cookie(c);
+        }
+        response.body(body)
     }
 
     /// A redirect after a POST (303, so the browser GETs the target), with the page's cookies.

@@ -398,6 +398,9 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Last ned som dokument (HTML)",
         "Download as a document (HTML)",
     ),
+    ("download_pdf", "Last ned som PDF", "Download as PDF"),
+    ("pdf.page", "side", "page"),
+    ("pdf.of", "av", "of"),
     ("not_reported", "Ikke rapportert", "Not reported"),
     // Forms.
     ("required", "Må fylles ut.", "Required."),
