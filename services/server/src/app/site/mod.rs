@@ -84,6 +84,9 @@ fn more_routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(letters::import)),
         )
         .route("/calendar", web::get().to(calendar::calendar))
+        .route("/calendar", web::post().to(calendar::schedule))
+        .route("/calendar/{id}", web::get().to(calendar::item))
+        .route("/calendar/{id}/{action}", web::post().to(calendar::act))
         .route("/deviations", web::get().to(deviations::list))
         .route("/deviations", web::post().to(deviations::report))
         .route("/deviations/{id}/{step}", web::post().to(deviations::step))
