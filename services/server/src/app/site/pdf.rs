@@ -415,7 +415,7 @@ impl Pdf {
         let _ = write!(out, "xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
         for offset in offsets {
             // Each entry is exactly 20 bytes, its end of line two characters.
-            let _ = write!(out, "{offset:010} 00000 n \n");
+            let _ = writeln!(out, "{offset:010} 00000 n ");
         }
         let _ = write!(
             out,
