@@ -25,6 +25,7 @@ pub struct Page {
     pub body: String,
     pub location: Option<String>,
     pub disposition: Option<String>,
+    pub content_type: Option<String>,
     /// The `Set-Cookie` headers of this response, whole.
     pub set_cookies: Vec<String>,
 }
@@ -106,12 +107,14 @@ impl<'a> Browser<'a> {
         };
         let location = header("location");
         let disposition = header("content-disposition");
+        let content_type = header("content-type");
         let body = res.body().limit(10 << 20).await.expect("a body");
         Page {
             status: res.status().as_u16(),
             body: String::from_utf8_lossy(&body).into_owned(),
             location,
             disposition,
+            content_type,
             set_cookies,
         }
     }

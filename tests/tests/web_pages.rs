@@ -20,9 +20,12 @@ styr_tests::on_both_kinds!(
     every_supplement_change_kind_is_added_from_the_pages_and_takes_effect_when_issued,
     the_import_preview_shows_what_was_recognised_and_writes_nothing,
     the_calendar_lists_and_shows_a_month,
+    a_ministry_officer_keeps_the_calendar_from_its_pages,
+    only_the_right_party_is_offered_and_may_post_a_calendar_command,
     an_agency_reports_a_deviation_and_significant_ones_show_their_lag,
     the_auditor_reads_letters_as_of_dates_diffs_copies_and_the_chain,
     the_appendix_and_tertial_report_print_and_download,
+    the_appendix_and_tertial_report_download_as_pdf,
     the_new_pages_have_labels_ordered_headings_and_role_navigation,
 );
 
@@ -533,6 +536,414 @@ async fn the_calendar_lists_and_shows_a_month(kind: BackendKind) {
     let page = ministry.get("/calendar?month=2024-03&lang=en").await;
     assert!(page.body.contains("Steering calendar – March 2024"));
     assert!(page.body.contains("Etatsstyringsmøte med FHI"));
+    app.stop().await;
+}
+
+/// One calendar item as HOD reads it through the API.
+async fn calendar_item(app: &TestApp, id: &str) -> serde_json::Value {
+    let body = app
+        .gql(
+            &app.token("ministry", "HOD"),
+            "{ calendar { id date status title kind responsible decisions instructions { id text formalizedBy } } }",
+            json!({}),
+        )
+        .await;
+    data(&body, "calendar")
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("calendar item {id}"))
+}
+
+/// Schedules an item through the page as `browser`; returns its id.
+async fn schedule_from_page(
+    browser: &mut Browser<'_>,
+    date: &str,
+    kind: &str,
+    title: &str,
+    responsible: &str,
+) -> String {
+    let page = browser
+        .post(
+            "/calendar",
+            &[
+                ("agency", "DMP"),
+                ("date", date),
+                ("kind", kind),
+                ("title", title),
+                ("responsible", responsible),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let location = page.location.expect("to the item's page");
+    location
+        .strip_prefix("/calendar/")
+        .expect("the item's page")
+        .to_owned()
+}
+
+async fn a_ministry_officer_keeps_the_calendar_from_its_pages(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let (letter, _) = issued_letter(&app, "DMP", "Tildelingsbrev 2024", "Oppdrag").await;
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get("/calendar").await;
+    page.assert_has(r#"id="form-schedule""#);
+    check_labels("hod /calendar", &page.body);
+    check_headings("hod /calendar", &page.body);
+
+    // Without the CSRF token, with a date that is not one, without a title: nothing is written.
+    let before = log_position(&app).await;
+    let fields = [
+        ("agency", "DMP"),
+        ("date", "15.03.2024"),
+        ("kind", "TECHNICAL_MEETING"),
+        ("title", "Fagmøte om legemiddelberedskap"),
+        ("responsible", "MINISTRY"),
+    ];
+    let page = hod.post("/calendar", &fields, false).await;
+    assert_eq!(page.status, 403);
+    let page = hod.post("/calendar", &fields, true).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has("Skriv datoen som ÅÅÅÅ-MM-DD.");
+    page.assert_has(r#"aria-describedby="schedule-date-error""#);
+    page.assert_has(r#"value="Fagmøte om legemiddelberedskap""#);
+    page.assert_has(r#"value="15.03.2024""#);
+    check_labels("hod failed schedule", &page.body);
+    check_headings("hod failed schedule", &page.body);
+    let page = hod
+        .post(
+            "/calendar",
+            &[
+                ("agency", "DMP"),
+                ("date", "2024-03-15"),
+                ("kind", "OTHER"),
+                ("title", " "),
+                ("responsible", "AGENCY"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    page.assert_has(r#"aria-describedby="schedule-title-error""#);
+    assert_eq!(log_position(&app).await, before);
+
+    // A technical meeting (fagmøte), scheduled, moved, held, minuted and its instruction
+    // formalized in the letter.
+    let meeting = schedule_from_page(
+        &mut hod,
+        "2024-03-15",
+        "TECHNICAL_MEETING",
+        "Fagmøte om legemiddelberedskap",
+        "MINISTRY",
+    )
+    .await;
+    let item = calendar_item(&app, &meeting).await;
+    assert_eq!(item["date"], "2024-03-15");
+    assert_eq!(item["status"], "scheduled");
+    assert_eq!(item["kind"], "TECHNICAL_MEETING");
+    let path = format!("/calendar/{meeting}");
+    let page = hod.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page.assert_has("<h1>Fagmøte om legemiddelberedskap</h1>");
+    for form in ["reschedule", "complete", "missed", "cancel"] {
+        page.assert_has(&format!(r#"id="form-{form}""#));
+    }
+    page.assert_lacks(r#"id="form-minutes""#);
+    check_labels("hod item", &page.body);
+    check_headings("hod item", &page.body);
+    // The calendar links to it.
+    hod.get("/calendar")
+        .await
+        .assert_has(&format!(r#"href="/calendar/{meeting}""#));
+
+    let before = log_position(&app).await;
+    let page = hod
+        .post(
+            &format!("{path}/reschedule"),
+            &[("date", "2024-13-01"), ("reason", "Kollisjon")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    page.assert_has(r#"aria-describedby="reschedule-date-error""#);
+    page.assert_has("Kollisjon</textarea>");
+    // The domain's own check: the same date is no move.
+    let page = hod
+        .post(
+            &format!("{path}/reschedule"),
+            &[("date", "2024-03-15"), ("reason", "Kollisjon")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    page.assert_has(r#"aria-describedby="reschedule-date-error""#);
+    let page = hod
+        .post(&format!("{path}/complete"), &[("document_ref", "")], true)
+        .await;
+    assert_eq!(page.status, 422);
+    page.assert_has(r#"aria-describedby="complete-document_ref-error""#);
+    page.assert_has("Må fylles ut.");
+    assert_eq!(log_position(&app).await, before);
+
+    let page = hod
+        .post(
+            &format!("{path}/reschedule"),
+            &[("date", "2024-03-20"), ("reason", "Kollisjon")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.location.as_deref(), Some(path.as_str()));
+    assert_eq!(calendar_item(&app, &meeting).await["date"], "2024-03-20");
+    let page = hod
+        .post(
+            &format!("{path}/complete"),
+            &[("document_ref", "24/123-4")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(calendar_item(&app, &meeting).await["status"], "completed");
+
+    let page = hod.get(&path).await;
+    page.assert_has(r#"id="form-minutes""#);
+    page.assert_lacks(r#"id="form-reschedule""#);
+    check_labels("hod held item", &page.body);
+    let page = hod
+        .post(
+            &format!("{path}/minutes"),
+            &[
+                ("document_ref", "24/123-5"),
+                ("decisions", "Beslutning A\r\n\r\nBeslutning B"),
+                ("instructions", "Lag en beredskapsplan"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let item = calendar_item(&app, &meeting).await;
+    assert_eq!(item["status"], "minutes_recorded");
+    assert_eq!(item["decisions"], json!(["Beslutning A", "Beslutning B"]));
+    assert_eq!(item["instructions"][0]["text"], "Lag en beredskapsplan");
+    assert!(item["instructions"][0]["formalizedBy"].is_null());
+    let instruction = item["instructions"][0]["id"].as_str().unwrap().to_owned();
+
+    let page = hod.get(&path).await;
+    page.assert_has("Beslutning B");
+    page.assert_has("Ikke formalisert ennå");
+    page.assert_has(r#"id="form-formalize""#);
+    page.assert_has(&format!(r#"<option value="letter:{letter}""#));
+    check_labels("hod minuted item", &page.body);
+    check_headings("hod minuted item", &page.body);
+    let before = log_position(&app).await;
+    let page = hod
+        .post(
+            &format!("{path}/formalize"),
+            &[("instruction", &instruction), ("source", "")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    page.assert_has(r#"aria-describedby="formalize-source-error""#);
+    assert_eq!(log_position(&app).await, before);
+    let source = format!("letter:{letter}");
+    let page = hod
+        .post(
+            &format!("{path}/formalize"),
+            &[("instruction", &instruction), ("source", &source)],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let item = calendar_item(&app, &meeting).await;
+    assert_eq!(
+        item["instructions"][0]["formalizedBy"],
+        format!("letter {letter}")
+    );
+    hod.get(&path).await.assert_lacks(r#"id="form-formalize""#);
+
+    // A report whose date has passed is marked missed; one still ahead cannot be (the domain
+    // says why, beside the form), and is cancelled instead.
+    let report = schedule_from_page(
+        &mut hod,
+        "2024-05-15",
+        "TERTIAL_REPORT",
+        "Tertialrapport 1",
+        "AGENCY",
+    )
+    .await;
+    let page = hod
+        .post(&format!("/calendar/{report}/missed"), &[], true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(calendar_item(&app, &report).await["status"], "missed");
+    let later = after_today();
+    let ahead = schedule_from_page(
+        &mut hod,
+        &later,
+        "STEERING_MEETING",
+        "Etatsstyringsmøte høst",
+        "MINISTRY",
+    )
+    .await;
+    let path = format!("/calendar/{ahead}");
+    hod.get(&path).await.assert_lacks(r#"id="form-missed""#);
+    let before = log_position(&app).await;
+    let page = hod.post(&format!("{path}/missed"), &[], true).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has("cannot be missed yet");
+    let page = hod
+        .post(&format!("{path}/cancel"), &[("reason", "")], true)
+        .await;
+    assert_eq!(page.status, 422);
+    page.assert_has(r#"aria-describedby="cancel-reason-error""#);
+    assert_eq!(log_position(&app).await, before);
+    let page = hod
+        .post(
+            &format!("{path}/cancel"),
+            &[("reason", "Flyttet til neste år")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(calendar_item(&app, &ahead).await["status"], "cancelled");
+    // English words on the item page.
+    let page = hod.get(&format!("{path}?lang=en")).await;
+    page.assert_has("The ministry");
+    page.assert_has("Cancelled");
+    app.stop().await;
+}
+
+async fn only_the_right_party_is_offered_and_may_post_a_calendar_command(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let report = schedule_from_page(
+        &mut hod,
+        "2024-05-15",
+        "TERTIAL_REPORT",
+        "Tertialrapport 1",
+        "AGENCY",
+    )
+    .await;
+    let meeting = schedule_from_page(
+        &mut hod,
+        "2024-03-15",
+        "STEERING_MEETING",
+        "Etatsstyringsmøte",
+        "MINISTRY",
+    )
+    .await;
+    // The agency's report is the agency's to deliver: the ministry is not offered that.
+    let page = hod.get(&format!("/calendar/{report}")).await;
+    page.assert_lacks(r#"id="form-complete""#);
+    page.assert_has(r#"id="form-missed""#);
+    let before = log_position(&app).await;
+    let page = hod
+        .post(
+            &format!("/calendar/{report}/complete"),
+            &[("document_ref", "x")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 403);
+
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp.get("/calendar").await;
+    page.assert_lacks(r#"id="form-schedule""#);
+    let page = dmp
+        .post(
+            "/calendar",
+            &[
+                ("agency", "DMP"),
+                ("date", "2024-06-01"),
+                ("kind", "OTHER"),
+                ("title", "Eget punkt"),
+                ("responsible", "AGENCY"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    let page = dmp.get(&format!("/calendar/{meeting}")).await;
+    assert_eq!(page.status, 200);
+    page.assert_lacks("<form class=\"action\"");
+    let page = dmp.get(&format!("/calendar/{report}")).await;
+    page.assert_has(r#"id="form-complete""#);
+    for form in ["reschedule", "missed", "cancel", "minutes"] {
+        page.assert_lacks(&format!(r#"id="form-{form}""#));
+    }
+    check_labels("dmp item", &page.body);
+    check_headings("dmp item", &page.body);
+    for (action, fields) in [
+        (
+            "reschedule",
+            vec![("date", "2024-06-01"), ("reason", "Ønsker utsettelse")],
+        ),
+        ("cancel", vec![("reason", "Passer ikke")]),
+        ("missed", vec![]),
+    ] {
+        let page = dmp
+            .post(&format!("/calendar/{report}/{action}"), &fields, true)
+            .await;
+        assert_eq!(page.status, 403, "{action}");
+    }
+    let page = dmp
+        .post(
+            &format!("/calendar/{meeting}/complete"),
+            &[("document_ref", "x")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 403);
+
+    // The auditor reads and does nothing; another agency does not even see the item.
+    let mut rr = Browser::new(&app);
+    rr.sign_in("rr").await;
+    let page = rr.get("/calendar").await;
+    page.assert_lacks(r#"id="form-schedule""#);
+    let page = rr.get(&format!("/calendar/{report}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page.assert_lacks("<form class=\"action\"");
+    let page = rr
+        .post(
+            &format!("/calendar/{report}/cancel"),
+            &[("reason", "Nei")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    let mut fhi = Browser::new(&app);
+    fhi.sign_in_as("agency", "FHI").await;
+    let page = fhi.get(&format!("/calendar/{report}")).await;
+    assert_eq!(page.status, 404);
+    page.assert_lacks("Tertialrapport 1");
+    let page = fhi
+        .post(
+            &format!("/calendar/{report}/complete"),
+            &[("document_ref", "x")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 404);
+    assert_eq!(log_position(&app).await, before);
+
+    // The agency delivers its report from the page.
+    let page = dmp
+        .post(
+            &format!("/calendar/{report}/complete"),
+            &[("document_ref", "24/555-1")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(calendar_item(&app, &report).await["status"], "completed");
     app.stop().await;
 }
 
@@ -1082,6 +1493,193 @@ async fn the_appendix_and_tertial_report_print_and_download(kind: BackendKind) {
         assert_eq!(page.status, 404, "{path}");
         assert!(!page.body.contains("Legemiddelberedskap"), "{path}");
     }
+    app.stop().await;
+}
+
+/// The text a PDF's content streams show without its spaces, so that what the writer wrapped
+/// (between words or, in a narrow column, inside one) reads as one; compare with [`squashed`].
+fn pdf_text(pdf: &str) -> String {
+    squashed(&pdf_strings(pdf).concat())
+}
+
+fn squashed(text: &str) -> String {
+    text.split_whitespace().collect()
+}
+
+/// Each `(…) Tj` string of a PDF's content streams, its escapes undone and its WinAnsi bytes
+/// read back as characters.
+fn pdf_strings(pdf: &str) -> Vec<String> {
+    let mut strings = Vec::new();
+    for stream in pdf.split(">>\nstream\n").skip(1) {
+        let stream = stream.split("\nendstream").next().unwrap_or("");
+        for line in stream.lines() {
+            let (Some(start), Some(end)) = (line.find(" Tm ("), line.rfind(") Tj")) else {
+                continue;
+            };
+            let mut bytes = Vec::new();
+            let mut raw = line[start + 5..end].bytes().peekable();
+            while let Some(b) = raw.next() {
+                if b != b'\\' {
+                    bytes.push(b);
+                } else if raw.peek().is_some_and(u8::is_ascii_digit) {
+                    let octal: String = (0..3).filter_map(|_| raw.next().map(char::from)).collect();
+                    bytes.push(u8::from_str_radix(&octal, 8).expect("an octal escape"));
+                } else if let Some(escaped) = raw.next() {
+                    bytes.push(escaped);
+                }
+            }
+            strings.push(
+                bytes
+                    .into_iter()
+                    .map(|b| match b {
+                        0x96 => '–',
+                        0x97 => '—',
+                        0x93 => '“',
+                        0x94 => '”',
+                        // The rest we write is ASCII or Latin-1, where WinAnsi is Unicode.
+                        b => char::from(b),
+                    })
+                    .collect::<String>(),
+            );
+        }
+    }
+    strings
+}
+
+async fn the_appendix_and_tertial_report_download_as_pdf(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let task = "Legemiddelberedskap på Svalbard (særlig nord)";
+    let (letter, assignment) = issued_letter(&app, "DMP", "Tildelingsbrev 2024", task).await;
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod.get(&format!("/letters/{letter}/appendix")).await;
+    page.assert_has(&format!(
+        r#"href="/letters/{letter}/appendix?download=pdf""#
+    ));
+    page.assert_has("Last ned som PDF");
+    let page = hod
+        .get(&format!("/letters/{letter}/appendix?as_of=2000-01-01"))
+        .await;
+    page.assert_has(&format!(
+        r#"href="/letters/{letter}/appendix?download=pdf&amp;as_of=2000-01-01""#
+    ));
+
+    let page = hod
+        .get(&format!("/letters/{letter}/appendix?download=pdf"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.content_type.as_deref(), Some("application/pdf"));
+    assert_eq!(
+        page.disposition.as_deref(),
+        Some(r#"attachment; filename="vedlegg-HOD-DMP-2024.pdf""#)
+    );
+    assert!(page.body.starts_with("%PDF-1.4\n") && page.body.ends_with("%%EOF\n"));
+    assert!(page.body.contains("/CreationDate (D:"));
+    let text = pdf_text(&page.body);
+    for expected in [
+        "Vedlegg: Oversikt over særskilte oppdrag 2024",
+        "Tildelingsbrev 2024 – HOD / DMP",
+        "Referanse",
+        "Beskrivelse",
+        "TB2024-7",
+        task,
+        "Utrede og foreslå",
+        "side 1 av 1",
+    ] {
+        assert!(text.contains(&squashed(expected)), "{expected}: {text}");
+    }
+    // The same as-of view as the page: before anything was recorded, nothing.
+    let page = hod
+        .get(&format!(
+            "/letters/{letter}/appendix?download=pdf&as_of=2000-01-01"
+        ))
+        .await;
+    let text = pdf_text(&page.body);
+    assert!(text.contains("Perdato1.januar2000"), "{text}");
+    assert!(
+        text.contains("Ingenennå.") && !text.contains("TB2024-7"),
+        "{text}"
+    );
+    // In English when the reader reads English.
+    let page = hod
+        .get(&format!("/letters/{letter}/appendix?download=pdf&lang=en"))
+        .await;
+    let text = pdf_text(&page.body);
+    for expected in [
+        "Appendix: overview of assignments 2024",
+        "page 1 of 1",
+        task,
+    ] {
+        assert!(text.contains(&squashed(expected)), "{expected}: {text}");
+    }
+    hod.get("/letters?lang=nb").await;
+
+    // The tertial report once DMP has reported on the second tertial.
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp
+        .post(
+            &format!("/assignments/{assignment}/report_status"),
+            &[
+                ("period", "TERTIAL_2"),
+                ("traffic_light", "green"),
+                ("progress", "Godt i gang (50 %)"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = hod.get(&format!("/letters/{letter}/tertial")).await;
+    page.assert_has(&format!(
+        r#"href="/letters/{letter}/tertial?tertial=2&amp;download=pdf""#
+    ));
+    let page = hod
+        .get(&format!("/letters/{letter}/tertial?tertial=2&download=pdf"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.content_type.as_deref(), Some("application/pdf"));
+    assert_eq!(
+        page.disposition.as_deref(),
+        Some(r#"attachment; filename="tertial2-HOD-DMP-2024.pdf""#)
+    );
+    let text = pdf_text(&page.body);
+    for expected in [
+        "Tertialrapport – 2. tertial 2024",
+        "Ikke rapportert: 0 / 1",
+        "Trafikklys",
+        "TB2024-7",
+        task,
+        "Grønn",
+        "Godt i gang (50 %)",
+    ] {
+        assert!(text.contains(&squashed(expected)), "{expected}: {text}");
+    }
+    let page = hod
+        .get(&format!("/letters/{letter}/tertial?tertial=1&download=pdf"))
+        .await;
+    assert!(pdf_text(&page.body).contains("Ikkerapportert:1/1"));
+
+    // The agency downloads its own letter's reports; another agency gets what the page gives
+    // it: not found, with nothing of the letter.
+    for path in ["appendix?download=pdf", "tertial?download=pdf"] {
+        let page = dmp.get(&format!("/letters/{letter}/{path}")).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert_eq!(page.content_type.as_deref(), Some("application/pdf"));
+        assert!(pdf_text(&page.body).contains(&squashed(task)), "{path}");
+    }
+    let mut fhi = Browser::new(&app);
+    fhi.sign_in_as("agency", "FHI").await;
+    for path in ["appendix?download=pdf", "tertial?tertial=2&download=pdf"] {
+        let page = fhi.get(&format!("/letters/{letter}/{path}")).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert_ne!(page.content_type.as_deref(), Some("application/pdf"));
+        assert!(!page.body.contains("Legemiddelberedskap"), "{path}");
+    }
+    // Signed out: to the sign-in page, no document.
+    let page = Browser::new(&app)
+        .get(&format!("/letters/{letter}/appendix?download=pdf"))
+        .await;
+    assert_eq!(page.location.as_deref(), Some("/login"));
     app.stop().await;
 }
 

@@ -1,5 +1,5 @@
-//! Form plumbing shared by the letter, supplement, import and deviation pages: the values a
-//! failed form keeps, its errors placed beside the field they name (the GraphQL error's
+//! Form plumbing shared by the letter, supplement, import, calendar and deviation pages: the
+//! values a failed form keeps, its errors placed beside the field they name (the GraphQL error's
 //! `field`, or a check made here before the query for input the schema would reject without
 //! naming a field), labelled inputs, and the parsing of dates and whole numbers.
 

@@ -19,6 +19,7 @@ mod deviations;
 mod drafting;
 mod forms;
 mod letters;
+mod pdf;
 mod reports;
 mod words;
 
@@ -96,6 +97,9 @@ fn more_routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(letters::import)),
         )
         .route("/calendar", web::get().to(calendar::calendar))
+        .route("/calendar", web::post().to(calendar::schedule))
+        .route("/calendar/{id}", web::get().to(calendar::item))
+        .route("/calendar/{id}/{action}", web::post().to(calendar::act))
         .route("/deviations", web::get().to(deviations::list))
         .route("/deviations", web::post().to(deviations::report))
         .route("/deviations/{id}/{step}", web::post().to(deviations::step))
@@ -211,6 +215,25 @@ impl Page {
             response.cookie(c);
         }
         response.body(body.into_string())
+    }
+
+    /// A file to save rather than show (`Content-Disposition: attachment`), with the page's
+    /// cookies. `file_name` is put in the header as given: callers keep it to letters, digits,
+    /// `-` and `.`.
+    pub fn attachment(self, content_type: &str, file_name: &str, body: Vec<u8>) -> HttpResponse {
+        let mut response = HttpResponse::Ok();
+        response
+            .content_type(content_type)
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header(("X-Content-Type-Options", "nosniff"))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ));
+        for c in self.cookies {
+            response.cookie(c);
+        }
+        response.body(body)
     }
 
     /// A redirect after a POST (303, so the browser GETs the target), with the page's cookies.

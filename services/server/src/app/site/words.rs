@@ -225,6 +225,58 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("cs.minutes_recorded", "Referat skrevet", "Minutes recorded"),
     ("cs.missed", "Ikke levert", "Missed"),
     ("cs.cancelled", "Avlyst", "Cancelled"),
+    (
+        "back_to_calendar",
+        "Tilbake til kalenderen",
+        "Back to the calendar",
+    ),
+    (
+        "cal.schedule",
+        "Sett opp i kalenderen",
+        "Add to the calendar",
+    ),
+    ("cal.responsible", "Ansvarlig", "Responsible"),
+    ("side.AGENCY", "Virksomheten", "The agency"),
+    ("side.MINISTRY", "Departementet", "The ministry"),
+    ("cal.reschedule", "Flytt til en annen dato", "Reschedule"),
+    (
+        "cal.complete",
+        "Marker som gjennomført eller levert",
+        "Mark as held or delivered",
+    ),
+    ("cal.minutes", "Skriv inn referatet", "Record the minutes"),
+    (
+        "cal.formalize",
+        "Formaliser en instruks",
+        "Formalize an instruction",
+    ),
+    ("cal.missed", "Marker som ikke levert", "Mark as missed"),
+    ("cal.cancel", "Avlys", "Cancel the item"),
+    ("cal.new_date", "Ny dato", "New date"),
+    (
+        "cal.decisions_input",
+        "Beslutninger (én per linje)",
+        "Decisions (one per line)",
+    ),
+    (
+        "cal.instructions_input",
+        "Instrukser gitt i møtet (én per linje)",
+        "Instructions given at the meeting (one per line)",
+    ),
+    ("cal.decisions", "Beslutninger", "Decisions"),
+    ("cal.instructions", "Instrukser", "Instructions"),
+    ("cal.instruction", "Instruks", "Instruction"),
+    (
+        "cal.source",
+        "Formalisert i (brev eller tillegg)",
+        "Formalized in (letter or supplement)",
+    ),
+    ("cal.formalized_by", "Formalisert i", "Formalized in"),
+    (
+        "cal.not_formalized",
+        "Ikke formalisert ennå",
+        "Not formalized yet",
+    ),
     // Deviations.
     (
         "deviation.rule",
@@ -398,6 +450,9 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Last ned som dokument (HTML)",
         "Download as a document (HTML)",
     ),
+    ("download_pdf", "Last ned som PDF", "Download as PDF"),
+    ("pdf.page", "side", "page"),
+    ("pdf.of", "av", "of"),
     ("not_reported", "Ikke rapportert", "Not reported"),
     // Forms.
     ("required", "Må fylles ut.", "Required."),
