@@ -463,11 +463,6 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Cannot be negative.",
     ),
     ("remove", "Fjern", "Remove"),
-    (
-        "deadline_to_be_agreed",
-        "Fristen skal avtales",
-        "The deadline is to be agreed",
-    ),
     ("one_per_line", "Én per linje.", "One per line."),
     // Drafting a letter.
     ("new_letter", "Nytt tildelingsbrev", "New allocation letter"),
@@ -520,15 +515,6 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Waive the requirement",
     ),
     // Supplement changes.
-    ("amend_assignment", "Endre oppdraget", "Amend an assignment"),
-    ("change_deadline", "Endre en frist", "Change a deadline"),
-    (
-        "transfer_assignment",
-        "Overfør oppdraget",
-        "Transfer an assignment",
-    ),
-    ("to_agency", "Til virksomhet", "To agency"),
-    ("effective_from", "Virkning fra", "Effective from"),
     (
         "title_or_description",
         "Oppgi ny tittel, ny beskrivelse eller begge.",
