@@ -157,8 +157,10 @@ struct Inner {
     options: StoreOptions,
     observer: std::sync::RwLock<Option<Arc<dyn StoreObserver>>>,
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// PostgreSQL: the writer task's own connection pool (see `postgres::writer_pool`).
-    writer_pool: std::sync::OnceLock<PgPool>,
+    /// PostgreSQL: the writer task's own connection pool (see `postgres::writer_pool`), made
+    /// anew with each writer: a writer stops when its runtime ends, and the connections it
+    /// opened belong to that runtime.
+    writer_pool: std::sync::Mutex<Option<PgPool>>,
     /// The queue of the writer task every append goes through (see [`crate::group`]).
     writer: std::sync::Mutex<Option<mpsc::UnboundedSender<group::Job>>>,
 }
@@ -222,7 +224,7 @@ impl EventStore {
                 options,
                 observer: std::sync::RwLock::new(None),
                 listener: std::sync::Mutex::new(None),
-                writer_pool: std::sync::OnceLock::new(),
+                writer_pool: std::sync::Mutex::new(None),
                 writer: std::sync::Mutex::new(None),
             }),
         })
@@ -368,12 +370,13 @@ impl EventStore {
             Some(tx) if !tx.is_closed() => tx.clone(),
             _ => {
                 let backend = match &self.inner.backend {
-                    Backend::Postgres(p) => Backend::Postgres(
-                        self.inner
-                            .writer_pool
-                            .get_or_init(|| postgres::writer_pool(p))
-                            .clone(),
-                    ),
+                    Backend::Postgres(p) => {
+                        let pool = postgres::writer_pool(p);
+                        if let Ok(mut slot) = self.inner.writer_pool.lock() {
+                            *slot = Some(pool.clone());
+                        }
+                        Backend::Postgres(pool)
+                    }
                     Backend::Sqlite(p) => Backend::Sqlite(p.clone()),
                 };
                 let tx = group::spawn_writer(LogWriter {
@@ -802,7 +805,13 @@ impl EventStore {
         if let Ok(mut writer) = self.inner.writer.lock() {
             writer.take();
         }
-        if let Some(p) = self.inner.writer_pool.get() {
+        let writer_pool = self
+            .inner
+            .writer_pool
+            .lock()
+            .ok()
+            .and_then(|mut p| p.take());
+        if let Some(p) = writer_pool {
             p.close().await;
         }
         match &self.inner.backend {
