@@ -294,6 +294,12 @@ impl Workflow {
                 Err(other) => return Err(other),
             };
             if events.is_empty() {
+                // "Nothing to do" is an answer too: give it only on a state the stream's
+                // version shows is current (a kept one may be stale).
+                if self.store().stream_version(&stream).await? != version {
+                    backoff_after_first(attempt).await;
+                    continue;
+                }
                 self.states.put(stream, state, version);
                 let outcome = CommandOutcome {
                     command_id,

@@ -83,20 +83,22 @@ impl DeadlineMonitor {
                 .store()
                 .read_all_unparsed(self.position, PAGE)
                 .await?;
-            let Some(last) = page.last() else {
+            if page.is_empty() {
                 return Ok(());
-            };
-            self.position = last.position;
+            }
             let full = page.len() as u32 == PAGE;
-            for e in page
-                .iter()
-                .filter(|e| e.stream.stream_type() == Deadline::STREAM_TYPE)
-            {
-                let event = decode::<Deadline>(e)?;
-                self.deadlines
-                    .entry(e.stream.id().to_owned())
-                    .or_default()
-                    .evolve(&event);
+            // The position moves past an event only once it is applied: an event this version
+            // cannot decode (one written by a newer server, say) stops the monitor there, with
+            // the error, instead of being skipped for good.
+            for e in &page {
+                if e.stream.stream_type() == Deadline::STREAM_TYPE {
+                    let event = decode::<Deadline>(e)?;
+                    self.deadlines
+                        .entry(e.stream.id().to_owned())
+                        .or_default()
+                        .evolve(&event);
+                }
+                self.position = e.position;
             }
             if !full {
                 return Ok(());

@@ -7,7 +7,8 @@
 //! - a command appends with the version its state was at, so a stale state costs a version
 //!   conflict and a retry from the stream, never a write on top of what it did not see (and
 //!   the domain's own authorization runs again on the fresh state);
-//! - a refusal is only returned once the stream's version shows the state was current;
+//! - a refusal, or "nothing to do", is only answered once the stream's version shows the state
+//!   was current;
 //! - callers that check visibility on a kept state check again on a fresh load before saying
 //!   "not found".
 //!
@@ -60,11 +61,16 @@ impl States {
         kept.state.downcast::<A>().ok().map(|s| (*s, version))
     }
 
-    /// Keeps `state` as `stream` stood at `version`, dropping the oldest beyond [`CAPACITY`].
+    /// Keeps `state` as `stream` stood at `version` (unless a later one is kept), dropping the
+    /// oldest beyond [`CAPACITY`].
     pub fn put<A: Any + Send>(&self, stream: StreamId, state: A, version: u64) {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
+        // Another command of this process may have put a later state meanwhile: keep that.
+        if inner.kept.get(&stream).is_some_and(|k| k.version > version) {
+            return;
+        }
         inner.next_stamp += 1;
         let stamp = inner.next_stamp;
         inner.order.push_back((stream.clone(), stamp));
@@ -117,6 +123,10 @@ mod tests {
         states.put(stream(1), String::from("state"), 3);
         assert_eq!(states.take::<String>(&stream(1)), Some(("state".into(), 3)));
         assert_eq!(states.take::<String>(&stream(1)), None, "taken");
+        // An earlier state never replaces a later one.
+        states.put(stream(1), String::from("later"), 5);
+        states.put(stream(1), String::from("earlier"), 4);
+        assert_eq!(states.take::<String>(&stream(1)), Some(("later".into(), 5)));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use styr_domain::assignment::{
     Assignment, AssignmentCommand, AssignmentSource, IssueAssignment, PartSpec, ReportStatus,
 };
+use styr_domain::correspondence::{Correspondence, CorrespondenceCommand};
 use styr_domain::deadline::Deadline;
 use styr_domain::values::{
     AssignmentId, AssignmentReference, DeadlineTerm, DepartmentCode, OrgCode, PartLabel, Period,
@@ -785,4 +786,36 @@ async fn a_kept_state_never_decides_after_another_server_wrote(db: TestDatabase)
         state.details.unwrap().pending_extension.unwrap().new_date,
         march(25)
     );
+
+    // Given server one's kept state of a correspondence item marked exempt, when server two
+    // lifts the exemption, then marking it exempt again through server one is not answered
+    // "nothing to do" from the stale state: it is written.
+    let item = one
+        .store()
+        .read_all(0, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.stream.stream_type() == "correspondence")
+        .expect("issuing an assignment registers its correspondence")
+        .stream;
+    let exempt = || CorrespondenceCommand::MarkExempt {
+        legal_basis: "offentleglova § 15".into(),
+    };
+    one.execute::<Correspondence>(item.id(), exempt(), &ministry)
+        .await
+        .unwrap();
+    let lift = CorrespondenceCommand::LiftExemption {
+        reason: "Ikke lenger internt".into(),
+    };
+    two.execute::<Correspondence>(item.id(), lift, &ministry)
+        .await
+        .unwrap();
+    let outcome = one
+        .execute::<Correspondence>(item.id(), exempt(), &ministry)
+        .await
+        .unwrap();
+    assert_eq!(outcome.events.len(), 1, "written, not a no-op");
+    let (state, _) = two.load::<Correspondence>(item.id()).await.unwrap();
+    assert!(state.details.unwrap().exemption.is_some());
 }
