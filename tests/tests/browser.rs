@@ -1349,6 +1349,33 @@ async fn part_a(app: &TestApp, id: &str) -> serde_json::Value {
     part
 }
 
+/// One role's turn on the assignment page: `who` signs in, opens assignment `id` (which shows
+/// `sees`, if given), fills `#form-{action}` with `fields`, submits it, waits until `done`
+/// holds of part a, and signs out.
+#[allow(clippy::too_many_arguments)]
+async fn step(
+    client: &Client,
+    app: &TestApp,
+    who: &str,
+    id: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+    sees: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) {
+    sign_in(client, app, who).await;
+    open(client, app, &format!("/assignments/{id}")).await;
+    if !sees.is_empty() {
+        let source = client.source().await.unwrap();
+        assert!(source.contains(sees), "{who} sees {sees:?}: {source}");
+    }
+    if !fields.is_empty() {
+        fill(client, &format!("#form-{action}"), fields).await;
+    }
+    submit_and_wait(client, app, id, action, done).await;
+    sign_out(client).await;
+}
+
 /// Submits the form `#form-{action}` and waits until `done` holds of part a (the form was
 /// answered and the log has it), then for the assignment page again.
 async fn submit_and_wait(
@@ -1570,84 +1597,92 @@ async fn the_api_day_in_the_life_entirely_through_the_pages_in_chromium(kind: Ba
     sign_out(&client).await;
 
     // ---- the ministry grants it: part a is now due 15 April.
-    sign_in(&client, &app, "hod").await;
-    open(&client, &app, &assignment).await;
-    submit_and_wait(&client, &app, &tobacco, "grant_extension", |p| {
-        p["pending"] == false && p["deadline"] == "2024-04-15"
-    })
-    .await;
-    sign_out(&client).await;
-
-    // ---- the agency delivers part a, after even the new deadline.
-    sign_in(&client, &app, "dmp").await;
-    open(&client, &app, &assignment).await;
-    fill(
+    step(
         &client,
-        "#form-deliver",
-        &[
-            ("part", "a"),
-            ("summary", "Forslag til forbud mot engangs-e-sigaretter."),
-        ],
+        &app,
+        "hod",
+        &tobacco,
+        "grant_extension",
+        &[],
+        "",
+        |p| p["pending"] == false && p["deadline"] == "2024-04-15",
     )
     .await;
-    submit_and_wait(&client, &app, &tobacco, "deliver", |p| {
-        p["delivery"] == "awaiting_review"
-    })
-    .await;
-    sign_out(&client).await;
 
-    // ---- the ministry returns it with a reason.
-    sign_in(&client, &app, "hod").await;
-    open(&client, &app, &assignment).await;
-    fill(
+    // ---- the agency delivers part a, after even the new deadline; the ministry returns it
+    // with a reason, which the agency sees, and it delivers again.
+    let fields = [
+        ("part", "a"),
+        ("summary", "Forslag til forbud mot engangs-e-sigaretter."),
+    ];
+    step(
         &client,
-        "#form-return_delivery",
-        &[
-            ("part", "a"),
-            ("reason", "Konsekvensene for næringen mangler."),
-        ],
+        &app,
+        "dmp",
+        &tobacco,
+        "deliver",
+        &fields,
+        "",
+        |p| p["delivery"] == "awaiting_review",
     )
     .await;
-    submit_and_wait(&client, &app, &tobacco, "return_delivery", |p| {
-        p["delivery"] == "returned"
-    })
-    .await;
-    sign_out(&client).await;
-
-    // ---- the agency delivers again.
-    sign_in(&client, &app, "dmp").await;
-    open(&client, &app, &assignment).await;
-    assert!(
-        client
-            .source()
-            .await
-            .unwrap()
-            .contains("Konsekvensene for næringen mangler."),
-        "the agency sees why it was returned"
-    );
-    fill(
+    let fields = [
+        ("part", "a"),
+        ("reason", "Konsekvensene for næringen mangler."),
+    ];
+    step(
         &client,
-        "#form-deliver",
-        &[
-            ("part", "a"),
-            ("summary", "Forslaget med konsekvenser for næringen."),
-            ("document_ref", "24/04321"),
-        ],
+        &app,
+        "hod",
+        &tobacco,
+        "return_delivery",
+        &fields,
+        "",
+        |p| p["delivery"] == "returned",
     )
     .await;
-    submit_and_wait(&client, &app, &tobacco, "deliver", |p| {
-        p["delivery"] == "awaiting_review"
-    })
+    let fields = [
+        ("part", "a"),
+        ("summary", "Forslaget med konsekvenser for næringen."),
+        ("document_ref", "24/04321"),
+    ];
+    let returned_because = "Konsekvensene for næringen mangler.";
+    step(
+        &client,
+        &app,
+        "dmp",
+        &tobacco,
+        "deliver",
+        &fields,
+        returned_because,
+        |p| p["delivery"] == "awaiting_review",
+    )
     .await;
-    sign_out(&client).await;
+    let body = app
+        .gql(
+            &hod,
+            "query($id: ID!) { assignment(id: $id) { deliveries { part late deadlineInForce } } }",
+            json!({ "id": tobacco }),
+        )
+        .await;
+    for delivery in data(&body, "assignment.deliveries").as_array().unwrap() {
+        assert_eq!(delivery["late"], true, "after 15 April: {delivery}");
+        assert_eq!(delivery["deadlineInForce"], "2024-04-15");
+    }
 
     // ---- the ministry accepts; the board and the appendix show the year so far.
-    sign_in(&client, &app, "hod").await;
-    open(&client, &app, &assignment).await;
-    submit_and_wait(&client, &app, &tobacco, "accept_delivery", |p| {
-        p["delivery"] == "accepted"
-    })
+    step(
+        &client,
+        &app,
+        "hod",
+        &tobacco,
+        "accept_delivery",
+        &[],
+        "",
+        |p| p["delivery"] == "accepted",
+    )
     .await;
+    sign_in(&client, &app, "hod").await;
     let body = app
         .gql(
             &hod,
