@@ -33,7 +33,9 @@ styr_tests::on_both_kinds!(
 
 async fn log_position(app: &TestApp) -> u64 {
     let body = app.graphql("{ health { logPosition } }", None).await;
-    data(&body, "health.logPosition").as_u64().unwrap_or(0)
+    data(&body, "health.logPosition")
+        .as_u64()
+        .expect("the log position is a number")
 }
 
 async fn issue_assignment(app: &TestApp, agency: &str, reference: &str, title: &str) -> String {
@@ -298,6 +300,21 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
     assert_eq!(page.status, 303, "{}", page.body);
     let page = hod.get(&supplement).await;
     page.assert_has("Budsjettendring");
+    // A number that is negative or beyond the API's 32 bits: beside its field, nothing stored.
+    let at = log_position(&app).await;
+    for number in ["-1", "99999999999"] {
+        let page = hod
+            .post(
+                &format!("{supplement}/issue"),
+                &[("issued_on", "2024-03-20"), ("number", number)],
+                true,
+            )
+            .await;
+        assert_eq!(page.status, 422, "{number}: {}", page.body);
+        page.assert_has(r#"id="issue-number-error""#);
+        page.assert_lacks("Failed to parse");
+    }
+    assert_eq!(log_position(&app).await, at);
     let page = hod
         .post(
             &format!("{supplement}/issue"),
@@ -306,6 +323,17 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
+    // Its forms are gone: a change posted now is refused in a summary at the top.
+    let page = hod
+        .post(
+            &format!("{supplement}/add_text"),
+            &[("text", "For sent")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_lacks("form-add_text");
+    page.assert_has(r#"class="errors" role="alert""#);
 
     // The letter lists it in order and its budget has the adjustment.
     let page = hod.get(&format!("/letters/{letter}")).await;
@@ -2078,10 +2106,32 @@ async fn a_ministry_officer_drafts_a_letter_item_by_item_and_its_parties_settle_
     // The second budget line goes again, by the button beside it.
     let page = hod.get(&letter_path).await;
     let line = hidden_after(&page.body, "746/21", "item_id").to_owned();
+    let command = hidden_after(&page.body, "746/21", "command_id").to_owned();
+    let remove = [("command_id", command.as_str()), ("item_id", line.as_str())];
     let page = hod
-        .post(&format!("{items}/remove_item"), &[("item_id", &line)], true)
+        .post(&format!("{items}/remove_item"), &remove, true)
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
+    // The same button twice is one command: answered as the first, nothing more written.
+    let at = log_position(&app).await;
+    let again = hod
+        .post(&format!("{items}/remove_item"), &remove, true)
+        .await;
+    assert_eq!((again.status, again.location), (303, page.location));
+    assert_eq!(log_position(&app).await, at);
+    // Another remove of the line now gone is refused on the letter's page, not "not found".
+    let other = uuid::Uuid::now_v7().to_string();
+    let page = hod
+        .post(
+            &format!("{items}/remove_item"),
+            &[("command_id", other.as_str()), ("item_id", line.as_str())],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"class="errors" role="alert""#);
+    page.assert_has("form-add_goal");
+    assert_eq!(log_position(&app).await, at);
     let page = hod
         .post(
             &format!("{letter_path}/issue"),
@@ -2124,6 +2174,14 @@ async fn a_ministry_officer_drafts_a_letter_item_by_item_and_its_parties_settle_
     let page = hod.get(&letter_path).await;
     page.assert_lacks("form-add_goal");
     page.assert_lacks("remove_item");
+    // A drafting form posted after the letter was issued: its form is gone, so the refusal
+    // is in a summary at the top.
+    let at = log_position(&app).await;
+    let late = hod.post(&format!("{items}/add_goal"), &goal, true).await;
+    assert_eq!(late.status, 422, "{}", late.body);
+    late.assert_lacks("form-add_goal");
+    late.assert_has(r#"class="errors" role="alert""#);
+    assert_eq!(log_position(&app).await, at);
     page.assert_lacks("meet_requirement");
     check_labels("issued letter", &page.body);
     let waive = hidden_after(&page.body, "Brukerundersøkelse", "item_id").to_owned();

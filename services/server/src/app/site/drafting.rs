@@ -39,9 +39,6 @@ pub const LETTER_FORMS: [(&str, &[&str]); 7] = [
     ("list_assignment", &["assignment_id", "reference", "title"]),
 ];
 
-/// Actions posted by a button beside one item; their refusals show above the letter.
-pub const ITEM_ACTIONS: [&str; 3] = ["remove_item", "meet_requirement", "waive_requirement"];
-
 const NEW_LETTER_FIELDS: [&str; 4] = ["agency", "year", "title", "case_ref"];
 
 const AGENCIES: &str = "query { referenceData { agencies { code name } } }";
@@ -260,6 +257,9 @@ pub fn remove_button(page: &Page, id: &str, item: &Value, what: &str) -> Markup 
         " "
         form.inline method="post" action={ "/letters/" (id) "/items/remove_item" } {
             (page.csrf_field())
+            // A fresh command id: a double submit is then one command, not a second remove
+            // refused as "not found".
+            input type="hidden" name="command_id" value=(command_id(&FormState::default()));
             input type="hidden" name="item_id" value=(s(item));
             button type="submit" aria-label={ (page.t("remove")) ": " (what) } { (page.t("remove")) }
         }
@@ -288,6 +288,7 @@ pub fn requirement_actions(
                 Some(Role::Agency) => {
                     form.inline method="post" action={ "/letters/" (id) "/items/meet_requirement" } {
                         (page.csrf_field())
+                        input type="hidden" name="command_id" value=(command_id(&empty));
                         input type="hidden" name="item_id" value=(item);
                         button type="submit" { (page.t("meet_requirement")) }
                     }
@@ -433,7 +434,8 @@ fn mutation(
     Some((document, variables))
 }
 
-/// `POST /letters/{id}/items/{action}`: one of [`LETTER_FORMS`] or [`ITEM_ACTIONS`].
+/// `POST /letters/{id}/items/{action}`: one of [`LETTER_FORMS`], or a button beside an item
+/// (`remove_item`, `meet_requirement`, `waive_requirement`).
 pub async fn item_action(
     state: web::Data<AppState>,
     req: HttpRequest,
