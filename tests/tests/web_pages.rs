@@ -1942,6 +1942,16 @@ async fn a_ministry_officer_drafts_a_letter_item_by_item_and_its_parties_settle_
 ) {
     let app = dev_app(kind).await;
     let assignment = issue_assignment(&app, "DMP", "TB2024-7", "Utrede legemiddeltilgang").await;
+    // An assignment of another year is not the 2024 letter's to list.
+    let last_year = styr_tests::issue_assignment(
+        &app,
+        json!({
+            "reference": "TB2023-7", "ministry": "HOD", "agency": "DMP", "year": 2023,
+            "department": "SHA", "title": "Fjorårets oppdrag", "description": "Utrede",
+            "parts": [ { "label": "a", "deadline": "2023-03-01" } ]
+        }),
+    )
+    .await;
     let mut hod = Browser::new(&app);
     hod.sign_in("hod").await;
     hod.get("/letters")
@@ -1983,6 +1993,7 @@ async fn a_ministry_officer_drafts_a_letter_item_by_item_and_its_parties_settle_
     page.assert_has(&format!(
         r#"<option value="{assignment}">TB2024-7 – Utrede legemiddeltilgang</option>"#
     ));
+    page.assert_lacks(&format!(r#"<option value="{last_year}">"#));
 
     // The agency and the auditor see no drafting forms, and their posts write nothing.
     let before = log_position(&app).await;

@@ -148,33 +148,42 @@ pub async fn draft_letter(
     }
 }
 
-const BOARD: &str = r#"query($filter: BoardFilterInput) {
-  board(filter: $filter, first: 200) { nodes { id reference title } } }"#;
+const BOARD: &str = r#"query($filter: BoardFilterInput, $after: String) {
+  board(filter: $filter, first: 200, after: $after) {
+    pageInfo { hasNextPage endCursor } nodes { id reference title } } }"#;
 
-/// The assignments of a ministry to an agency as (id, "reference – title") choices, led by
-/// an empty "choose".
+/// The assignments of a ministry to an agency in `year` (the letter's) as
+/// (id, "reference – title") choices, led by an empty "choose". The board is read page by
+/// page to its end, so no assignment is left out of the list.
 pub async fn assignment_choices(
     page: &Page,
     state: &AppState,
     ministry: &str,
     agency: &str,
+    year: Option<i64>,
 ) -> Result<Vec<(String, String)>, Vec<GqlError>> {
-    let data = page
-        .graphql(
-            state,
-            BOARD,
-            json!({ "filter": { "ministry": ministry, "agency": agency } }),
-        )
-        .await?;
+    let filter = json!({ "ministry": ministry, "agency": agency, "year": year });
     let mut choices = vec![(String::new(), page.t("choose").to_owned())];
-    for a in data["board"]["nodes"].as_array().into_iter().flatten() {
-        let label = match a["reference"].as_str() {
-            Some(r) => format!("{r} – {}", s(&a["title"])),
-            None => s(&a["title"]).to_owned(),
-        };
-        choices.push((s(&a["id"]).to_owned(), label));
+    let mut after: Option<String> = None;
+    loop {
+        let data = page
+            .graphql(state, BOARD, json!({ "filter": filter, "after": after }))
+            .await?;
+        let board = &data["board"];
+        for a in board["nodes"].as_array().into_iter().flatten() {
+            let label = match a["reference"].as_str() {
+                Some(r) => format!("{r} – {}", s(&a["title"])),
+                None => s(&a["title"]).to_owned(),
+            };
+            choices.push((s(&a["id"]).to_owned(), label));
+        }
+        match board["pageInfo"]["endCursor"].as_str() {
+            Some(cursor) if board["pageInfo"]["hasNextPage"] == true => {
+                after = Some(cursor.to_owned());
+            }
+            _ => return Ok(choices),
+        }
     }
-    Ok(choices)
 }
 
 /// Choices as a select takes them.

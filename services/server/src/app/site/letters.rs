@@ -150,7 +150,15 @@ async fn render_letter(
     // The ministry drafts the letter item by item until it is issued.
     let drafting = ministry && !issued;
     let assignment_choices = if drafting {
-        match drafting::assignment_choices(&page, state, s(&l["ministry"]), s(&l["agency"])).await {
+        match drafting::assignment_choices(
+            &page,
+            state,
+            s(&l["ministry"]),
+            s(&l["agency"]),
+            l["year"].as_i64(),
+        )
+        .await
+        {
             Ok(c) => c,
             Err(e) => return unavailable(page, &e),
         }
@@ -604,8 +612,8 @@ async fn render_supplement(
     // The assignments a change may concern: the letter's parties', from its id
     // `MINISTRY:AGENCY:YEAR`.
     let assignments = match s(&sp["letterId"]).split(':').collect::<Vec<_>>()[..] {
-        [m, a, _] if ministry && !issued => {
-            match drafting::assignment_choices(&page, state, m, a).await {
+        [m, a, y] if ministry && !issued => {
+            match drafting::assignment_choices(&page, state, m, a, y.parse().ok()).await {
                 Ok(c) => c,
                 Err(e) => return unavailable(page, &e),
             }
