@@ -728,6 +728,20 @@ async fn a_ministry_officer_keeps_the_calendar_from_its_pages(kind: BackendKind)
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(page.location.as_deref(), Some(path.as_str()));
     assert_eq!(calendar_item(&app, &meeting).await["date"], "2024-03-20");
+    // The form's reason is also the event's "why" in the item's history.
+    let body = app
+        .gql(
+            &app.token("ministry", "HOD"),
+            r#"query($id: ID!) { history(streamType: "calendar_item", streamId: $id) { reason } }"#,
+            json!({ "id": meeting }),
+        )
+        .await;
+    let history = data(&body, "history").as_array().expect("the history");
+    assert_eq!(
+        history.last().map(|e| e["reason"].clone()),
+        Some(json!("Kollisjon")),
+        "{history:?}"
+    );
     let page = hod
         .post(
             &format!("{path}/complete"),

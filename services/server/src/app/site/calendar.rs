@@ -287,7 +287,7 @@ pub async fn schedule(
         "title": fs.opt("title"), "responsible": responsible,
     });
     let result = if errors.is_empty() {
-        let options = json!({ "commandId": fs.opt("command_id") });
+        let options = forms::command_options(&fs);
         page.graphql(
             &state,
             SCHEDULE,
@@ -673,15 +673,6 @@ async fn render_item(
     page.respond(status, body)
 }
 
-/// Lines of a text area, trimmed, the empty ones left out.
-fn lines(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// `POST /calendar/{id}/{action}`: one of the item's commands. An item the reader does not see
 /// is "not found"; a form that does not validate writes nothing; a reader without the right
 /// is refused by the command.
@@ -706,7 +697,7 @@ pub async fn act(
     // An item the reader does not see is "not found" (`load`); who may act on one they see is
     // the command's to decide, its FORBIDDEN answered below. `may` only chooses the forms shown.
     let fs = FormState::failed(form.into_inner(), Vec::new());
-    let options = json!({ "commandId": fs.opt("command_id") });
+    let options = forms::command_options(&fs);
     let mut errors = Vec::new();
     // The lists of decisions and instructions may be empty; the date is checked as a date.
     for name in action_fields(action)
@@ -736,8 +727,8 @@ pub async fn act(
                 recordMinutes(id: $id, documentRef: $ref, decisions: $decisions,
                     instructions: $instructions, options: $options) { position } }"#,
             json!({ "id": id, "ref": fs.value("document_ref").trim(),
-                "decisions": lines(fs.value("decisions")),
-                "instructions": lines(fs.value("instructions")), "options": options }),
+                "decisions": forms::lines(&fs, "decisions"),
+                "instructions": forms::lines(&fs, "instructions"), "options": options }),
         ),
         "formalize" => {
             let chosen = fs.value("source");

@@ -439,7 +439,7 @@ pub async fn draft_supplement(
             &state,
             DRAFT_SUPPLEMENT,
             json!({ "letterId": id.as_str(), "title": fs.opt("title"),
-                    "options": { "commandId": fs.opt("command_id") } }),
+                    "options": forms::command_options(&fs) }),
         )
         .await
     } else {
@@ -522,7 +522,7 @@ pub async fn issue_letter(
                 &state,
                 ISSUE_LETTER,
                 json!({ "letterId": id.as_str(), "issuedOn": on.format("%Y-%m-%d").to_string(),
-                        "options": { "commandId": fs.opt("command_id") } }),
+                        "options": forms::command_options(&fs) }),
             )
             .await
         }

@@ -113,7 +113,7 @@ pub async fn issue(
         "parts": parts,
     });
     let result = if errors.is_empty() {
-        let options = json!({ "commandId": fs.opt("command_id") });
+        let options = forms::command_options(&fs);
         page.graphql(&state, ISSUE, json!({ "input": input, "options": options }))
             .await
     } else {
