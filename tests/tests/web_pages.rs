@@ -936,6 +936,18 @@ async fn only_the_right_party_is_offered_and_may_post_a_calendar_command(kind: B
             .await;
         assert_eq!(page.status, 403, "{action}");
     }
+    // Refused by the page's own checks, on a form the agency is not offered: the errors are
+    // shown at the top, not lost.
+    let page = dmp
+        .post(
+            &format!("/calendar/{report}/reschedule"),
+            &[("date", "2024-06-01"), ("reason", " ")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_lacks(r#"id="form-reschedule""#);
+    page.assert_has(r#"class="errors" role="alert""#);
     let page = dmp
         .post(
             &format!("/calendar/{meeting}/complete"),

@@ -189,6 +189,9 @@ async fn render(
             }
             @if let Some(org) = ministry_of(&page) {
                 (schedule_form(&page, org, &data, failed.as_ref().unwrap_or(&FormState::default())))
+            } @else if let Some(failed) = &failed {
+                // The form is not offered to this reader, so its refusal has no place beside it.
+                (forms::summary(&page, failed, &[]))
             }
         },
     );
@@ -642,6 +645,11 @@ async fn render_item(
         html! {
             p.downloads { a href="/calendar" { (page.t("back_to_calendar")) } }
             h1 { (title) }
+            // A refused form not offered again (the reader's role, or the item moved on) has
+            // its errors here.
+            @if !failed.0.is_empty() && !offered.contains(&failed.0.as_str()) {
+                (forms::summary(&page, &failed.1, &[]))
+            }
             dl.facts {
                 dt { (page.t("date")) } dd { (page.lang.date_str(s(&item["date"]))) }
                 dt { (page.t("kind")) } dd { (page.t(kind_key(s(&item["kind"])))) }

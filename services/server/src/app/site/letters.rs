@@ -656,7 +656,7 @@ async fn render_supplement(
             }
             // A remove button has no fields to show its refusal beside, and the forms are gone
             // once the supplement is issued: such errors go in a summary here.
-            @if !failed_action.is_empty() && (failed_action == "remove_change" || !(ministry && !issued)) {
+            @if !failed_action.is_empty() && (failed_action == "remove_change" || !ministry || issued) {
                 (forms::summary(&page, &failed, &[]))
             }
             h2 { (page.t("changes")) }
