@@ -24,6 +24,7 @@ styr_tests::on_both_kinds!(
     the_ministry_agrees_and_changes_deadlines_amends_and_completes,
     the_ministry_transfers_and_carries_over_an_assignment,
     an_agency_corrects_a_status_report,
+    a_refusal_whose_form_is_gone_is_shown_at_the_top,
 );
 
 async fn issue(app: &TestApp, agency: &str, reference: &str, title: &str) -> String {
@@ -534,7 +535,9 @@ async fn the_ministry_cancels_an_assignment_with_a_reason(kind: BackendKind) {
     // Without a reason: refused beside the field, nothing written.
     let log_position = || async {
         let body = app.graphql("{ health { logPosition } }", None).await;
-        data(&body, "health.logPosition").as_u64().unwrap_or(0)
+        data(&body, "health.logPosition")
+            .as_u64()
+            .expect("the log position is a number")
     };
     let head = log_position().await;
     let page = hod
@@ -624,7 +627,9 @@ async fn the_board_pages_through_more_rows_than_one_page_holds(kind: BackendKind
 /// The head of the global log: a refused form must leave it where it was.
 async fn log_position(app: &TestApp) -> u64 {
     let body = app.graphql("{ health { logPosition } }", None).await;
-    data(&body, "health.logPosition").as_u64().unwrap_or(0)
+    data(&body, "health.logPosition")
+        .as_u64()
+        .expect("the log position is a number")
 }
 
 /// The assignment as the ministry reads it through the API.
@@ -737,6 +742,18 @@ async fn the_ministry_issues_an_assignment_from_its_page(kind: BackendKind) {
     let page = hod.post("/assignments/new", &fields, true).await;
     assert_eq!(page.status, 422, "{}", page.body);
     page.assert_has(r#"id="new-part_1_label-error""#);
+    assert_eq!(log_position(&app).await, head);
+    // A year beyond the API's 32-bit `Int`, or negative past it: beside its field, not a
+    // query that fails to parse.
+    fields[5].1 = "Lagerplikt for legemidler";
+    for year in ["99999999999", "-99999999999"] {
+        fields[2].1 = year;
+        let page = hod.post("/assignments/new", &fields, true).await;
+        assert_eq!(page.status, 422, "{year}: {}", page.body);
+        page.assert_has(r#"id="new-year-error""#);
+        page.assert_lacks("Failed to parse");
+    }
+    fields[2].1 = "2024";
     assert_eq!(log_position(&app).await, head);
     // The domain's refusal (a reference of another year) beside its field too.
     fields[0].1 = "TB2023-20";
@@ -1134,5 +1151,46 @@ async fn an_agency_corrects_a_status_report(kind: BackendKind) {
             .any(|e| e["eventType"] == "StatusCorrected" && e["reason"] == "Feil trafikklys"),
         "{a}"
     );
+    app.stop().await;
+}
+
+async fn a_refusal_whose_form_is_gone_is_shown_at_the_top(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    let id = issue(&app, "DMP", "TB2024-30", "Levert to ganger").await;
+    let path = format!("/assignments/{id}");
+    let mut dmp = Browser::new(&app);
+    dmp.sign_in("dmp").await;
+    let page = dmp
+        .post(
+            &format!("{path}/deliver"),
+            &[("part", "a"), ("summary", "Rapport levert")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    let page = hod
+        .post(&format!("{path}/accept_delivery"), &[("part", "a")], true)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    // Accepted again (another officer, another command): no delivery awaits review, so the
+    // form is not offered; the refusal is shown above the page, nothing written.
+    let head = log_position(&app).await;
+    let page = hod
+        .post(&format!("{path}/accept_delivery"), &[("part", "a")], true)
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(
+        !page.body.contains(r#"id="form-accept_delivery""#),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(r#"class="errors" role="alert""#),
+        "{}",
+        page.body
+    );
+    assert_eq!(log_position(&app).await, head);
     app.stop().await;
 }

@@ -33,7 +33,9 @@ styr_tests::on_both_kinds!(
 
 async fn log_position(app: &TestApp) -> u64 {
     let body = app.graphql("{ health { logPosition } }", None).await;
-    data(&body, "health.logPosition").as_u64().unwrap_or(0)
+    data(&body, "health.logPosition")
+        .as_u64()
+        .expect("the log position is a number")
 }
 
 async fn issue_assignment(app: &TestApp, agency: &str, reference: &str, title: &str) -> String {
@@ -298,6 +300,21 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
     assert_eq!(page.status, 303, "{}", page.body);
     let page = hod.get(&supplement).await;
     page.assert_has("Budsjettendring");
+    // A number that is negative or beyond the API's 32 bits: beside its field, nothing stored.
+    let at = log_position(&app).await;
+    for number in ["-1", "99999999999"] {
+        let page = hod
+            .post(
+                &format!("{supplement}/issue"),
+                &[("issued_on", "2024-03-20"), ("number", number)],
+                true,
+            )
+            .await;
+        assert_eq!(page.status, 422, "{number}: {}", page.body);
+        page.assert_has(r#"id="issue-number-error""#);
+        page.assert_lacks("Failed to parse");
+    }
+    assert_eq!(log_position(&app).await, at);
     let page = hod
         .post(
             &format!("{supplement}/issue"),
@@ -306,6 +323,17 @@ async fn a_ministry_officer_drafts_and_issues_a_supplement_from_the_pages(kind: 
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
+    // Its forms are gone: a change posted now is refused in a summary at the top.
+    let page = hod
+        .post(
+            &format!("{supplement}/add_text"),
+            &[("text", "For sent")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_lacks("form-add_text");
+    page.assert_has(r#"class="errors" role="alert""#);
 
     // The letter lists it in order and its budget has the adjustment.
     let page = hod.get(&format!("/letters/{letter}")).await;
@@ -700,6 +728,20 @@ async fn a_ministry_officer_keeps_the_calendar_from_its_pages(kind: BackendKind)
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(page.location.as_deref(), Some(path.as_str()));
     assert_eq!(calendar_item(&app, &meeting).await["date"], "2024-03-20");
+    // The form's reason is also the event's "why" in the item's history.
+    let body = app
+        .gql(
+            &app.token("ministry", "HOD"),
+            r#"query($id: ID!) { history(streamType: "calendar_item", streamId: $id) { reason } }"#,
+            json!({ "id": meeting }),
+        )
+        .await;
+    let history = data(&body, "history").as_array().expect("the history");
+    assert_eq!(
+        history.last().map(|e| e["reason"].clone()),
+        Some(json!("Kollisjon")),
+        "{history:?}"
+    );
     let page = hod
         .post(
             &format!("{path}/complete"),
@@ -894,6 +936,18 @@ async fn only_the_right_party_is_offered_and_may_post_a_calendar_command(kind: B
             .await;
         assert_eq!(page.status, 403, "{action}");
     }
+    // Refused by the page's own checks, on a form the agency is not offered: the errors are
+    // shown at the top, not lost.
+    let page = dmp
+        .post(
+            &format!("/calendar/{report}/reschedule"),
+            &[("date", "2024-06-01"), ("reason", " ")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_lacks(r#"id="form-reschedule""#);
+    page.assert_has(r#"class="errors" role="alert""#);
     let page = dmp
         .post(
             &format!("/calendar/{meeting}/complete"),
@@ -1914,6 +1968,16 @@ async fn a_ministry_officer_drafts_a_letter_item_by_item_and_its_parties_settle_
 ) {
     let app = dev_app(kind).await;
     let assignment = issue_assignment(&app, "DMP", "TB2024-7", "Utrede legemiddeltilgang").await;
+    // An assignment of another year is not the 2024 letter's to list.
+    let last_year = styr_tests::issue_assignment(
+        &app,
+        json!({
+            "reference": "TB2023-7", "ministry": "HOD", "agency": "DMP", "year": 2023,
+            "department": "SHA", "title": "Fjorårets oppdrag", "description": "Utrede",
+            "parts": [ { "label": "a", "deadline": "2023-03-01" } ]
+        }),
+    )
+    .await;
     let mut hod = Browser::new(&app);
     hod.sign_in("hod").await;
     hod.get("/letters")
@@ -1955,6 +2019,7 @@ async fn a_ministry_officer_drafts_a_letter_item_by_item_and_its_parties_settle_
     page.assert_has(&format!(
         r#"<option value="{assignment}">TB2024-7 – Utrede legemiddeltilgang</option>"#
     ));
+    page.assert_lacks(&format!(r#"<option value="{last_year}">"#));
 
     // The agency and the auditor see no drafting forms, and their posts write nothing.
     let before = log_position(&app).await;
@@ -2078,10 +2143,32 @@ async fn a_ministry_officer_drafts_a_letter_item_by_item_and_its_parties_settle_
     // The second budget line goes again, by the button beside it.
     let page = hod.get(&letter_path).await;
     let line = hidden_after(&page.body, "746/21", "item_id").to_owned();
+    let command = hidden_after(&page.body, "746/21", "command_id").to_owned();
+    let remove = [("command_id", command.as_str()), ("item_id", line.as_str())];
     let page = hod
-        .post(&format!("{items}/remove_item"), &[("item_id", &line)], true)
+        .post(&format!("{items}/remove_item"), &remove, true)
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
+    // The same button twice is one command: answered as the first, nothing more written.
+    let at = log_position(&app).await;
+    let again = hod
+        .post(&format!("{items}/remove_item"), &remove, true)
+        .await;
+    assert_eq!((again.status, again.location), (303, page.location));
+    assert_eq!(log_position(&app).await, at);
+    // Another remove of the line now gone is refused on the letter's page, not "not found".
+    let other = uuid::Uuid::now_v7().to_string();
+    let page = hod
+        .post(
+            &format!("{items}/remove_item"),
+            &[("command_id", other.as_str()), ("item_id", line.as_str())],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    page.assert_has(r#"class="errors" role="alert""#);
+    page.assert_has("form-add_goal");
+    assert_eq!(log_position(&app).await, at);
     let page = hod
         .post(
             &format!("{letter_path}/issue"),
@@ -2124,6 +2211,14 @@ async fn a_ministry_officer_drafts_a_letter_item_by_item_and_its_parties_settle_
     let page = hod.get(&letter_path).await;
     page.assert_lacks("form-add_goal");
     page.assert_lacks("remove_item");
+    // A drafting form posted after the letter was issued: its form is gone, so the refusal
+    // is in a summary at the top.
+    let at = log_position(&app).await;
+    let late = hod.post(&format!("{items}/add_goal"), &goal, true).await;
+    assert_eq!(late.status, 422, "{}", late.body);
+    late.assert_lacks("form-add_goal");
+    late.assert_has(r#"class="errors" role="alert""#);
+    assert_eq!(log_position(&app).await, at);
     page.assert_lacks("meet_requirement");
     check_labels("issued letter", &page.body);
     let waive = hidden_after(&page.body, "Brukerundersøkelse", "item_id").to_owned();

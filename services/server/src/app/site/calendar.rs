@@ -189,6 +189,9 @@ async fn render(
             }
             @if let Some(org) = ministry_of(&page) {
                 (schedule_form(&page, org, &data, failed.as_ref().unwrap_or(&FormState::default())))
+            } @else if let Some(failed) = &failed {
+                // The form is not offered to this reader, so its refusal has no place beside it.
+                (forms::summary(&page, failed, &[]))
             }
         },
     );
@@ -266,9 +269,8 @@ pub async fn schedule(
         Ok(signed_in) => signed_in,
         Err(refused) => return *refused,
     };
-    if ministry_of(&page).is_none() {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text");
-    }
+    // Who may schedule is the command's to decide (its FORBIDDEN is answered below); the
+    // role only chooses whether the form is shown.
     let fs = FormState::failed(form.into_inner(), Vec::new());
     let mut errors: Vec<GqlError> = Vec::new();
     forms::required(&page, &fs, "agency", &mut errors);
@@ -288,7 +290,7 @@ pub async fn schedule(
         "title": fs.opt("title"), "responsible": responsible,
     });
     let result = if errors.is_empty() {
-        let options = json!({ "commandId": fs.opt("command_id") });
+        let options = forms::command_options(&fs);
         page.graphql(
             &state,
             SCHEDULE,
@@ -643,6 +645,11 @@ async fn render_item(
         html! {
             p.downloads { a href="/calendar" { (page.t("back_to_calendar")) } }
             h1 { (title) }
+            // A refused form not offered again (the reader's role, or the item moved on) has
+            // its errors here.
+            @if !failed.0.is_empty() && !offered.contains(&failed.0.as_str()) {
+                (forms::summary(&page, &failed.1, &[]))
+            }
             dl.facts {
                 dt { (page.t("date")) } dd { (page.lang.date_str(s(&item["date"]))) }
                 dt { (page.t("kind")) } dd { (page.t(kind_key(s(&item["kind"])))) }
@@ -674,17 +681,9 @@ async fn render_item(
     page.respond(status, body)
 }
 
-/// Lines of a text area, trimmed, the empty ones left out.
-fn lines(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// `POST /calendar/{id}/{action}`: one of the item's commands. A reader without the right is
-/// refused before anything is checked; a form that does not validate writes nothing.
+/// `POST /calendar/{id}/{action}`: one of the item's commands. An item the reader does not see
+/// is "not found"; a form that does not validate writes nothing; a reader without the right
+/// is refused by the command.
 pub async fn act(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -699,22 +698,14 @@ pub async fn act(
     let Some(action) = ACTIONS.into_iter().find(|a| *a == action) else {
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
     };
-    let (page, data) = match load(&state, page, &id).await {
-        Ok(loaded) => loaded,
+    let page = match load(&state, page, &id).await {
+        Ok((page, _)) => page,
         Err(response) => return response,
     };
-    let item = data["calendar"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["id"] == id.as_str())
-        .cloned()
-        .unwrap_or_default();
-    if !may(&page, &item, action) {
-        return page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text");
-    }
+    // An item the reader does not see is "not found" (`load`); who may act on one they see is
+    // the command's to decide, its FORBIDDEN answered below. `may` only chooses the forms shown.
     let fs = FormState::failed(form.into_inner(), Vec::new());
-    let options = json!({ "commandId": fs.opt("command_id") });
+    let options = forms::command_options(&fs);
     let mut errors = Vec::new();
     // The lists of decisions and instructions may be empty; the date is checked as a date.
     for name in action_fields(action)
@@ -744,8 +735,8 @@ pub async fn act(
                 recordMinutes(id: $id, documentRef: $ref, decisions: $decisions,
                     instructions: $instructions, options: $options) { position } }"#,
             json!({ "id": id, "ref": fs.value("document_ref").trim(),
-                "decisions": lines(fs.value("decisions")),
-                "instructions": lines(fs.value("instructions")), "options": options }),
+                "decisions": forms::lines(&fs, "decisions"),
+                "instructions": forms::lines(&fs, "instructions"), "options": options }),
         ),
         "formalize" => {
             let chosen = fs.value("source");

@@ -386,14 +386,10 @@ pub async fn report(
         );
         input["significant"] = json!(fs.value("significant") == "true");
     }
-    let command_id = fs.opt("command_id");
+    let options = forms::command_options(&fs);
     let result = if errors.is_empty() {
-        page.graphql(
-            &state,
-            DRAFT,
-            json!({ "input": input, "options": { "commandId": command_id } }),
-        )
-        .await
+        page.graphql(&state, DRAFT, json!({ "input": input, "options": options }))
+            .await
     } else {
         Err(errors)
     };
@@ -412,16 +408,14 @@ pub async fn report(
     };
     if fs.value("keep_draft") != "true" {
         // Its own command id, derived from the form's, so a resubmitted form submits once.
-        let submit_id = command_id.map(|c| {
+        let submit_id = fs.opt("command_id").map(|c| {
             uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{c}/submit").as_bytes())
                 .to_string()
         });
+        let mut options = options;
+        options["commandId"] = json!(submit_id);
         if let Err(e) = page
-            .graphql(
-                &state,
-                SUBMIT,
-                json!({ "id": id, "options": { "commandId": submit_id } }),
-            )
+            .graphql(&state, SUBMIT, json!({ "id": id, "options": options }))
             .await
         {
             return unavailable(page, &e);
@@ -443,7 +437,7 @@ pub async fn step(
     };
     let (id, step) = path.into_inner();
     let fs = FormState::failed(form.into_inner(), Vec::new());
-    let options = json!({ "commandId": fs.opt("command_id") });
+    let options = forms::command_options(&fs);
     let mut errors = Vec::new();
     if let Some((name, _)) = step_text(&step) {
         forms::required(&page, &fs, name, &mut errors);

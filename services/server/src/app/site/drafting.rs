@@ -39,9 +39,6 @@ pub const LETTER_FORMS: [(&str, &[&str]); 7] = [
     ("list_assignment", &["assignment_id", "reference", "title"]),
 ];
 
-/// Actions posted by a button beside one item; their refusals show above the letter.
-pub const ITEM_ACTIONS: [&str; 3] = ["remove_item", "meet_requirement", "waive_requirement"];
-
 const NEW_LETTER_FIELDS: [&str; 4] = ["agency", "year", "title", "case_ref"];
 
 const AGENCIES: &str = "query { referenceData { agencies { code name } } }";
@@ -151,33 +148,42 @@ pub async fn draft_letter(
     }
 }
 
-const BOARD: &str = r#"query($filter: BoardFilterInput) {
-  board(filter: $filter, first: 200) { nodes { id reference title } } }"#;
+const BOARD: &str = r#"query($filter: BoardFilterInput, $after: String) {
+  board(filter: $filter, first: 200, after: $after) {
+    pageInfo { hasNextPage endCursor } nodes { id reference title } } }"#;
 
-/// The assignments of a ministry to an agency as (id, "reference – title") choices, led by
-/// an empty "choose".
+/// The assignments of a ministry to an agency in `year` (the letter's) as
+/// (id, "reference – title") choices, led by an empty "choose". The board is read page by
+/// page to its end, so no assignment is left out of the list.
 pub async fn assignment_choices(
     page: &Page,
     state: &AppState,
     ministry: &str,
     agency: &str,
+    year: Option<i64>,
 ) -> Result<Vec<(String, String)>, Vec<GqlError>> {
-    let data = page
-        .graphql(
-            state,
-            BOARD,
-            json!({ "filter": { "ministry": ministry, "agency": agency } }),
-        )
-        .await?;
+    let filter = json!({ "ministry": ministry, "agency": agency, "year": year });
     let mut choices = vec![(String::new(), page.t("choose").to_owned())];
-    for a in data["board"]["nodes"].as_array().into_iter().flatten() {
-        let label = match a["reference"].as_str() {
-            Some(r) => format!("{r} – {}", s(&a["title"])),
-            None => s(&a["title"]).to_owned(),
-        };
-        choices.push((s(&a["id"]).to_owned(), label));
+    let mut after: Option<String> = None;
+    loop {
+        let data = page
+            .graphql(state, BOARD, json!({ "filter": filter, "after": after }))
+            .await?;
+        let board = &data["board"];
+        for a in board["nodes"].as_array().into_iter().flatten() {
+            let label = match a["reference"].as_str() {
+                Some(r) => format!("{r} – {}", s(&a["title"])),
+                None => s(&a["title"]).to_owned(),
+            };
+            choices.push((s(&a["id"]).to_owned(), label));
+        }
+        match board["pageInfo"]["endCursor"].as_str() {
+            Some(cursor) if board["pageInfo"]["hasNextPage"] == true => {
+                after = Some(cursor.to_owned());
+            }
+            _ => return Ok(choices),
+        }
     }
-    Ok(choices)
 }
 
 /// Choices as a select takes them.
@@ -260,6 +266,9 @@ pub fn remove_button(page: &Page, id: &str, item: &Value, what: &str) -> Markup 
         " "
         form.inline method="post" action={ "/letters/" (id) "/items/remove_item" } {
             (page.csrf_field())
+            // A fresh command id: a double submit is then one command, not a second remove
+            // refused as "not found".
+            input type="hidden" name="command_id" value=(command_id(&FormState::default()));
             input type="hidden" name="item_id" value=(s(item));
             button type="submit" aria-label={ (page.t("remove")) ": " (what) } { (page.t("remove")) }
         }
@@ -288,6 +297,7 @@ pub fn requirement_actions(
                 Some(Role::Agency) => {
                     form.inline method="post" action={ "/letters/" (id) "/items/meet_requirement" } {
                         (page.csrf_field())
+                        input type="hidden" name="command_id" value=(command_id(&empty));
                         input type="hidden" name="item_id" value=(item);
                         button type="submit" { (page.t("meet_requirement")) }
                     }
@@ -433,7 +443,8 @@ fn mutation(
     Some((document, variables))
 }
 
-/// `POST /letters/{id}/items/{action}`: one of [`LETTER_FORMS`] or [`ITEM_ACTIONS`].
+/// `POST /letters/{id}/items/{action}`: one of [`LETTER_FORMS`], or a button beside an item
+/// (`remove_item`, `meet_requirement`, `waive_requirement`).
 pub async fn item_action(
     state: web::Data<AppState>,
     req: HttpRequest,

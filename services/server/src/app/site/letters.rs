@@ -150,7 +150,15 @@ async fn render_letter(
     // The ministry drafts the letter item by item until it is issued.
     let drafting = ministry && !issued;
     let assignment_choices = if drafting {
-        match drafting::assignment_choices(&page, state, s(&l["ministry"]), s(&l["agency"])).await {
+        match drafting::assignment_choices(
+            &page,
+            state,
+            s(&l["ministry"]),
+            s(&l["agency"]),
+            l["year"].as_i64(),
+        )
+        .await
+        {
             Ok(c) => c,
             Err(e) => return unavailable(page, &e),
         }
@@ -188,6 +196,26 @@ async fn render_letter(
     };
     // Issued, an open requirement may be met (the agency) or waived (the ministry).
     let requirement_actions = issued && matches!(role(&page), Some(Role::Agency | Role::Ministry));
+    // Whether the failed action's form is on the page again; if not (a button beside an item,
+    // or the letter issued or the requirement settled meanwhile), its errors go in a summary
+    // at the top.
+    let failed_form_shown = match failed_action.as_str() {
+        "issue_letter" => drafting,
+        "draft_supplement" => ministry && issued,
+        "waive_requirement" => {
+            ministry
+                && requirement_actions
+                && l["reportingRequirements"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|r| {
+                        r["id"].as_str() == Some(failed.value("item_id"))
+                            && r["deadlineStatus"] == "open"
+                    })
+        }
+        action => drafting && drafting::LETTER_FORMS.iter().any(|(a, _)| *a == action),
+    };
     let title = s(&l["title"]).to_owned();
     let body = layout::page(
         &page,
@@ -203,8 +231,7 @@ async fn render_letter(
                 dt { (page.t("issued_on")) }
                 dd { @if let Some(d) = l["issuedOn"].as_str() { (page.lang.date_str(d)) } @else { (page.t("draft")) } }
             }
-            // The buttons beside an item have no fields to show their refusal beside.
-            @if drafting::ITEM_ACTIONS.contains(&failed_action.as_str()) && failed_action != "waive_requirement" {
+            @if !failed_action.is_empty() && !failed_form_shown {
                 (forms::summary(&page, &failed, &[]))
             }
             p.downloads {
@@ -412,7 +439,7 @@ pub async fn draft_supplement(
             &state,
             DRAFT_SUPPLEMENT,
             json!({ "letterId": id.as_str(), "title": fs.opt("title"),
-                    "options": { "commandId": fs.opt("command_id") } }),
+                    "options": forms::command_options(&fs) }),
         )
         .await
     } else {
@@ -430,7 +457,8 @@ pub async fn draft_supplement(
 }
 
 /// A refused form on a letter's page: the page again with the errors beside the fields, "not
-/// found" or "forbidden" as the letter's visibility has it, or "unavailable".
+/// found" or "forbidden" as the letter's visibility has it, or "unavailable". "Not found" for
+/// a letter the reader sees is about the form (an item already removed) and goes on the page.
 pub(super) async fn letter_form_refused(
     state: &AppState,
     page: Page,
@@ -444,17 +472,30 @@ pub(super) async fn letter_form_refused(
             let failed = FormState::failed(values, errors);
             render_letter(state, page, id, Some((action.to_owned(), failed))).await
         }
-        Some("FORBIDDEN") => {
-            forbidden(
-                state,
-                page,
-                "query($id: ID!) { letter(id: $id) { id } }",
-                id,
-            )
-            .await
+        Some("NOT_FOUND") => {
+            if visible(state, &page, LETTER_VISIBLE, id).await {
+                let failed = FormState::failed(values, errors);
+                render_letter(state, page, id, Some((action.to_owned(), failed))).await
+            } else {
+                unavailable(page, &errors)
+            }
         }
+        Some("FORBIDDEN") => forbidden(state, page, LETTER_VISIBLE, id).await,
         _ => unavailable(page, &errors),
     }
+}
+
+const LETTER_VISIBLE: &str = "query($id: ID!) { letter(id: $id) { id } }";
+const SUPPLEMENT_VISIBLE: &str = "query($id: ID!) { supplement(id: $id) { id } }";
+
+/// Whether the reader sees the letter or supplement `id` (`query` is one of the two above).
+async fn visible(state: &AppState, page: &Page, query: &str, id: &str) -> bool {
+    page.graphql(state, query, json!({ "id": id }))
+        .await
+        .is_ok_and(|d| {
+            d.as_object()
+                .is_some_and(|o| o.values().all(|v| !v.is_null()))
+        })
 }
 
 const ISSUE_LETTER: &str = r#"mutation($letterId: ID!, $issuedOn: Date!, $options: CommandOptions) {
@@ -481,7 +522,7 @@ pub async fn issue_letter(
                 &state,
                 ISSUE_LETTER,
                 json!({ "letterId": id.as_str(), "issuedOn": on.format("%Y-%m-%d").to_string(),
-                        "options": { "commandId": fs.opt("command_id") } }),
+                        "options": forms::command_options(&fs) }),
             )
             .await
         }
@@ -571,8 +612,8 @@ async fn render_supplement(
     // The assignments a change may concern: the letter's parties', from its id
     // `MINISTRY:AGENCY:YEAR`.
     let assignments = match s(&sp["letterId"]).split(':').collect::<Vec<_>>()[..] {
-        [m, a, _] if ministry && !issued => {
-            match drafting::assignment_choices(&page, state, m, a).await {
+        [m, a, y] if ministry && !issued => {
+            match drafting::assignment_choices(&page, state, m, a, y.parse().ok()).await {
                 Ok(c) => c,
                 Err(e) => return unavailable(page, &e),
             }
@@ -613,10 +654,14 @@ async fn render_supplement(
                 dt { (page.t("issued_on")) }
                 dd { @if let Some(d) = sp["issuedOn"].as_str() { (page.lang.date_str(d)) } @else { (page.t("draft")) } }
             }
+            // A remove button has no fields to show its refusal beside, and the forms are gone
+            // once the supplement is issued: such errors go in a summary here.
+            @if !failed_action.is_empty() && (failed_action == "remove_change" || !ministry || issued) {
+                (forms::summary(&page, &failed, &[]))
+            }
             h2 { (page.t("changes")) }
             @let changes = sp["changes"].as_array().cloned().unwrap_or_default();
             @if changes.is_empty() { p { (page.t("no_changes")) } } @else {
-                @if failed_action == "remove_change" { (forms::summary(&page, &failed, &[])) }
                 ol { @for c in &changes { li {
                     @let what = page.t(change_key(s(&c["kind"])));
                     (what)
@@ -624,6 +669,7 @@ async fn render_supplement(
                         " "
                         form.inline method="post" action={ "/supplements/" (id) "/remove_change" } {
                             (page.csrf_field())
+                            input type="hidden" name="command_id" value=(command_id(&empty));
                             input type="hidden" name="change_id" value=(s(&c["id"]));
                             button type="submit" aria-label={ (page.t("remove")) ": " (what) } { (page.t("remove")) }
                         }
@@ -850,7 +896,11 @@ pub async fn supplement_action(
         }
         _ => {
             let on = forms::date(&page, &fs, "issued_on", &mut errors);
-            let number = forms::number(&page, &fs, "number", &mut errors);
+            // The API's `number` is unsigned and 32 bits: anything else is a field error here.
+            let number = forms::int(&page, &fs, "number", &mut errors);
+            if number.is_some_and(|n| n < 0) {
+                errors.push(forms::invalid("number", page.t("not_negative")));
+            }
             (
                 ISSUE_SUPPLEMENT,
                 json!({ "id": id, "options": options,
@@ -870,15 +920,13 @@ pub async fn supplement_action(
                 let failed = FormState::failed(fs.values, errors);
                 render_supplement(&state, page, &id, Some((action, failed))).await
             }
-            "FORBIDDEN" => {
-                forbidden(
-                    &state,
-                    page,
-                    "query($id: ID!) { supplement(id: $id) { id } }",
-                    &id,
-                )
-                .await
+            // On a supplement the reader sees, "not found" is about the form (a change
+            // already removed).
+            "NOT_FOUND" if visible(&state, &page, SUPPLEMENT_VISIBLE, &id).await => {
+                let failed = FormState::failed(fs.values, errors);
+                render_supplement(&state, page, &id, Some((action, failed))).await
             }
+            "FORBIDDEN" => forbidden(&state, page, SUPPLEMENT_VISIBLE, &id).await,
             _ => unavailable(page, &errors),
         },
     }

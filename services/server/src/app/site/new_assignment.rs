@@ -66,7 +66,9 @@ pub async fn issue(
     let mut errors: Vec<GqlError> = Vec::new();
     forms::required(&page, &fs, "agency", &mut errors);
     forms::required(&page, &fs, "title", &mut errors);
-    let year = forms::number(&page, &fs, "year", &mut errors);
+    // The API's `year` is 32 bits: a larger number is a field error here, not a query that
+    // fails to parse.
+    let year = forms::int(&page, &fs, "year", &mut errors);
     if fs.opt("year").is_none() {
         errors.push(forms::invalid("year", page.t("required")));
     }
@@ -111,7 +113,7 @@ pub async fn issue(
         "parts": parts,
     });
     let result = if errors.is_empty() {
-        let options = json!({ "commandId": fs.opt("command_id") });
+        let options = forms::command_options(&fs);
         page.graphql(&state, ISSUE, json!({ "input": input, "options": options }))
             .await
     } else {
