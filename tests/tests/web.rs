@@ -20,6 +20,7 @@ styr_tests::on_both_kinds!(
     the_ministry_cancels_an_assignment_with_a_reason,
     the_board_filters_by_registered_agencies,
     the_board_pages_through_more_rows_than_one_page_holds,
+    the_board_filters_by_year_goal_and_text,
     the_ministry_issues_an_assignment_from_its_page,
     the_ministry_agrees_and_changes_deadlines_amends_and_completes,
     the_ministry_transfers_and_carries_over_an_assignment,
@@ -1192,5 +1193,47 @@ async fn a_refusal_whose_form_is_gone_is_shown_at_the_top(kind: BackendKind) {
         page.body
     );
     assert_eq!(log_position(&app).await, head);
+    app.stop().await;
+}
+
+async fn the_board_filters_by_year_goal_and_text(kind: BackendKind) {
+    let app = dev_app(kind).await;
+    for (reference, year, goal, title) in [
+        ("TB2024-1", 2024, "2.2", "Legemiddelberedskap"),
+        ("TB2025-1", 2025, "1.1", "Apotekregulering"),
+    ] {
+        styr_tests::issue_assignment(
+            &app,
+            json!({
+                "reference": reference, "ministry": "HOD", "agency": "DMP", "year": year,
+                "department": "FHA", "title": title, "description": "Utrede", "goal": goal,
+                "parts": [ { "label": "a", "deadline": format!("{year}-03-01") } ]
+            }),
+        )
+        .await;
+    }
+    let mut hod = Browser::new(&app);
+    hod.sign_in("hod").await;
+    for (query, shown, hidden) in [
+        ("year=2025", "Apotekregulering", "Legemiddelberedskap"),
+        ("goal=2.2", "Legemiddelberedskap", "Apotekregulering"),
+        ("text=apotek", "Apotekregulering", "Legemiddelberedskap"),
+    ] {
+        let page = hod.get(&format!("/?{query}")).await;
+        assert_eq!(page.status, 200, "{query}");
+        page.assert_has(shown);
+        page.assert_lacks(hidden);
+        // The downloads take the same filter.
+        page.assert_has(&format!(r#"href="/board.csv?{query}""#));
+        check_labels("board filters", &page.body);
+    }
+    let csv = hod.get("/board.csv?goal=2.2").await;
+    assert_eq!(csv.status, 200);
+    csv.assert_has("Legemiddelberedskap");
+    csv.assert_lacks("Apotekregulering");
+    // A year that is not a number filters nothing, as an unknown status does.
+    let page = hod.get("/?year=tjuetjuefire").await;
+    page.assert_has("Legemiddelberedskap");
+    page.assert_has("Apotekregulering");
     app.stop().await;
 }

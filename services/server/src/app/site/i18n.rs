@@ -221,6 +221,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("description", "Beskrivelse", "Description"),
     ("goal", "Mål", "Goal"),
     ("year", "År", "Year"),
+    (
+        "search",
+        "Søk i referanse, tittel og beskrivelse",
+        "Search reference, title and description",
+    ),
     ("lifecycle", "Tilstand", "State"),
     ("parts", "Deler og frister", "Parts and deadlines"),
     ("part", "Del", "Part"),

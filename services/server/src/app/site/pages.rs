@@ -119,6 +119,18 @@ pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
     if let Some(d) = get("department") {
         filter["department"] = json!(d.to_uppercase());
     }
+    // A year that is not a number is left out, as an unknown status is.
+    let year = get("year").and_then(|y| y.parse::<i32>().ok());
+    if let Some(y) = year {
+        filter["year"] = json!(y);
+    }
+    let year_text = year.map(|y| y.to_string());
+    if let Some(g) = get("goal") {
+        filter["goal"] = json!(g);
+    }
+    if let Some(t) = get("text") {
+        filter["text"] = json!(t);
+    }
     if let Some(s) = status {
         filter["statuses"] = json!([s.to_ascii_uppercase()]);
     }
@@ -133,6 +145,9 @@ pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
     for (k, v) in [
         ("agency", get("agency")),
         ("department", get("department")),
+        ("year", year_text.as_deref()),
+        ("goal", get("goal")),
+        ("text", get("text")),
         ("status", status),
         ("traffic_light", light),
         ("overdue", overdue.then_some("true")),
@@ -180,6 +195,19 @@ pub async fn board(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
             form.filters method="get" action="/" role="search" {
                 (code_filter(&page, "agency", "agency", get("agency"), &data["referenceData"]["agencies"]))
                 (code_filter(&page, "department", "department", get("department"), &data["referenceData"]["departments"]))
+                div {
+                    label for="f-year" { (page.t("year")) }
+                    input type="number" id="f-year" name="year" min="2000" max="2100"
+                        value=(year_text.as_deref().unwrap_or(""));
+                }
+                div {
+                    label for="f-goal" { (page.t("goal")) }
+                    input type="text" id="f-goal" name="goal" size="6" value=(get("goal").unwrap_or(""));
+                }
+                div {
+                    label for="f-text" { (page.t("search")) }
+                    input type="search" id="f-text" name="text" value=(get("text").unwrap_or(""));
+                }
                 div {
                     label for="f-status" { (page.t("status")) }
                     select id="f-status" name="status" {
