@@ -1,5 +1,6 @@
-//! Command handling: load the aggregate from its stream, let the domain decide, append the
-//! events with the version that was loaded, and retry from the start on a version conflict.
+//! Command handling: load the aggregate from its stream (or start from the state this
+//! process's last command left it in, see `states.rs`), let the domain decide, append the
+//! events with the version that was loaded, and retry from the stream on a version conflict.
 //!
 //! Every command has an id (the client's, or a fresh one). It is the causation id of every
 //! event the command writes and the seed of every id the domain draws, so:
