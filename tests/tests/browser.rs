@@ -1549,6 +1549,9 @@ async fn the_api_day_in_the_life_entirely_through_the_pages_in_chromium(kind: Ba
     let source = client.source().await.unwrap();
     assert!(source.contains(&nok(post_21 + 500)), "{source}");
     assert!(source.contains("Gebyr for laboratorietjenester"));
+    // Where each listed assignment came from, in the page's language.
+    assert!(source.contains("(Tillegg nr. 1)"), "{source}");
+    assert!(source.contains("(Tildelingsbrevet)"), "{source}");
     sign_out(&client).await;
 
     // ---- the agency reports yellow with its corrective action, and asks for more time.

@@ -1192,6 +1192,12 @@ async fn a_refusal_whose_form_is_gone_is_shown_at_the_top(kind: BackendKind) {
         "{}",
         page.body
     );
+    // The summary names the refused action without linking to a form that is not there.
+    assert!(
+        !page.body.contains(r##"href="#form-accept_delivery""##),
+        "{}",
+        page.body
+    );
     assert_eq!(log_position(&app).await, head);
     app.stop().await;
 }

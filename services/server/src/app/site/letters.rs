@@ -295,8 +295,8 @@ async fn render_letter(
                     tbody { @for r in &reqs { tr {
                         td { (s(&r["text"])) }
                         td { @if let Some(d) = r["due"].as_str() { (page.lang.date_str(d)) } @else { "–" } }
-                        td { (s(&r["source"])) }
-                        td { (s(&r["deadlineStatus"])) @if r["missed"].as_bool() == Some(true) { " " span.badge.overdue { (page.t("overdue")) } } }
+                        td { (source_label(&page, s(&r["source"]))) }
+                        td { (page.t(requirement_status_key(s(&r["deadlineStatus"])))) @if r["missed"].as_bool() == Some(true) { " " span.badge.overdue { (page.t("overdue")) } } }
                         @if drafting { td { (drafting::remove_button(&page, id, &r["id"], s(&r["text"]))) } }
                         @if requirement_actions { td { (drafting::requirement_actions(&page, id, r, &failed_action, &failed)) } }
                     } } }
@@ -365,7 +365,7 @@ async fn render_letter(
                             a href={ "/assignments/" (s(&a["assignmentId"])) } {
                                 @if let Some(r) = a["reference"].as_str() { (r) " – " } (s(&a["title"]))
                             }
-                            " " span.muted { "(" (s(&a["source"])) ")" }
+                            " " span.muted { "(" (source_label(&page, s(&a["source"]))) ")" }
                             @if drafting { (drafting::remove_button(&page, id, &a["id"], s(&a["title"]))) }
                         }
                     }
@@ -386,6 +386,24 @@ async fn render_letter(
         },
     );
     page.respond(status, body)
+}
+
+/// Where a listed assignment or requirement came from, as the API names it (`letter`,
+/// `supplement 2`), in the page's language.
+fn source_label(page: &Page, source: &str) -> String {
+    match source.strip_prefix("supplement ") {
+        Some(n) => format!("{} {n}", page.t("supplement_no")),
+        None if source == "letter" => page.t("source.letter").to_owned(),
+        None => source.to_owned(),
+    }
+}
+
+fn requirement_status_key(status: &str) -> &'static str {
+    match status {
+        "met" => "req.met",
+        "waived" => "req.waived",
+        _ => "req.open",
+    }
 }
 
 fn string_list(page: &Page, label: &'static str, items: &Value) -> Markup {

@@ -391,6 +391,20 @@ async fn render_assignment(
     let today = styr_workflow::domain::oslo_date(state.workflow.now())
         .format("%Y-%m-%d")
         .to_string();
+    let forms = match (a["lifecycle"] == "active", role) {
+        (true, Some(Role::Agency)) => agency_forms(&page, a, &failed),
+        (true, Some(Role::Ministry)) => ministry_forms(
+            &page,
+            a,
+            &data["referenceData"]["agencies"],
+            &today,
+            &failed,
+        ),
+        _ => html! {},
+    };
+    // The summary links to the refused form when it is still offered; it may not be (someone
+    // else acted meanwhile), and then the summary alone says what was refused.
+    let form_shown = forms.0.contains(&format!(r#"id="form-{}""#, failed.action));
     let body = layout::page(
         &page,
         &title,
@@ -398,10 +412,15 @@ async fn render_assignment(
             p { a href="/" { (page.t("back_to_board")) } }
             h1 { @if let Some(r) = a["reference"].as_str() { (r) " – " } (title) }
             @if !failed.errors.is_empty() {
-                // A summary first, linking to the form: it may also be a form that is no
-                // longer offered (someone else acted meanwhile).
                 div.errors role="alert" {
-                    p.error { (page.t("errors")) ": " a href={ "#form-" (failed.action) } { (page.lang.t(action_key(&failed.action))) } }
+                    p.error {
+                        (page.t("errors")) ": "
+                        @if form_shown {
+                            a href={ "#form-" (failed.action) } { (page.lang.t(action_key(&failed.action))) }
+                        } @else {
+                            (page.lang.t(action_key(&failed.action)))
+                        }
+                    }
                     ul { @for e in &failed.errors { li { (e.message) } } }
                 }
             }
@@ -466,13 +485,7 @@ async fn render_assignment(
                     } } }
                 }
             }
-            @if a["lifecycle"] == "active" {
-                @match role {
-                    Some(Role::Agency) => { (agency_forms(&page, a, &failed)) }
-                    Some(Role::Ministry) => { (ministry_forms(&page, a, &data["referenceData"]["agencies"], &today, &failed)) }
-                    _ => {}
-                }
-            }
+            (forms)
             h2 { (page.t("timeline")) }
             table {
                 (layout::column_heads(&page, &["when", "what", "by", "why"]))

@@ -15,6 +15,10 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Import a letter from text",
     ),
     // Letters.
+    ("source.letter", "Tildelingsbrevet", "The letter"),
+    ("req.open", "Åpent", "Open"),
+    ("req.met", "Oppfylt", "Met"),
+    ("req.waived", "Frafalt", "Waived"),
     (
         "no_letters",
         "Ingen tildelingsbrev ennå.",
