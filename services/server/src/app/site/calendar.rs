@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use styr_workflow::domain::Role;
 
 use super::forms::{self, FormState, Kind, field};
-use super::pages::{s, unavailable};
+use super::pages::{form_refusal, s, unavailable};
 use super::{AppState, GqlError, Page, layout, query_map};
 
 const CALENDAR: &str = r#"query {
@@ -289,29 +289,26 @@ pub async fn schedule(
         "date": date.map(|d| d.format("%Y-%m-%d").to_string()), "kind": kind,
         "title": fs.opt("title"), "responsible": responsible,
     });
-    let result = if errors.is_empty() {
-        let options = forms::command_options(&fs);
-        page.graphql(
+    let options = forms::command_options(&fs);
+    let result = page
+        .submit(
             &state,
+            errors,
             SCHEDULE,
             json!({ "input": input, "options": options }),
         )
-        .await
-    } else {
-        Err(errors)
-    };
+        .await;
     match result {
         Ok(d) => {
             let id = s(&d["scheduleCalendarItem"]["item"]["id"]);
             page.see_other(&format!("/calendar/{id}"))
         }
-        Err(errors) => match errors[0].code.as_str() {
-            "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" => {
+        Err(errors) => match form_refusal(page, errors) {
+            Ok((page, errors)) => {
                 let failed = FormState::failed(fs.values, errors);
                 render(&state, page, "", Some(failed)).await
             }
-            "FORBIDDEN" => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
-            _ => unavailable(page, &errors),
+            Err(answer) => *answer,
         },
     }
 }
@@ -773,20 +770,15 @@ pub async fn act(
             json!({ "id": id, "reason": fs.value("reason").trim(), "options": options }),
         ),
     };
-    let result = if errors.is_empty() {
-        page.graphql(&state, document, variables).await
-    } else {
-        Err(errors)
-    };
+    let result = page.submit(&state, errors, document, variables).await;
     match result {
         Ok(_) => page.see_other(&format!("/calendar/{id}")),
-        Err(errors) => match errors[0].code.as_str() {
-            "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" => {
+        Err(errors) => match form_refusal(page, errors) {
+            Ok((page, errors)) => {
                 let failed = FormState::failed(fs.values, errors);
                 render_item(&state, page, &id, Some((action.to_owned(), failed))).await
             }
-            "FORBIDDEN" => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
-            _ => unavailable(page, &errors),
+            Err(answer) => *answer,
         },
     }
 }

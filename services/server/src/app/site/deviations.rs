@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use styr_workflow::domain::Role;
 
 use super::forms::{self, FormState, Kind, field};
-use super::pages::{s, unavailable};
+use super::pages::{form_refusal, s, unavailable};
 use super::{AppState, GqlError, Page, layout};
 
 const DEVIATIONS: &str = r#"query {
@@ -387,22 +387,23 @@ pub async fn report(
         input["significant"] = json!(fs.value("significant") == "true");
     }
     let options = forms::command_options(&fs);
-    let result = if errors.is_empty() {
-        page.graphql(&state, DRAFT, json!({ "input": input, "options": options }))
-            .await
-    } else {
-        Err(errors)
-    };
+    let result = page
+        .submit(
+            &state,
+            errors,
+            DRAFT,
+            json!({ "input": input, "options": options }),
+        )
+        .await;
     let id = match result {
         Ok(d) => s(&d["draftDeviationReport"]["report"]["id"]).to_owned(),
         Err(errors) => {
-            return match errors[0].code.as_str() {
-                "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" => {
+            return match form_refusal(page, errors) {
+                Ok((page, errors)) => {
                     let failed = FormState::failed(fs.values, errors);
                     render(&state, page, Some(("deviation".into(), failed))).await
                 }
-                "FORBIDDEN" => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
-                _ => unavailable(page, &errors),
+                Err(answer) => *answer,
             };
         }
     };
@@ -466,11 +467,7 @@ pub async fn step(
         ),
         _ => return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text"),
     };
-    let result = if errors.is_empty() {
-        page.graphql(&state, document, variables).await
-    } else {
-        Err(errors)
-    };
+    let result = page.submit(&state, errors, document, variables).await;
     match result {
         Ok(_) => page.see_other("/deviations"),
         Err(errors) => match errors[0].code.as_str() {

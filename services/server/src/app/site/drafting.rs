@@ -15,7 +15,7 @@ use styr_workflow::domain::Role;
 
 use super::forms::{self, FormState, Kind, checkbox, field};
 use super::letters::{command_id, letter_form_refused, role};
-use super::pages::{s, unavailable};
+use super::pages::{form_refusal, s, unavailable};
 use super::{AppState, GqlError, Page, layout};
 
 /// The forms on a draft letter's page: (action, the fields each shows). The action is also
@@ -119,31 +119,28 @@ pub async fn draft_letter(
         forms::required(&page, &fs, f, &mut errors);
     }
     let year = forms::int(&page, &fs, "year", &mut errors);
-    let result = if errors.is_empty() {
-        page.graphql(
+    let result = page
+        .submit(
             &state,
+            errors,
             DRAFT_LETTER,
             json!({ "options": forms::command_options(&fs), "input": {
-                "ministry": ministry, "agency": fs.opt("agency").map(|a| a.to_uppercase()),
-                "year": year, "title": fs.opt("title"), "caseRef": fs.opt("case_ref"),
-            } }),
+            "ministry": ministry, "agency": fs.opt("agency").map(|a| a.to_uppercase()),
+            "year": year, "title": fs.opt("title"), "caseRef": fs.opt("case_ref"),
+        } }),
         )
-        .await
-    } else {
-        Err(errors)
-    };
+        .await;
     match result {
         Ok(d) => page.see_other(&format!(
             "/letters/{}",
             s(&d["draftLetter"]["letter"]["id"])
         )),
-        Err(errors) => match errors[0].code.as_str() {
-            "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" => {
+        Err(errors) => match form_refusal(page, errors) {
+            Ok((page, errors)) => {
                 let failed = FormState::failed(fs.values, errors);
                 new_letter_page(&state, page, failed, StatusCode::UNPROCESSABLE_ENTITY).await
             }
-            "FORBIDDEN" => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
-            _ => unavailable(page, &errors),
+            Err(answer) => *answer,
         },
     }
 }
@@ -461,11 +458,7 @@ pub async fn item_action(
     let Some((document, variables)) = mutation(&page, &action, &id, &fs, &mut errors) else {
         return page.message(StatusCode::NOT_FOUND, "not_found", "not_found.text");
     };
-    let result = if errors.is_empty() {
-        page.graphql(&state, document, variables).await
-    } else {
-        Err(errors)
-    };
+    let result = page.submit(&state, errors, document, variables).await;
     match result {
         Ok(_) => page.see_other(&format!("/letters/{id}")),
         Err(errors) => letter_form_refused(&state, page, &id, &action, fs.values, errors).await,

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use styr_workflow::domain::Role;
 
 use super::forms::{self, FormState, Kind, checkbox, field};
-use super::pages::{s, unavailable};
+use super::pages::{form_refusal, s, unavailable};
 use super::{AppState, GqlError, Page, drafting, layout, query_map};
 
 const LETTERS: &str = r#"query { letters { id ministry agency year title caseRef issuedOn supplements { number } } }"#;
@@ -452,17 +452,15 @@ pub async fn draft_supplement(
     let fs = FormState::failed(values, Vec::new());
     let mut errors = Vec::new();
     forms::required(&page, &fs, "title", &mut errors);
-    let result = if errors.is_empty() {
-        page.graphql(
+    let result = page
+        .submit(
             &state,
+            errors,
             DRAFT_SUPPLEMENT,
             json!({ "letterId": id.as_str(), "title": fs.opt("title"),
-                    "options": forms::command_options(&fs) }),
+                "options": forms::command_options(&fs) }),
         )
-        .await
-    } else {
-        Err(errors)
-    };
+        .await;
     match result {
         Ok(d) => {
             let sid = s(&d["draftSupplement"]["supplement"]["id"]).to_owned();
@@ -926,11 +924,7 @@ pub async fn supplement_action(
             )
         }
     };
-    let result = if errors.is_empty() {
-        page.graphql(&state, request.0, request.1).await
-    } else {
-        Err(errors)
-    };
+    let result = page.submit(&state, errors, request.0, request.1).await;
     match result {
         Ok(_) => page.see_other(&format!("/supplements/{id}")),
         Err(errors) => match errors[0].code.as_str() {
@@ -1108,31 +1102,28 @@ pub async fn import(
     if year.is_none() && fs.opt("year").is_none() {
         errors.push(forms::invalid("year", page.t("required")));
     }
-    let result = if errors.is_empty() {
-        page.graphql(
+    let result = page
+        .submit(
             &state,
+            errors,
             IMPORT,
             json!({ "text": fs.value("text"), "ministry": ministry,
-                    "agency": fs.opt("agency").map(|a| a.to_uppercase()), "year": year,
-                    "apply": apply }),
+                "agency": fs.opt("agency").map(|a| a.to_uppercase()), "year": year,
+                "apply": apply }),
         )
-        .await
-    } else {
-        Err(errors)
-    };
+        .await;
     match result {
         Ok(d) => {
             let body = import_markup(&page, &fs, Some(&d["importLetterText"]));
             page.respond(StatusCode::OK, body)
         }
-        Err(errors) => match errors[0].code.as_str() {
-            "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" => {
+        Err(errors) => match form_refusal(page, errors) {
+            Ok((page, errors)) => {
                 let failed = FormState::failed(fs.values, errors);
                 let body = import_markup(&page, &failed, None);
                 page.respond(StatusCode::UNPROCESSABLE_ENTITY, body)
             }
-            "FORBIDDEN" => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
-            _ => unavailable(page, &errors),
+            Err(answer) => *answer,
         },
     }
 }

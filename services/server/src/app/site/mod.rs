@@ -278,6 +278,22 @@ impl Page {
         cookie.value().len() == 64 && constant_time_eq(cookie.value(), field)
     }
 
+    /// Runs a form's command as [`Self::graphql`] does, unless the form's own checks already
+    /// found `errors` (then nothing runs and those are the answer).
+    pub async fn submit(
+        &self,
+        state: &AppState,
+        errors: Vec<GqlError>,
+        document: &str,
+        variables: Value,
+    ) -> Result<Value, Vec<GqlError>> {
+        if errors.is_empty() {
+            self.graphql(state, document, variables).await
+        } else {
+            Err(errors)
+        }
+    }
+
     /// Runs a GraphQL document as the signed-in user against the server's schema.
     pub async fn graphql(
         &self,

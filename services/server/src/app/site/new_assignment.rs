@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use styr_workflow::domain::Role;
 
 use super::forms::{self, FormState, Kind, field};
-use super::pages::{s, unavailable};
+use super::pages::{form_refusal, s, unavailable};
 use super::{AppState, GqlError, Page, layout};
 
 /// Part rows on the form; empty ones are left out.
@@ -112,26 +112,27 @@ pub async fn issue(
         "description": fs.value("description").trim(),
         "parts": parts,
     });
-    let result = if errors.is_empty() {
-        let options = forms::command_options(&fs);
-        page.graphql(&state, ISSUE, json!({ "input": input, "options": options }))
-            .await
-    } else {
-        Err(errors)
-    };
+    let options = forms::command_options(&fs);
+    let result = page
+        .submit(
+            &state,
+            errors,
+            ISSUE,
+            json!({ "input": input, "options": options }),
+        )
+        .await;
     match result {
         Ok(d) => {
             let id = s(&d["issueAssignment"]["assignment"]["id"]).to_owned();
             page.see_other(&format!("/assignments/{id}"))
         }
-        Err(errors) => match errors[0].code.as_str() {
-            "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" => {
+        Err(errors) => match form_refusal(page, errors) {
+            Ok((page, errors)) => {
                 let errors = errors.into_iter().map(|e| on_row(e, &rows)).collect();
                 let failed = FormState::failed(fs.values, errors);
                 render(&state, page, &failed, StatusCode::UNPROCESSABLE_ENTITY).await
             }
-            "FORBIDDEN" => page.message(StatusCode::FORBIDDEN, "forbidden", "forbidden.text"),
-            _ => unavailable(page, &errors),
+            Err(answer) => *answer,
         },
     }
 }

@@ -71,6 +71,23 @@ pub(super) fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 
+/// A form's command refused by the API: the errors to show beside the form again (a field, a
+/// rule or a conflict), or the page that answers anything else (forbidden, unavailable).
+pub(super) fn form_refusal(
+    page: Page,
+    errors: Vec<GqlError>,
+) -> Result<(Page, Vec<GqlError>), Box<HttpResponse>> {
+    match errors[0].code.as_str() {
+        "VALIDATION" | "RULE_VIOLATED" | "CONFLICT" => Ok((page, errors)),
+        "FORBIDDEN" => Err(Box::new(page.message(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "forbidden.text",
+        ))),
+        _ => Err(Box::new(unavailable(page, &errors))),
+    }
+}
+
 /// The page for a query the schema refused: sign in, not found (also what is outside the
 /// reader's scope), forbidden (administrators read no steering documents), or unavailable.
 pub(super) fn unavailable(page: Page, errors: &[GqlError]) -> HttpResponse {
