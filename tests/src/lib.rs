@@ -300,6 +300,14 @@ pub fn code(body: &Value) -> &str {
         .unwrap_or_else(|| panic!("no error code: {body}"))
 }
 
+/// The head of the global log (0 when empty): a refused command must leave it where it was.
+pub async fn log_position(app: &TestApp) -> u64 {
+    let body = app.graphql("{ health { logPosition } }", None).await;
+    data(&body, "health.logPosition")
+        .as_u64()
+        .expect("the log position is a number")
+}
+
 /// Issues an assignment as HOD's ministry officer with the `IssueAssignmentInput` `input`,
 /// failing the test on errors; returns its id.
 pub async fn issue_assignment(app: &TestApp, input: Value) -> String {

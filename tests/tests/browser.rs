@@ -27,7 +27,7 @@ use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use styr_eventstore::BackendKind;
-use styr_tests::{TestApp, data, spawn_app_with};
+use styr_tests::{TestApp, data, log_position, spawn_app_with};
 
 struct Driver(Child);
 
@@ -520,9 +520,26 @@ async fn a_day_in_the_life_through_the_pages_in_chromium(kind: BackendKind) {
 
 // ---- the letter year: letters, supplements, import, deviations, calendar, audit, reports ----
 
-async fn log_position(app: &TestApp) -> u64 {
-    let body = app.graphql("{ health { logPosition } }", None).await;
-    data(&body, "health.logPosition").as_u64().unwrap_or(0)
+/// On a draft supplement's page, adds the new assignment TB2024-20 through its form and
+/// returns the page once it lists the change.
+async fn add_the_lab_fee_assignment(client: &Client) -> String {
+    fill(
+        client,
+        "#form-add_assignment",
+        &[
+            ("reference", "TB2024-20"),
+            ("title", "Gebyr for laboratorietjenester"),
+            (
+                "description",
+                "Vurdere om det bør innføres gebyrer for tjenester på laboratorieområdet.",
+            ),
+            ("department", "SHA"),
+            ("deadline", "2024-05-07"),
+        ],
+    )
+    .await;
+    click(client, "#form-add_assignment button[type=submit]").await;
+    wait_for_text(client, "Nytt oppdrag").await
 }
 
 /// Waits until the page shown contains `text` (a form has been answered), up to 10 s.
@@ -874,23 +891,7 @@ async fn a_letter_year_through_the_new_pages_in_chromium(kind: BackendKind) {
     .await;
     click(&client, "#form-add_budget button[type=submit]").await;
     wait_for_text(&client, "Budsjettendring").await;
-    fill(
-        &client,
-        "#form-add_assignment",
-        &[
-            ("reference", "TB2024-20"),
-            ("title", "Gebyr for laboratorietjenester"),
-            (
-                "description",
-                "Vurdere om det bør innføres gebyrer for tjenester på laboratorieområdet.",
-            ),
-            ("department", "SHA"),
-            ("deadline", "2024-05-07"),
-        ],
-    )
-    .await;
-    click(&client, "#form-add_assignment button[type=submit]").await;
-    let source = wait_for_text(&client, "Nytt oppdrag").await;
+    let source = add_the_lab_fee_assignment(&client).await;
     assert!(source.contains("Budsjettendring"));
     assert!(!source.contains(r#"class="errors""#), "{source}");
     client
@@ -1508,23 +1509,7 @@ async fn the_api_day_in_the_life_entirely_through_the_pages_in_chromium(kind: Ba
         }
         wait_for_path(&client, &supplement).await;
     }
-    fill(
-        &client,
-        "#form-add_assignment",
-        &[
-            ("reference", "TB2024-20"),
-            ("title", "Gebyr for laboratorietjenester"),
-            (
-                "description",
-                "Vurdere gebyrer for tjenester på laboratorieområdet.",
-            ),
-            ("department", "SHA"),
-            ("deadline", "2024-05-07"),
-        ],
-    )
-    .await;
-    click(&client, "#form-add_assignment button[type=submit]").await;
-    let source = wait_for_text(&client, "Nytt oppdrag").await;
+    let source = add_the_lab_fee_assignment(&client).await;
     let changes = client
         .execute(
             "return [...document.querySelectorAll('main ol li')]

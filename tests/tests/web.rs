@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use styr_eventstore::BackendKind;
 use styr_tests::web::{Browser, attr, check_headings, check_labels, dev_app, tags};
-use styr_tests::{TestApp, data, spawn_app_with};
+use styr_tests::{TestApp, data, log_position, spawn_app_with};
 
 styr_tests::on_both_kinds!(
     the_login_picker_exists_only_in_development,
@@ -623,14 +623,6 @@ async fn the_board_pages_through_more_rows_than_one_page_holds(kind: BackendKind
         (303, Some("/?agency=DMP"))
     );
     app.stop().await;
-}
-
-/// The head of the global log: a refused form must leave it where it was.
-async fn log_position(app: &TestApp) -> u64 {
-    let body = app.graphql("{ health { logPosition } }", None).await;
-    data(&body, "health.logPosition")
-        .as_u64()
-        .expect("the log position is a number")
 }
 
 /// The assignment as the ministry reads it through the API.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use styr_eventstore::BackendKind;
 use styr_tests::web::{Browser, check_csrf_fields, check_headings, dev_app};
-use styr_tests::{TestApp, code, data};
+use styr_tests::{TestApp, code, data, log_position};
 
 styr_tests::on_both_kinds!(
     letters_show_their_content_to_their_parties_only,
@@ -30,13 +30,6 @@ styr_tests::on_both_kinds!(
 );
 
 // ---- setting the scene through the API ------------------------------------------------------
-
-async fn log_position(app: &TestApp) -> u64 {
-    let body = app.graphql("{ health { logPosition } }", None).await;
-    data(&body, "health.logPosition")
-        .as_u64()
-        .expect("the log position is a number")
-}
 
 async fn issue_assignment(app: &TestApp, agency: &str, reference: &str, title: &str) -> String {
     styr_tests::issue_assignment(
