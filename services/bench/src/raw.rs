@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
@@ -302,6 +303,29 @@ impl Raw {
             after = *last;
             rows += positions.len() as u64;
         }
+    }
+
+    /// What chain verification reads, without the checking: on PostgreSQL the whole log as
+    /// one binary `COPY` in position order, its bytes received and dropped (one message per
+    /// row); on SQLite [`Raw::read_all`] in pages of 5,000. Returns the rows read.
+    pub async fn read_for_verification(&self) -> anyhow::Result<u64> {
+        let Raw::Postgres(p) = self else {
+            return self.read_all(5000).await;
+        };
+        let sql = format!(
+            "COPY (SELECT {EVENT_COLUMNS} FROM events WHERE position > 0 ORDER BY position) \
+             TO STDOUT (FORMAT binary)"
+        );
+        let mut conn = p.acquire().await?;
+        let mut messages = conn.copy_out_raw(&sql).await?;
+        let (mut rows, mut bytes) = (0_u64, 0_usize);
+        while let Some(message) = messages.next().await {
+            bytes += message?.len();
+            rows += 1;
+        }
+        anyhow::ensure!(bytes > 0, "the COPY sent nothing");
+        // The last message is the trailer.
+        Ok(rows.saturating_sub(1))
     }
 
     /// One stream's rows in version order, read like [`Raw::read_page`].

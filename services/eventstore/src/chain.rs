@@ -11,8 +11,10 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::types::{RecordedEvent, StreamId, format_timestamp};
 
@@ -54,10 +56,105 @@ fn write_canonical(value: &Value, out: &mut String) {
     }
 }
 
-/// The fields that are hashed, borrowed from wherever the event lives.
-pub(crate) struct HashInput<'a> {
+/// The fields that are hashed, borrowed from wherever the event lives: a [`RecordedEvent`] or a
+/// row still in the bytes the database sent.
+pub(crate) struct ChainFields<'a> {
     pub position: u64,
-    pub event: &'a RecordedEvent,
+    pub event_id: Uuid,
+    pub stream_type: &'a str,
+    pub stream_id: &'a str,
+    pub version: u64,
+    pub event_type: &'a str,
+    pub schema_version: u32,
+    pub payload: &'a str,
+    pub actor_subject: &'a str,
+    pub actor_name: &'a str,
+    pub actor_role: &'a str,
+    pub actor_org: &'a str,
+    pub reason: Option<&'a str>,
+    pub correlation_id: Uuid,
+    pub causation_id: Option<Uuid>,
+    pub recorded_at: DateTime<Utc>,
+    pub effective_at: DateTime<Utc>,
+    pub prev_hash: &'a str,
+}
+
+impl<'a> ChainFields<'a> {
+    /// The fields of `event`, at `position` (the event's own, or the one it is about to get).
+    pub fn of(event: &'a RecordedEvent, position: u64) -> Self {
+        Self {
+            position,
+            event_id: event.event_id,
+            stream_type: event.stream.stream_type(),
+            stream_id: event.stream.id(),
+            version: event.version,
+            event_type: &event.event_type,
+            schema_version: event.schema_version,
+            payload: &event.payload_text,
+            actor_subject: &event.actor.subject,
+            actor_name: &event.actor.display_name,
+            actor_role: &event.actor.role,
+            actor_org: &event.actor.organisation,
+            reason: event.reason.as_deref(),
+            correlation_id: event.correlation_id,
+            causation_id: event.causation_id,
+            recorded_at: event.recorded_at,
+            effective_at: event.effective_at,
+            prev_hash: &event.prev_hash,
+        }
+    }
+
+    /// SHA-256 of the canonical bytes (see the module doc). Nothing is allocated: verification
+    /// hashes every event of the log.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut h = Hasher(Sha256::new());
+        let mut numbers = itoa::Buffer::new();
+        let mut uuid = Uuid::encode_buffer();
+        h.field(b"styr-event-v1");
+        h.field(numbers.format(self.position).as_bytes());
+        h.field(
+            self.event_id
+                .hyphenated()
+                .encode_lower(&mut uuid)
+                .as_bytes(),
+        );
+        h.field(self.stream_type.as_bytes());
+        h.field(self.stream_id.as_bytes());
+        h.field(numbers.format(self.version).as_bytes());
+        h.field(self.event_type.as_bytes());
+        h.field(numbers.format(self.schema_version).as_bytes());
+        h.field(self.payload.as_bytes());
+        h.field(self.actor_subject.as_bytes());
+        h.field(self.actor_name.as_bytes());
+        h.field(self.actor_role.as_bytes());
+        h.field(self.actor_org.as_bytes());
+        h.optional(self.reason.map(str::as_bytes));
+        h.field(
+            self.correlation_id
+                .hyphenated()
+                .encode_lower(&mut uuid)
+                .as_bytes(),
+        );
+        h.optional(
+            self.causation_id
+                .map(|c| c.hyphenated().encode_lower(&mut uuid).as_bytes()),
+        );
+        h.timestamp(&self.recorded_at);
+        h.timestamp(&self.effective_at);
+        h.field(self.prev_hash.as_bytes());
+        h.0.finalize().into()
+    }
+
+    /// The digest as the log stores it: lowercase hex.
+    pub fn hash(&self) -> String {
+        hex::encode(self.digest())
+    }
+
+    /// Whether `stored` (lowercase hex) is this event's hash.
+    pub fn hash_matches(&self, stored: &str) -> bool {
+        let mut hex = [0u8; 64];
+        hex::encode_to_slice(self.digest(), &mut hex).is_ok() && stored.as_bytes() == hex
+    }
 }
 
 struct Hasher(Sha256);
@@ -74,45 +171,63 @@ impl Hasher {
             None => self.0.update(u64::MAX.to_be_bytes()),
         }
     }
+
+    fn timestamp(&mut self, t: &DateTime<Utc>) {
+        let mut text = [0u8; TIMESTAMP_LEN];
+        match write_timestamp(t, &mut text) {
+            Some(bytes) => self.field(bytes),
+            None => self.field(format_timestamp(t).as_bytes()),
+        }
+    }
 }
 
-/// SHA-256 of the event's canonical bytes (see the module doc), lowercase hex.
-pub(crate) fn event_hash(input: HashInput<'_>) -> String {
-    let e = input.event;
-    let mut h = Hasher(Sha256::new());
-    h.field(b"styr-event-v1");
-    h.field(input.position.to_string().as_bytes());
-    h.field(e.event_id.to_string().as_bytes());
-    h.field(e.stream.stream_type().as_bytes());
-    h.field(e.stream.id().as_bytes());
-    h.field(e.version.to_string().as_bytes());
-    h.field(e.event_type.as_bytes());
-    h.field(e.schema_version.to_string().as_bytes());
-    h.field(e.payload_text.as_bytes());
-    h.field(e.actor.subject.as_bytes());
-    h.field(e.actor.display_name.as_bytes());
-    h.field(e.actor.role.as_bytes());
-    h.field(e.actor.organisation.as_bytes());
-    h.optional(e.reason.as_deref().map(str::as_bytes));
-    h.field(e.correlation_id.to_string().as_bytes());
-    h.optional(
-        e.causation_id
-            .map(|c| c.to_string())
-            .as_deref()
-            .map(str::as_bytes),
-    );
-    h.field(format_timestamp(&e.recorded_at).as_bytes());
-    h.field(format_timestamp(&e.effective_at).as_bytes());
-    h.field(e.prev_hash.as_bytes());
-    hex::encode(h.0.finalize())
+/// Length of `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+const TIMESTAMP_LEN: usize = 27;
+
+/// Writes [`format_timestamp`]'s text into `out` without allocating; `None` for years outside
+/// 0..=9999, which take [`format_timestamp`]'s own path.
+fn write_timestamp<'b>(t: &DateTime<Utc>, out: &'b mut [u8; TIMESTAMP_LEN]) -> Option<&'b [u8]> {
+    use chrono::{Datelike, Timelike};
+    let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+    // chrono keeps a leap second as nanoseconds past 1e9 and writes it as second 60.
+    let second = t.second() + t.nanosecond() / 1_000_000_000;
+    let micros = t.nanosecond() % 1_000_000_000 / 1000;
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, second);
+    put(20, 6, micros);
+    for (at, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (26, b'Z'),
+    ] {
+        out[at] = sep;
+    }
+    Some(&out[..])
+}
+
+/// SHA-256 of the event's canonical bytes (see the module doc), lowercase hex, with the event
+/// at `position`.
+pub(crate) fn event_hash(event: &RecordedEvent, position: u64) -> String {
+    ChainFields::of(event, position).hash()
 }
 
 /// Recomputes the hash of a stored event from its stored fields.
 pub fn recompute_hash(event: &RecordedEvent) -> String {
-    event_hash(HashInput {
-        position: event.position,
-        event,
-    })
+    event_hash(event, event.position)
 }
 
 /// What is wrong at the first broken position.
@@ -213,11 +328,15 @@ impl ChainReport {
     }
 }
 
-/// Walks events in position order and stops at the first fault. Fed page by page by the store.
+/// Walks events in position order and stops at the first fault. Fed page by page by the store,
+/// as [`RecordedEvent`]s or as rows borrowed from the bytes the database sent.
 pub(crate) struct ChainVerifier {
     next_position: u64,
     prev_hash: String,
-    stream_versions: HashMap<StreamId, u64>,
+    /// The last version of each stream, keyed `type/id` (a type never holds `/`).
+    stream_versions: HashMap<String, u64>,
+    /// Reused to look a stream up without allocating.
+    key: String,
     checked: u64,
 }
 
@@ -228,7 +347,11 @@ impl ChainVerifier {
         Self {
             next_position: from,
             prev_hash,
-            stream_versions,
+            stream_versions: stream_versions
+                .into_iter()
+                .map(|(stream, version)| (stream.to_string(), version))
+                .collect(),
+            key: String::new(),
             checked: 0,
         }
     }
@@ -246,6 +369,16 @@ impl ChainVerifier {
     }
 
     pub fn check(&mut self, e: &RecordedEvent) -> Result<(), ChainBreak> {
+        self.check_fields(&ChainFields::of(e, e.position), &e.hash)
+    }
+
+    /// Checks the next event: its position, its link to the one before, its stored hash against
+    /// its content, and its stream's version.
+    pub fn check_fields(
+        &mut self,
+        e: &ChainFields<'_>,
+        stored_hash: &str,
+    ) -> Result<(), ChainBreak> {
         let fail = |fault| {
             Err(ChainBreak {
                 position: e.position,
@@ -264,26 +397,39 @@ impl ChainVerifier {
         if e.prev_hash != self.prev_hash {
             return fail(ChainFault::BrokenLink {
                 expected: self.prev_hash.clone(),
-                found: e.prev_hash.clone(),
+                found: e.prev_hash.to_owned(),
             });
         }
-        let computed = recompute_hash(e);
-        if computed != e.hash {
+        if !e.hash_matches(stored_hash) {
             return fail(ChainFault::HashMismatch {
-                expected: computed,
-                found: e.hash.clone(),
+                expected: e.hash(),
+                found: stored_hash.to_owned(),
             });
         }
-        let expected_version = self.stream_versions.get(&e.stream).copied().unwrap_or(0) + 1;
+        self.key.clear();
+        self.key.push_str(e.stream_type);
+        self.key.push('/');
+        self.key.push_str(e.stream_id);
+        let last = self.stream_versions.get_mut(self.key.as_str());
+        let expected_version = last.as_deref().copied().unwrap_or(0) + 1;
         if e.version != expected_version {
-            return fail(ChainFault::VersionGap {
-                stream: e.stream.clone(),
-                expected: expected_version,
-                found: e.version,
+            return fail(match StreamId::new(e.stream_type, e.stream_id) {
+                Ok(stream) => ChainFault::VersionGap {
+                    stream,
+                    expected: expected_version,
+                    found: e.version,
+                },
+                Err(err) => ChainFault::Unreadable(err.to_string()),
             });
         }
-        self.stream_versions.insert(e.stream.clone(), e.version);
-        self.prev_hash = e.hash.clone();
+        match last {
+            Some(version) => *version = e.version,
+            None => {
+                self.stream_versions.insert(self.key.clone(), e.version);
+            }
+        }
+        self.prev_hash.clear();
+        self.prev_hash.push_str(stored_hash);
         self.next_position += 1;
         self.checked += 1;
         Ok(())

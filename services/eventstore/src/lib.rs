@@ -16,6 +16,7 @@ mod error;
 mod feed;
 mod group;
 mod import;
+mod pgcopy;
 mod postgres;
 mod seal;
 mod sqlite;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::chain::{HashInput, canonical_json, event_hash};
+use crate::chain::{canonical_json, event_hash};
 use crate::types::{LogHead, RecordedEvent, StreamAppend};
 
 /// The `recorded_at` for events sealed onto a head recorded at `head_recorded_at`: now, but
@@ -54,10 +54,7 @@ pub(crate) fn seal(
                 prev_hash: prev_hash.clone(),
                 hash: String::new(),
             };
-            recorded.hash = event_hash(HashInput {
-                position,
-                event: &recorded,
-            });
+            recorded.hash = event_hash(&recorded, position);
             prev_hash.clone_from(&recorded.hash);
             out.push(recorded);
         }

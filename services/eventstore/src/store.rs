@@ -659,7 +659,6 @@ impl EventStore {
         from: u64,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<ChainReport, StoreError> {
-        const PAGE: u32 = 5000;
         let from = from.max(1);
         let head = self.head().await?;
         let report = |verifier: &ChainVerifier, first_break| ChainReport {
@@ -668,7 +667,7 @@ impl EventStore {
             events_checked: verifier.checked(),
             first_break,
         };
-        let mut verifier = if from == 1 {
+        let verifier = if from == 1 {
             ChainVerifier::new(1, GENESIS_HASH.to_owned(), Default::default())
         } else {
             let (prev, versions) = match &self.inner.backend {
@@ -691,60 +690,17 @@ impl EventStore {
             ChainVerifier::new(from, prev, versions)
         };
         let total = head.position.saturating_sub(from - 1);
-        let unreadable = |verifier: &ChainVerifier, msg| {
-            let position = verifier.last_position() + 1;
-            Ok(report(
-                verifier,
-                Some(ChainBreak {
-                    position,
-                    fault: ChainFault::Unreadable(msg),
-                }),
-            ))
-        };
-        // The next page is read while this one is hashed on a blocking thread, so the
-        // database and the hashing work side by side.
-        let mut page = if verifier.last_position() < head.position {
-            // The hash covers the payload's text: verifying never needs it parsed.
-            self.read_page(verifier.last_position(), PAGE, false).await
-        } else {
-            Ok(Vec::new())
-        };
-        loop {
-            let current = match page {
-                Ok(p) => p,
-                Err(StoreError::Corrupt(msg)) => return unreadable(&verifier, msg),
-                Err(e) => return Err(e),
-            };
-            let Some(last) = current.last().map(|e| e.position) else {
-                break;
-            };
-            let more = last < head.position;
-            let check = tokio::task::spawn_blocking(move || {
-                let outcome = current
-                    .iter()
-                    .take_while(|e| e.position <= head.position)
-                    .try_for_each(|e| verifier.check(e));
-                (verifier, outcome)
-            });
-            let next = async {
-                if more {
-                    self.read_page(last, PAGE, false).await
-                } else {
-                    Ok(Vec::new())
-                }
-            };
-            let (checked, next) = tokio::join!(check, next);
-            let (checked_verifier, outcome) = checked
-                .map_err(|e| StoreError::Unavailable(format!("chain verification stopped: {e}")))?;
-            verifier = checked_verifier;
-            if let Err(b) = outcome {
-                return Ok(report(&verifier, Some(b)));
+        let (verifier, fault) = match &self.inner.backend {
+            Backend::Postgres(pool) => {
+                crate::pgcopy::verify(pool, verifier, head.position, total, &mut progress).await?
             }
-            progress(verifier.checked(), total);
-            if !more {
-                break;
+            Backend::Sqlite(_) => {
+                self.verify_by_pages(verifier, head.position, total, &mut progress)
+                    .await?
             }
-            page = next;
+        };
+        if fault.is_some() {
+            return Ok(report(&verifier, fault));
         }
         // Rows past the head, or a head past the rows, mean the tail was cut or forged.
         let tail = self.read_all(head.position, 1).await;
@@ -775,6 +731,67 @@ impl EventStore {
             ));
         }
         Ok(report(&verifier, None))
+    }
+
+    /// Chain verification by pages of [`RecordedEvent`]s (SQLite): the next page is read while
+    /// this one is hashed on a blocking thread, so the database and the hashing work side by
+    /// side. Checks the events after `verifier.last_position()` up to `to`.
+    async fn verify_by_pages(
+        &self,
+        mut verifier: ChainVerifier,
+        to: u64,
+        total: u64,
+        progress: &mut impl FnMut(u64, u64),
+    ) -> Result<(ChainVerifier, Option<ChainBreak>), StoreError> {
+        const PAGE: u32 = 5000;
+        let mut page = if verifier.last_position() < to {
+            // The hash covers the payload's text: verifying never needs it parsed.
+            self.read_page(verifier.last_position(), PAGE, false).await
+        } else {
+            Ok(Vec::new())
+        };
+        loop {
+            let current = match page {
+                Ok(p) => p,
+                Err(StoreError::Corrupt(msg)) => {
+                    let position = verifier.last_position() + 1;
+                    let fault = ChainFault::Unreadable(msg);
+                    return Ok((verifier, Some(ChainBreak { position, fault })));
+                }
+                Err(e) => return Err(e),
+            };
+            let Some(last) = current.last().map(|e| e.position) else {
+                break;
+            };
+            let more = last < to;
+            let check = tokio::task::spawn_blocking(move || {
+                let outcome = current
+                    .iter()
+                    .take_while(|e| e.position <= to)
+                    .try_for_each(|e| verifier.check(e));
+                (verifier, outcome)
+            });
+            let next = async {
+                if more {
+                    self.read_page(last, PAGE, false).await
+                } else {
+                    Ok(Vec::new())
+                }
+            };
+            let (checked, next) = tokio::join!(check, next);
+            let (checked_verifier, outcome) = checked
+                .map_err(|e| StoreError::Unavailable(format!("chain verification stopped: {e}")))?;
+            verifier = checked_verifier;
+            if let Err(b) = outcome {
+                return Ok((verifier, Some(b)));
+            }
+            progress(verifier.checked(), total);
+            if !more {
+                break;
+            }
+            page = next;
+        }
+        Ok((verifier, None))
     }
 
     /// SQLite only: writes a transactionally consistent copy of the whole database to `path`

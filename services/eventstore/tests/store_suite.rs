@@ -41,6 +41,7 @@ on_both_backends!(
     swapped_rows_are_detected,
     cut_tail_is_detected,
     forged_row_after_the_head_is_detected,
+    a_break_early_in_a_long_log_stops_verification_and_the_store_goes_on,
     subscription_is_woken_by_a_commit,
     subscription_sees_commits_of_another_process,
     migrations_are_idempotent_and_readiness_reports_them,
@@ -935,6 +936,59 @@ async fn forged_row_after_the_head_is_detected(db: TestDatabase) {
         )
     })
     .await;
+}
+
+/// 6,000 events of about 450 bytes (2.7 MB): more than one page, and more than one batch of
+/// what PostgreSQL sends for verification.
+async fn long_log(store: &EventStore) {
+    let padding = "ø".repeat(200);
+    for chunk in 0..12 {
+        let events = (0..500)
+            .map(|i| event("StatusReported", json!({"n": i, "text": padding})))
+            .collect();
+        store
+            .append(vec![StreamAppend {
+                stream: stream("assignment", &format!("long-{chunk}")),
+                expected: ExpectedVersion::NO_STREAM,
+                events,
+            }])
+            .await
+            .unwrap();
+    }
+}
+
+async fn a_break_early_in_a_long_log_stops_verification_and_the_store_goes_on(db: TestDatabase) {
+    let store = open(&db).await;
+    long_log(&store).await;
+    let mut reports = 0;
+    let intact = store.verify_chain(1, |_, _| reports += 1).await.unwrap();
+    assert!(intact.is_intact(), "{:?}", intact.first_break);
+    assert_eq!(intact.events_checked, 6000);
+    assert!(
+        reports >= 2,
+        "progress is reported as verification goes ({reports})"
+    );
+    common::disable_append_only(&db).await;
+    exec_raw(
+        &db,
+        "UPDATE events SET reason = 'forged' WHERE position IN (10, 5990)",
+    )
+    .await
+    .unwrap();
+    // Stopping at the first break leaves the rest unread; every connection the store hands
+    // out afterwards must still work, so verify more times than the pool has connections.
+    for _ in 0..12 {
+        let report = store.verify_chain(1, |_, _| {}).await.unwrap();
+        let b = report.first_break.expect("the change is found");
+        assert_eq!((b.position, report.verified_to), (10, 9), "{b}");
+        assert!(matches!(b.fault, ChainFault::HashMismatch { .. }), "{b}");
+    }
+    let tail = store.verify_chain(11, |_, _| {}).await.unwrap();
+    assert_eq!(tail.first_break.map(|b| b.position), Some(5990));
+    common::append_one(&store, &stream("assignment", "after"), 0)
+        .await
+        .unwrap();
+    assert_eq!(store.read_all(6000, 10).await.unwrap().len(), 1);
 }
 
 async fn subscription_is_woken_by_a_commit(db: TestDatabase) {
