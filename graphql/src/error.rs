@@ -77,50 +77,31 @@ pub fn internal(e: impl std::fmt::Display) -> Error {
 /// Gives every error of a response a code: errors from parsing or validating the request
 /// (wrong field, wrong argument type, limits) become `VALIDATION`; anything else without a
 /// code becomes `INTERNAL`, with its message replaced so no detail leaks.
-pub struct ErrorCodes;
-
-impl async_graphql::extensions::ExtensionFactory for ErrorCodes {
-    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
-        std::sync::Arc::new(ErrorCodesExtension)
-    }
-}
-
-struct ErrorCodesExtension;
-
-#[async_graphql::async_trait::async_trait]
-impl async_graphql::extensions::Extension for ErrorCodesExtension {
-    async fn request(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        next: async_graphql::extensions::NextRequest<'_>,
-    ) -> async_graphql::Response {
-        let mut response = next.run(ctx).await;
-        for error in &mut response.errors {
-            let has_code = error
-                .extensions
-                .as_ref()
-                .is_some_and(|e| e.get("code").is_some());
-            if has_code {
-                continue;
-            }
-            // Arguments are coerced when their field resolves, so a malformed one (a date
-            // like 2024-13-45) reports with a path: still the caller's input, not our fault.
-            let bad_argument = error.message.starts_with("Failed to parse")
-                || error.message.starts_with("Invalid value for argument");
-            let code = if error.path.is_empty() || bad_argument {
-                "VALIDATION"
-            } else {
-                "INTERNAL"
-            };
-            if code == "INTERNAL" {
-                tracing::error!(message = %error.message, "resolver error without a code");
-                error.message = "internal error; it has been logged with the request id".into();
-            }
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", code);
+pub(crate) fn give_codes(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if has_code {
+            continue;
         }
-        response
+        // Arguments are coerced when their field resolves, so a malformed one (a date
+        // like 2024-13-45) reports with a path: still the caller's input, not our fault.
+        let bad_argument = error.message.starts_with("Failed to parse")
+            || error.message.starts_with("Invalid value for argument");
+        let code = if error.path.is_empty() || bad_argument {
+            "VALIDATION"
+        } else {
+            "INTERNAL"
+        };
+        if code == "INTERNAL" {
+            tracing::error!(message = %error.message, "resolver error without a code");
+            error.message = "internal error; it has been logged with the request id".into();
+        }
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
     }
 }

@@ -5,14 +5,10 @@
 //!
 //! Every refusal is a GraphQL error with `extensions.code = "LIMIT_EXCEEDED"` and
 //! `extensions.limit` naming the limit (`depth`, `complexity`, `aliases`, `introspection`).
+//! [`crate::Api`] applies them around execution.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{ErrorExtensionValues, ServerError};
 
 /// The code every limit refusal carries.
 pub const LIMIT_EXCEEDED: &str = "LIMIT_EXCEEDED";
@@ -52,80 +48,54 @@ pub fn limit_error(limit: &str, message: impl Into<String>) -> ServerError {
 }
 
 /// The schema extension that enforces [`Limits`] beyond async-graphql's built-in ones.
-pub(crate) struct LimitsExtension(Arc<Limits>);
-
-impl LimitsExtension {
-    pub(crate) fn new(limits: &Limits) -> Self {
-        Self(Arc::new(limits.clone()))
+/// The alias and introspection limits, checked on the parsed document before it is
+/// validated or run.
+pub(crate) fn check_document(
+    document: &ExecutableDocument,
+    limits: &Limits,
+) -> Result<(), ServerError> {
+    let counts = count(document);
+    if counts.aliases > limits.max_aliases {
+        return Err(limit_error(
+            "aliases",
+            format!(
+                "the query uses {} aliases; at most {} are allowed",
+                counts.aliases, limits.max_aliases
+            ),
+        ));
     }
+    if counts.introspection && !limits.introspection {
+        return Err(limit_error(
+            "introspection",
+            "introspection (__schema, __type) is turned off on this server; the schema is \
+             published as schema.graphql",
+        ));
+    }
+    Ok(())
 }
 
-impl ExtensionFactory for LimitsExtension {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LimitsChecker(self.0.clone()))
+/// async-graphql's own depth and complexity refusals, as limit errors; any other error as it
+/// is.
+pub(crate) fn name_the_limit(error: ServerError, limits: &Limits) -> ServerError {
+    if !error.path.is_empty() {
+        return error;
     }
-}
-
-struct LimitsChecker(Arc<Limits>);
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for LimitsChecker {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let counts = count(&document);
-        if counts.aliases > self.0.max_aliases {
-            return Err(limit_error(
-                "aliases",
-                format!(
-                    "the query uses {} aliases; at most {} are allowed",
-                    counts.aliases, self.0.max_aliases
-                ),
-            ));
-        }
-        if counts.introspection && !self.0.introspection {
-            return Err(limit_error(
-                "introspection",
-                "introspection (__schema, __type) is turned off on this server; the schema is \
-                 published as schema.graphql",
-            ));
-        }
-        Ok(document)
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        // async-graphql reports these two with fixed messages and no code; give them both.
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| match e.message.as_str() {
-                    "Query is nested too deep." => limit_error(
-                        "depth",
-                        format!(
-                            "the query is nested deeper than {} levels",
-                            self.0.max_depth
-                        ),
-                    ),
-                    "Query is too complex." => limit_error(
-                        "complexity",
-                        format!(
-                            "the query is more complex than the limit of {}",
-                            self.0.max_complexity
-                        ),
-                    ),
-                    _ => e,
-                })
-                .collect()
-        })
+    match error.message.as_str() {
+        "Query is nested too deep." => limit_error(
+            "depth",
+            format!(
+                "the query is nested deeper than {} levels",
+                limits.max_depth
+            ),
+        ),
+        "Query is too complex." => limit_error(
+            "complexity",
+            format!(
+                "the query is more complex than the limit of {}",
+                limits.max_complexity
+            ),
+        ),
+        _ => error,
     }
 }
 

@@ -10,6 +10,7 @@ on_both_backends!(
     assignment_changes_reach_only_those_who_may_see_them,
     deadlines_due_are_pushed_when_they_change,
     subscriptions_need_a_signed_in_user,
+    subscriptions_are_held_to_the_same_limits_and_codes_as_queries,
 );
 
 async fn issue(app: &TestApp, agency: &str, reference: &str, deadline: &str) -> String {
@@ -107,4 +108,27 @@ async fn subscriptions_need_a_signed_in_user(app: TestApp) {
         "{msg}"
     );
     assert!(msg["payload"]["data"].is_null());
+}
+
+async fn subscriptions_are_held_to_the_same_limits_and_codes_as_queries(app: TestApp) {
+    let dmp = app.token("agency", "DMP");
+    let aliases: String = (0..60).map(|i| format!("r{i}: reference ")).collect();
+    let query = format!("subscription {{ assignmentChanges {{ {aliases} }} }}");
+    let mut sub = app.subscribe(&query, Some(&dmp)).await;
+    let msg = sub.next().await;
+    let error = &msg["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "LIMIT_EXCEEDED", "{msg}");
+    assert_eq!(error["extensions"]["limit"], "aliases", "{msg}");
+
+    let mut sub = app
+        .subscribe(
+            "subscription { assignmentChanges { noSuchField } }",
+            Some(&dmp),
+        )
+        .await;
+    let msg = sub.next().await;
+    assert_eq!(
+        msg["payload"]["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{msg}"
+    );
 }

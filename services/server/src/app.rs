@@ -12,13 +12,14 @@ use actix_web::dev::{Server, Service};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, Responder, web};
+use async_graphql::Executor;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, Data, ErrorExtensionValues, ServerError};
 use async_graphql_actix_web::{GraphQLResponse, GraphQLSubscription};
 use futures_util::{FutureExt, StreamExt};
 use styr_eventstore::{EventStore, StoreOptions};
+use styr_graphql::Api;
 use styr_graphql::limits::limit_error;
-use styr_graphql::{StyrSchema, build_schema_with};
 use styr_workflow::Workflow;
 use styr_workflow::domain::Actor;
 use tracing::Instrument;
@@ -36,7 +37,7 @@ struct RequestId(String);
 
 /// Shared by every worker.
 struct AppState {
-    schema: StyrSchema,
+    api: Api,
     workflow: Workflow,
     metrics: Arc<Metrics>,
     verifier: Arc<Verifier>,
@@ -99,7 +100,7 @@ impl Application {
             stop_rx,
         ));
         let state = web::Data::new(AppState {
-            schema: build_schema_with(workflow.clone(), &settings.limits.graphql),
+            api: Api::with_limits(workflow.clone(), &settings.limits.graphql),
             workflow,
             metrics,
             verifier,
@@ -455,7 +456,7 @@ async fn graphql(
         None => batch,
     };
     let span = graphql_span(&http, &batch);
-    let execution = state.schema.execute_batch(batch).instrument(span);
+    let execution = state.api.execute_batch(batch).instrument(span);
     match tokio::time::timeout(limits.request_timeout, execution).await {
         Ok(response) => {
             let responses = match &response {
@@ -562,7 +563,7 @@ async fn graphql_ws(
         Err(reason) => return Ok(unauthenticated(&reason)),
     };
     let verifier = state.verifier.clone();
-    GraphQLSubscription::new(state.schema.clone())
+    GraphQLSubscription::new(state.api.clone())
         .on_connection_init(move |init: serde_json::Value| async move {
             let mut data = Data::default();
             let from_payload = ["Authorization", "authorization"]

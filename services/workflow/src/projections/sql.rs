@@ -229,6 +229,9 @@ fn like_pattern(text: &str) -> String {
 fn order_by(sort: BoardSort, descending: bool) -> String {
     let dir = if descending { "DESC" } else { "ASC" };
     // Rows without the sort key go last either way; the id breaks ties so pages are stable.
+    // Not `{key} NULLS LAST`, which orders the same: PostgreSQL then walks the index on the key
+    // and filters, reading the whole board for one agency's page (measured: half the boards
+    // per second at 10,000 assignments), while the count alongside needs every match anyway.
     let key = match sort {
         BoardSort::NextDeadline => "next_deadline",
         BoardSort::Reference => "reference",

@@ -27,7 +27,7 @@ use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::{Request, Variables};
+use async_graphql::{Executor, Request, Variables};
 use maud::{Markup, html};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -308,7 +308,7 @@ impl Page {
                 .data(identity.actor.clone());
         }
         let response =
-            match tokio::time::timeout(state.limits.request_timeout, state.schema.execute(request))
+            match tokio::time::timeout(state.limits.request_timeout, state.api.execute(request))
                 .await
             {
                 Ok(response) => response,
