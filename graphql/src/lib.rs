@@ -83,12 +83,14 @@ impl Api {
     }
 
     /// Parses the document once (execution reuses it) and checks the alias and
-    /// introspection limits on it; the refusal as a response otherwise.
-    fn admit(&self, request: &mut Request) -> Result<(), Response> {
+    /// introspection limits on it: the refusal as a response, or `None` to go on.
+    fn refusal(&self, request: &mut Request) -> Option<Response> {
         let checked = request
             .parsed_query()
             .and_then(|document| limits::check_document(document, &self.limits));
-        checked.map_err(|error| self.finish(Response::from_errors(vec![error])))
+        checked
+            .err()
+            .map(|error| self.finish(Response::from_errors(vec![error])))
     }
 
     fn finish(&self, mut response: Response) -> Response {
@@ -105,7 +107,7 @@ impl Api {
 
 impl Executor for Api {
     async fn execute(&self, mut request: Request) -> Response {
-        if let Err(refused) = self.admit(&mut request) {
+        if let Some(refused) = self.refusal(&mut request) {
             return refused;
         }
         self.finish(self.schema.execute(request).await)
@@ -116,7 +118,7 @@ impl Executor for Api {
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        if let Err(refused) = self.admit(&mut request) {
+        if let Some(refused) = self.refusal(&mut request) {
             return futures_util::stream::once(async { refused }).boxed();
         }
         let api = self.clone();
