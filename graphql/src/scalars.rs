@@ -22,6 +22,7 @@ impl ScalarType for Date {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
+        // `NaiveDate`'s `Display` is `YYYY-MM-DD`, without interpreting a format string.
+        Value::String(self.0.to_string())
     }
 }

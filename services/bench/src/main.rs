@@ -16,6 +16,10 @@
 //! 7. hash-chain verification
 //! 8. board query latency as the board grows (1k → 100k assignments), with query plans
 
+/// The allocator `styr` runs with, so that the in-process server is measured as it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod db;
 mod http;
 mod raw;
