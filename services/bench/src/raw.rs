@@ -95,6 +95,8 @@ impl Raw {
         Ok(match kind {
             BackendKind::Postgres => Raw::Postgres(
                 PgPoolOptions::new()
+                    // As the store's pools: no ping before every query.
+                    .test_before_acquire(false)
                     .max_connections(max)
                     .acquire_timeout(Duration::from_secs(5))
                     .connect(url)
@@ -110,6 +112,7 @@ impl Raw {
                     .foreign_keys(true);
                 Raw::Sqlite(
                     SqlitePoolOptions::new()
+                        .test_before_acquire(false)
                         .max_connections(max)
                         .acquire_timeout(Duration::from_secs(30))
                         .connect_with(options)

@@ -22,7 +22,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
@@ -214,7 +214,7 @@ pub(crate) fn writer_pool(pool: &PgPool) -> PgPool {
     let options = (*pool.connect_options())
         .clone()
         .options([("lock_timeout", LOCK_TIMEOUT), ("enable_seqscan", "off")]);
-    PgPoolOptions::new()
+    crate::store::pg_pool_options()
         .max_connections(1)
         .acquire_timeout(std::time::Duration::from_secs(5))
         .connect_lazy_with(options)
