@@ -618,11 +618,12 @@ fn decode(row: &PgRow) -> Result<RecordedEvent, StoreError> {
     decode_with(row, true)
 }
 
-/// Decodes a row; without `parse_payload` the payload stays text only (`payload` is null),
-/// for chain verification, which hashes the text and never looks inside it.
+/// Decodes a row selected as [`EVENT_COLUMNS`], by column position (a lookup by name for each
+/// of 19 columns showed in replays of the whole log); without `parse_payload` the payload stays
+/// text only (`payload` is null), for readers that decode the text themselves.
 fn decode_with(row: &PgRow, parse_payload: bool) -> Result<RecordedEvent, StoreError> {
     let corrupt = |e: String| StoreError::Corrupt(e);
-    let payload_text: String = row.try_get("payload")?;
+    let payload_text: String = row.try_get(7)?;
     let payload = if parse_payload {
         serde_json::from_str(&payload_text)
             .map_err(|e| corrupt(format!("payload is not JSON: {e}")))?
@@ -630,31 +631,31 @@ fn decode_with(row: &PgRow, parse_payload: bool) -> Result<RecordedEvent, StoreE
         serde_json::Value::Null
     };
     Ok(RecordedEvent {
-        position: to_u64(row.try_get("position")?),
-        event_id: row.try_get("event_id")?,
+        position: to_u64(row.try_get(0)?),
+        event_id: row.try_get(1)?,
         stream: StreamId::new(
-            row.try_get::<String, _>("stream_type")?,
-            row.try_get::<String, _>("stream_id")?,
+            row.try_get::<String, _>(2)?,
+            row.try_get::<String, _>(3)?,
         )
         .map_err(|e| corrupt(e.to_string()))?,
-        version: to_u64(row.try_get("version")?),
-        event_type: row.try_get("event_type")?,
-        schema_version: row.try_get::<i32, _>("schema_version")? as u32,
+        version: to_u64(row.try_get(4)?),
+        event_type: row.try_get(5)?,
+        schema_version: row.try_get::<i32, _>(6)? as u32,
         payload,
         payload_text,
         actor: Actor {
-            subject: row.try_get("actor_subject")?,
-            display_name: row.try_get("actor_name")?,
-            role: row.try_get("actor_role")?,
-            organisation: row.try_get("actor_org")?,
+            subject: row.try_get(8)?,
+            display_name: row.try_get(9)?,
+            role: row.try_get(10)?,
+            organisation: row.try_get(11)?,
         },
-        reason: row.try_get("reason")?,
-        correlation_id: row.try_get("correlation_id")?,
-        causation_id: row.try_get("causation_id")?,
-        recorded_at: row.try_get::<DateTime<Utc>, _>("recorded_at")?,
-        effective_at: row.try_get::<DateTime<Utc>, _>("effective_at")?,
-        prev_hash: row.try_get("prev_hash")?,
-        hash: row.try_get("hash")?,
+        reason: row.try_get(12)?,
+        correlation_id: row.try_get(13)?,
+        causation_id: row.try_get(14)?,
+        recorded_at: row.try_get::<DateTime<Utc>, _>(15)?,
+        effective_at: row.try_get::<DateTime<Utc>, _>(16)?,
+        prev_hash: row.try_get(17)?,
+        hash: row.try_get(18)?,
     })
 }
 
