@@ -633,11 +633,8 @@ fn decode_with(row: &PgRow, parse_payload: bool) -> Result<RecordedEvent, StoreE
     Ok(RecordedEvent {
         position: to_u64(row.try_get(0)?),
         event_id: row.try_get(1)?,
-        stream: StreamId::new(
-            row.try_get::<String, _>(2)?,
-            row.try_get::<String, _>(3)?,
-        )
-        .map_err(|e| corrupt(e.to_string()))?,
+        stream: StreamId::new(row.try_get::<String, _>(2)?, row.try_get::<String, _>(3)?)
+            .map_err(|e| corrupt(e.to_string()))?,
         version: to_u64(row.try_get(4)?),
         event_type: row.try_get(5)?,
         schema_version: row.try_get::<i32, _>(6)? as u32,
