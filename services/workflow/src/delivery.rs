@@ -128,7 +128,8 @@ impl Workflow {
             return Ok(());
         };
         loop {
-            let page = self.store().read_all(after, 1000).await?;
+            // Only stream and event type are looked at: the payloads stay unparsed.
+            let page = self.store().read_all_unparsed(after, 1000).await?;
             let Some(last) = page.last() else { break };
             after = last.position;
             state.pending.extend(
@@ -153,6 +154,12 @@ impl Workflow {
     ) -> Result<DeliveryReport, WorkflowError> {
         self.discover(state).await?;
         let mut report = DeliveryReport::default();
+        if channels.is_empty() {
+            // Nothing to send through: every item is owed all the same and stays in the
+            // backlog, without reading its stream to learn so.
+            let pending = std::mem::take(&mut state.pending);
+            state.unserved.extend(pending);
+        }
         for id in state.pending.clone() {
             let (item, _) = self.load::<Correspondence>(&id).await?;
             let Some(d) = item.details else { continue };

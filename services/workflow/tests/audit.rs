@@ -32,6 +32,7 @@ on_both_backends!(
     a_status_report_registers_its_copy_in_the_same_append,
     a_webhook_failing_three_times_then_succeeding_gives_one_receipt,
     a_worker_killed_mid_delivery_loses_nothing,
+    with_no_channel_every_copy_stays_owed_and_a_channel_added_later_serves_them,
     directory_drop_and_completeness_list_exactly_the_undelivered,
     late_registration_and_correction_show_on_both_axes,
     checkpoint_detects_a_consistent_rewrite,
@@ -292,6 +293,34 @@ async fn a_webhook_failing_three_times_then_succeeding_gives_one_receipt(db: Tes
             .attempted,
         0
     );
+}
+
+async fn with_no_channel_every_copy_stays_owed_and_a_channel_added_later_serves_them(
+    db: TestDatabase,
+) {
+    // Given two status reports, and a worker with no channel configured
+    let (wf, _clock) = setup(&db).await;
+    let sid = issue(&wf, 2).await;
+    report_status(&wf, &sid, None).await;
+    let mut state = DeliveryState::default();
+    let r = wf.deliver_copies(&[], &mut state).await.unwrap();
+    assert_eq!((r.attempted, r.backlog), (0, 1));
+    report_status(&wf, &sid, None).await;
+    // When it passes again, the new copy is owed too, and nothing is sent or recorded
+    let r = wf.deliver_copies(&[], &mut state).await.unwrap();
+    assert_eq!((r.attempted, r.delivered, r.backlog), (0, 0, 2));
+    assert!(
+        items(&wf).await.iter().all(|(_, d)| d.channels.is_empty()),
+        "no attempt is recorded without a channel"
+    );
+    // Then a worker started with a channel delivers both
+    let recipient = fake_recipient(vec![], false);
+    let channels = vec![webhook(&recipient.url)];
+    let r = wf
+        .deliver_copies(&channels, &mut DeliveryState::default())
+        .await
+        .unwrap();
+    assert_eq!((r.delivered, r.backlog), (2, 0));
 }
 
 async fn a_worker_killed_mid_delivery_loses_nothing(db: TestDatabase) {
