@@ -386,51 +386,49 @@ fn decode(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
     decode_with(row, true)
 }
 
-/// Decodes a row; without `parse_payload` the payload stays text only (`payload` is null),
-/// for chain verification, which hashes the text and never looks inside it.
+/// Decodes a row selected as [`EVENT_COLUMNS`], by column position; without `parse_payload`
+/// the payload stays text only (`payload` is null), for chain verification, which hashes the
+/// text and never looks inside it.
 fn decode_with(row: &SqliteRow, parse_payload: bool) -> Result<RecordedEvent, StoreError> {
     let corrupt = |what: &str, e: &dyn std::fmt::Display| {
         StoreError::Corrupt(format!("{what} does not parse: {e}"))
     };
-    let uuid = |col: &str| -> Result<Uuid, StoreError> {
-        let s: String = row.try_get(col)?;
+    let uuid = |index: usize, col: &str| -> Result<Uuid, StoreError> {
+        let s: String = row.try_get(index)?;
         Uuid::parse_str(&s).map_err(|e| corrupt(col, &e))
     };
-    let payload_text: String = row.try_get("payload")?;
+    let payload_text: String = row.try_get(7)?;
     let payload = if parse_payload {
         serde_json::from_str(&payload_text).map_err(|e| corrupt("payload", &e))?
     } else {
         serde_json::Value::Null
     };
     let causation_id = row
-        .try_get::<Option<String>, _>("causation_id")?
+        .try_get::<Option<String>, _>(14)?
         .map(|s| Uuid::parse_str(&s).map_err(|e| corrupt("causation_id", &e)))
         .transpose()?;
     Ok(RecordedEvent {
-        position: row.try_get::<i64, _>("position")? as u64,
-        event_id: uuid("event_id")?,
-        stream: StreamId::new(
-            row.try_get::<String, _>("stream_type")?,
-            row.try_get::<String, _>("stream_id")?,
-        )
-        .map_err(|e| corrupt("stream", &e))?,
-        version: row.try_get::<i64, _>("version")? as u64,
-        event_type: row.try_get("event_type")?,
-        schema_version: row.try_get::<i64, _>("schema_version")? as u32,
+        position: row.try_get::<i64, _>(0)? as u64,
+        event_id: uuid(1, "event_id")?,
+        stream: StreamId::new(row.try_get::<String, _>(2)?, row.try_get::<String, _>(3)?)
+            .map_err(|e| corrupt("stream", &e))?,
+        version: row.try_get::<i64, _>(4)? as u64,
+        event_type: row.try_get(5)?,
+        schema_version: row.try_get::<i64, _>(6)? as u32,
         payload,
         payload_text,
         actor: Actor {
-            subject: row.try_get("actor_subject")?,
-            display_name: row.try_get("actor_name")?,
-            role: row.try_get("actor_role")?,
-            organisation: row.try_get("actor_org")?,
+            subject: row.try_get(8)?,
+            display_name: row.try_get(9)?,
+            role: row.try_get(10)?,
+            organisation: row.try_get(11)?,
         },
-        reason: row.try_get("reason")?,
-        correlation_id: uuid("correlation_id")?,
+        reason: row.try_get(12)?,
+        correlation_id: uuid(13, "correlation_id")?,
         causation_id,
-        recorded_at: parse_timestamp(&row.try_get::<String, _>("recorded_at")?)?,
-        effective_at: parse_timestamp(&row.try_get::<String, _>("effective_at")?)?,
-        prev_hash: row.try_get("prev_hash")?,
-        hash: row.try_get("hash")?,
+        recorded_at: parse_timestamp(&row.try_get::<String, _>(15)?)?,
+        effective_at: parse_timestamp(&row.try_get::<String, _>(16)?)?,
+        prev_hash: row.try_get(17)?,
+        hash: row.try_get(18)?,
     })
 }
