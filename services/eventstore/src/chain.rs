@@ -16,7 +16,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::types::{RecordedEvent, StreamId, format_timestamp};
+use crate::types::{RecordedEvent, StreamId, TIMESTAMP_LEN, format_timestamp, write_timestamp};
 
 /// Serialises JSON with object keys sorted and no whitespace, independent of how the map type
 /// orders its keys, so the same value always hashes the same.
@@ -179,44 +179,6 @@ impl Hasher {
             None => self.field(format_timestamp(t).as_bytes()),
         }
     }
-}
-
-/// Length of `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
-const TIMESTAMP_LEN: usize = 27;
-
-/// Writes [`format_timestamp`]'s text into `out` without allocating; `None` for years outside
-/// 0..=9999, which take [`format_timestamp`]'s own path.
-fn write_timestamp<'b>(t: &DateTime<Utc>, out: &'b mut [u8; TIMESTAMP_LEN]) -> Option<&'b [u8]> {
-    use chrono::{Datelike, Timelike};
-    let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
-    // chrono keeps a leap second as nanoseconds past 1e9 and writes it as second 60.
-    let second = t.second() + t.nanosecond() / 1_000_000_000;
-    let micros = t.nanosecond() % 1_000_000_000 / 1000;
-    let mut put = |at: usize, width: usize, mut n: u32| {
-        for i in (at..at + width).rev() {
-            out[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-    };
-    put(0, 4, year);
-    put(5, 2, t.month());
-    put(8, 2, t.day());
-    put(11, 2, t.hour());
-    put(14, 2, t.minute());
-    put(17, 2, second);
-    put(20, 6, micros);
-    for (at, sep) in [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (19, b'.'),
-        (26, b'Z'),
-    ] {
-        out[at] = sep;
-    }
-    Some(&out[..])
 }
 
 /// SHA-256 of the event's canonical bytes (see the module doc), lowercase hex, with the event

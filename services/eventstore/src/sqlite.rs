@@ -10,7 +10,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
@@ -45,7 +46,7 @@ pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<SqlitePoo
         // keeps the pass to milliseconds on a large log.
         .pragma("analysis_limit", "400")
         .pragma("optimize", "0x10002");
-    Ok(sqlx::sqlite::SqlitePoolOptions::new()
+    Ok(SqlitePoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(30))
         .connect_with(options)

@@ -190,7 +190,7 @@ const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 /// A connection cut while in use fails its query, which reaches the caller as `Unavailable`
 /// (safe to retry), and is discarded.
 pub(crate) fn pg_pool_options() -> PgPoolOptions {
-    let runtimes = Arc::new(RuntimeWatch::default());
+    let runtimes = Arc::new(RuntimeWatch::new());
     let on_connect = runtimes.clone();
     PgPoolOptions::new()
         .test_before_acquire(false)
@@ -211,18 +211,24 @@ pub(crate) fn pg_pool_options() -> PgPoolOptions {
 }
 
 /// Which tokio runtimes opened connections of a pool, and when one of them last ended.
-#[derive(Default)]
 struct RuntimeWatch {
     watched: std::sync::Mutex<HashSet<tokio::runtime::Id>>,
-    /// Milliseconds from the watch's creation to the last end seen; 0: none yet.
+    since: Instant,
+    /// Milliseconds from `since` to the last end seen, plus one; 0: none yet.
     last_end_ms: std::sync::atomic::AtomicU64,
-    since: std::sync::OnceLock<Instant>,
 }
 
 impl RuntimeWatch {
+    fn new() -> Self {
+        Self {
+            watched: Default::default(),
+            since: Instant::now(),
+            last_end_ms: Default::default(),
+        }
+    }
+
     fn now_ms(&self) -> u64 {
-        let since = self.since.get_or_init(Instant::now);
-        since.elapsed().as_millis() as u64 + 1
+        self.since.elapsed().as_millis() as u64 + 1
     }
 
     /// Starts watching the current runtime unless it is watched already: a task that never
@@ -239,7 +245,6 @@ impl RuntimeWatch {
         if !watched.insert(id) {
             return;
         }
-        self.now_ms();
         struct Ended(std::sync::Weak<RuntimeWatch>, tokio::runtime::Id);
         impl Drop for Ended {
             fn drop(&mut self) {

@@ -175,24 +175,54 @@ pub fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
 /// The one text form of a timestamp, used in SQLite columns and in the hash input:
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub fn format_timestamp(t: &DateTime<Utc>) -> String {
-    use chrono::{Datelike, Timelike};
-    // Written out by hand: chrono's format strings are parsed on every call, and this runs
-    // twice for every event hashed (verification hashes the whole log). Years outside
-    // 0..=9999 (which chrono writes with a sign) take chrono's path to stay identical.
-    if !(0..=9999).contains(&t.year()) {
-        return t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let mut text = [0u8; TIMESTAMP_LEN];
+    match write_timestamp(t, &mut text) {
+        Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        // Years outside 0..=9999 (which chrono writes with a sign) take chrono's path.
+        None => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
     }
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        // chrono keeps a leap second as nanoseconds past 1e9 and writes it as second 60.
-        t.second() + t.nanosecond() / 1_000_000_000,
-        t.nanosecond() % 1_000_000_000 / 1000
-    )
+}
+
+/// Length of [`format_timestamp`]'s text for years 0..=9999.
+pub(crate) const TIMESTAMP_LEN: usize = 27;
+
+/// Writes [`format_timestamp`]'s text into `out` without allocating (it runs twice for every
+/// event hashed, and verification hashes the whole log); `None` for years outside 0..=9999.
+/// Written out by hand: chrono's format strings are parsed on every call.
+pub(crate) fn write_timestamp<'b>(
+    t: &DateTime<Utc>,
+    out: &'b mut [u8; TIMESTAMP_LEN],
+) -> Option<&'b [u8]> {
+    use chrono::{Datelike, Timelike};
+    let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+    // chrono keeps a leap second as nanoseconds past 1e9 and writes it as second 60.
+    let second = t.second() + t.nanosecond() / 1_000_000_000;
+    let micros = t.nanosecond() % 1_000_000_000 / 1000;
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, second);
+    put(20, 6, micros);
+    for (at, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (26, b'Z'),
+    ] {
+        out[at] = sep;
+    }
+    Some(&out[..])
 }
 
 pub(crate) fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, StoreError> {
