@@ -115,3 +115,58 @@ impl Drop for Scratch {
         }
     }
 }
+
+/// Lets the machine go quiet before a benchmark starts, so that it does not pay for the last
+/// one's after-effects (PostgreSQL writing out a million events' dirty buffers, the kernel
+/// flushing dropped files): a PostgreSQL `CHECKPOINT` when `kind` is PostgreSQL, a `sync`,
+/// then waiting until the CPUs are at least 90 % idle for a whole second (at most two
+/// minutes, then it goes on and says so).
+pub async fn settle_machine(kind: BackendKind) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    if kind == BackendKind::Postgres {
+        let mut admin = PgConnection::connect(&admin_url()).await?;
+        sqlx::query("CHECKPOINT").execute(&mut admin).await?;
+        let _ = admin.close().await;
+    }
+    tokio::task::spawn_blocking(|| std::process::Command::new("sync").status()).await??;
+    let give_up = started + std::time::Duration::from_secs(120);
+    let mut before = cpu_times();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let now = cpu_times();
+        let (busy, idle) = (now.0 - before.0, now.1 - before.1);
+        if idle >= 9 * busy {
+            crate::progress(format!(
+                "  machine settled in {:.1} s",
+                started.elapsed().as_secs_f64()
+            ));
+            return Ok(());
+        }
+        if std::time::Instant::now() >= give_up {
+            crate::progress(format!(
+                "  the machine stayed busy ({busy} of {} ticks) for two minutes; going on",
+                busy + idle
+            ));
+            return Ok(());
+        }
+        before = now;
+    }
+}
+
+/// Busy and idle clock ticks of all CPUs since boot (`/proc/stat`); I/O wait counts as busy,
+/// since a flush still going on is what there is to wait for.
+fn cpu_times() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        // user, nice, system, idle, iowait, irq, softirq, steal (guest time is in user).
+        .take(8)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let idle = fields.get(3).copied().unwrap_or(0);
+    (fields.iter().sum::<u64>() - idle, idle)
+}

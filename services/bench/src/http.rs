@@ -1,14 +1,13 @@
 //! Benchmarks 5, 6 and 8 against the real server, started in this process on a random port
-//! (`styr::Application::build`, as `tests/src/lib.rs` does), and driven over HTTP by a small
-//! load generator: concurrent awc clients on a thread and actix runtime of their own, so the
-//! server's runtime is not the one running the clients.
+//! (`styr::Application::build`, as `tests/src/lib.rs` does), and driven over HTTP by wrk
+//! (see [`crate::wrk`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
-use serde_json::{Value, json};
+use serde_json::json;
 use styr::auth::{TokenKeys, TokenRequest};
 use styr::settings::JwtSecretSource;
 use styr_eventstore::{BackendKind, EventStore, StoreOptions};
@@ -17,7 +16,7 @@ use crate::Plan;
 use crate::db::Scratch;
 use crate::raw::{Raw, RawEvent};
 use crate::report::{Measured, Row, Target, run_for, thousands};
-use crate::seed;
+use crate::{seed, wrk};
 
 const JWT_SECRET: &str = "benchmark-secret-0123456789abcdef-0123456789";
 
@@ -116,117 +115,6 @@ fn token(role: &str, org: &str) -> anyhow::Result<String> {
     })?)
 }
 
-/// What one request sends: a bearer token and a GraphQL body.
-type MakeRequest = dyn Fn(usize, u64) -> (Arc<str>, Value) + Send + Sync;
-
-/// `clients` concurrent clients POSTing `/graphql` for `warmup + duration`; a request counts
-/// when it got HTTP 200 and a body without `errors`.
-async fn http_load(
-    port: u16,
-    clients: usize,
-    warmup: Duration,
-    duration: Duration,
-    make: Arc<MakeRequest>,
-) -> anyhow::Result<Measured> {
-    let url = format!("http://127.0.0.1:{port}/graphql");
-    let measured = tokio::task::spawn_blocking(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let client = awc::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .finish();
-            let start = Instant::now();
-            let measure_from = start + warmup;
-            let end = measure_from + duration;
-            let mut tasks = Vec::new();
-            for c in 0..clients {
-                let client = client.clone();
-                let url = url.clone();
-                let make = make.clone();
-                tasks.push(actix_web::rt::spawn(async move {
-                    let mut m = Measured::default();
-                    let mut last_end = measure_from;
-                    let mut i = 0;
-                    loop {
-                        let started = Instant::now();
-                        if started >= end {
-                            break;
-                        }
-                        let (token, body) = make(c, i);
-                        i += 1;
-                        let outcome = async {
-                            let mut res = client
-                                .post(&url)
-                                .insert_header(("Authorization", format!("Bearer {token}")))
-                                .send_json(&body)
-                                .await
-                                .map_err(|e| format!("POST /graphql: {e}"))?;
-                            let status = res.status();
-                            let bytes = res
-                                .body()
-                                .limit(10 << 20)
-                                .await
-                                .map_err(|e| format!("reading the body: {e}"))?;
-                            // The whole body is checked to be JSON, but only `errors` is
-                            // kept: building a tree of `data` is the client's time, not the
-                            // server's, on the cores they share.
-                            let reply: Reply = serde_json::from_slice(&bytes)
-                                .map_err(|e| format!("HTTP {status}, not JSON: {e}"))?;
-                            match reply.errors {
-                                Some(errors) if !errors.is_null() => {
-                                    Err(format!("HTTP {status}: {errors}"))
-                                }
-                                _ if !status.is_success() => Err(format!("HTTP {status}")),
-                                _ => Ok(()),
-                            }
-                        }
-                        .await;
-                        let finished = Instant::now();
-                        match outcome {
-                            // Failures count in the warm-up too: a stalled server fails there.
-                            Ok(()) if started < measure_from => {}
-                            Ok(()) => {
-                                m.latencies.push(finished - started);
-                                m.ops += 1;
-                                m.events += 1;
-                                last_end = finished;
-                            }
-                            Err(e) => {
-                                m.errors += 1;
-                                m.first_error.get_or_insert(e);
-                            }
-                        }
-                    }
-                    (m, last_end)
-                }));
-            }
-            let mut total = Measured::default();
-            let mut last = measure_from;
-            for t in tasks {
-                let (m, last_end) = t.await.map_err(|e| anyhow::anyhow!("client task: {e}"))?;
-                total.ops += m.ops;
-                total.events += m.events;
-                total.errors += m.errors;
-                total.latencies.extend(m.latencies);
-                if total.first_error.is_none() {
-                    total.first_error = m.first_error;
-                }
-                last = last.max(last_end);
-            }
-            total.elapsed = last.saturating_duration_since(measure_from);
-            anyhow::Ok(total)
-        })
-    })
-    .await??;
-    if measured.errors > 0 {
-        crate::progress(format!(
-            "  {} request(s) failed; first: {}",
-            measured.errors,
-            measured.first_error.as_deref().unwrap_or("?")
-        ));
-    }
-    Ok(measured)
-}
-
 /// The server's Prometheus text (`GET /metrics`).
 async fn scrape(port: u16) -> anyhow::Result<String> {
     tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
@@ -304,19 +192,19 @@ pub async fn mutations(kind: BackendKind, plan: &Plan) -> anyhow::Result<Vec<Row
     raw.create_tables().await?;
     raw.settle().await?;
     let server = Server::start(db.url()).await?;
-    let tokens: Vec<Arc<str>> = (0..seed::AGENCIES)
-        .map(|a| token("agency", &seed::agency(a)).map(Arc::from))
+    let tokens: Vec<String> = (0..seed::AGENCIES)
+        .map(|a| token("agency", &seed::agency(a)))
         .collect::<anyhow::Result<_>>()?;
     crate::progress(format!("{}: 5 reportStatus over HTTP", kind.as_str()));
-    let per_client = (n / CLIENTS) as u64;
-    let make: Arc<MakeRequest> = Arc::new(move |c, i| {
-        let index = c + CLIENTS * (i % per_client) as usize;
-        (
-            tokens[index % seed::AGENCIES].clone(),
-            json!({ "query": REPORT_STATUS, "variables": { "id": seed::assignment_id(index) } }),
-        )
-    });
-    let ours = http_load(server.port, CLIENTS, plan.warmup, plan.duration, make).await?;
+    // Every assignment in turn, each by its own agency's coordinator: no two requests in
+    // flight address the same assignment.
+    let requests: Vec<wrk::Request> = (0..n)
+        .map(|index| wrk::Request {
+            token: tokens[index % seed::AGENCIES].clone(),
+            body: json!({ "query": REPORT_STATUS, "variables": { "id": seed::assignment_id(index) } }),
+        })
+        .collect();
+    let ours = wrk::load(server.port, CLIENTS, plan.warmup, plan.duration, &requests).await?;
     let metrics = breakdown(&scrape(server.port).await?);
     crate::progress(format!("  {metrics}"));
     server.stop().await?;
@@ -363,12 +251,6 @@ pub async fn mutations(kind: BackendKind, plan: &Plan) -> anyhow::Result<Vec<Row
     ])
 }
 
-/// What the load generator reads of a GraphQL response.
-#[derive(serde::Deserialize)]
-struct Reply {
-    errors: Option<Value>,
-}
-
 /// One line of the board-size table (benchmark 8).
 #[derive(Debug, Clone)]
 pub struct ScaleRow {
@@ -382,8 +264,14 @@ pub struct ScaleRow {
 const BOARD: &str = "query Board($filter: BoardFilterInput) { board(filter: $filter, first: 50) { \
      totalCount edges { node { id reference title status trafficLight nextDeadline overdue } } } }";
 
-fn board_request(agency: usize) -> Value {
-    json!({ "query": BOARD, "variables": { "filter": { "agency": seed::agency(agency), "year": seed::year() } } })
+/// The board of each agency in turn, as the ministry sees it.
+fn board_requests(ministry: &str) -> Vec<wrk::Request> {
+    (0..seed::AGENCIES)
+        .map(|agency| wrk::Request {
+            token: ministry.to_owned(),
+            body: json!({ "query": BOARD, "variables": { "filter": { "agency": seed::agency(agency), "year": seed::year() } } }),
+        })
+        .collect()
 }
 
 /// What [`board`] found.
@@ -420,7 +308,7 @@ pub async fn board(
         sizes.extend(more);
         sizes.sort_unstable();
     }
-    let ministry: Arc<str> = Arc::from(token("ministry", seed::MINISTRY)?);
+    let requests = board_requests(&token("ministry", seed::MINISTRY)?);
     let year = i64::from(seed::year());
     let mut results = BoardResults {
         rows: Vec::new(),
@@ -446,11 +334,8 @@ pub async fn board(
         // steady-state one. SQLite has nothing that analyzes by itself, so neither do we.
         raw.settle().await?;
         if run_8 && plan.board_sizes.contains(&size) {
-            let token = ministry.clone();
-            let make: Arc<MakeRequest> =
-                Arc::new(move |_, i| (token.clone(), board_request(i as usize)));
             let measured =
-                http_load(server.port, 1, plan.warmup, plan.scale_duration, make).await?;
+                wrk::load(server.port, 1, plan.warmup, plan.scale_duration, &requests).await?;
             let ceiling = {
                 let raw = raw.clone();
                 run_for(1, plan.warmup, plan.scale_duration, move |_, i| {
@@ -475,10 +360,8 @@ pub async fn board(
         }
         if run_6 && plan.board_sizes_6.contains(&size) {
             crate::progress(format!("{}: 6 board query over HTTP", kind.as_str()));
-            let token = ministry.clone();
-            let make: Arc<MakeRequest> =
-                Arc::new(move |c, i| (token.clone(), board_request(c + i as usize)));
-            let ours = http_load(server.port, CLIENTS, plan.warmup, plan.duration, make).await?;
+            let ours =
+                wrk::load(server.port, CLIENTS, plan.warmup, plan.duration, &requests).await?;
             let ceiling = {
                 let raw = raw.clone();
                 run_for(CLIENTS, plan.warmup, plan.duration, move |c, i| {

@@ -26,6 +26,7 @@ mod raw;
 mod report;
 mod seed;
 mod store;
+mod wrk;
 
 use std::time::Duration;
 
@@ -133,6 +134,7 @@ async fn main() -> anyhow::Result<()> {
     for kind in backends {
         settings.push((kind, durability(kind).await?));
         if runs(1) || runs(2) {
+            db::settle_machine(kind).await?;
             rows.extend(store::appends(kind, &plan, runs(1), runs(2)).await?);
         }
         if runs(3) || runs(4) || runs(7) {
@@ -141,12 +143,15 @@ async fn main() -> anyhow::Result<()> {
                 rebuild: runs(4),
                 verify: runs(7),
             };
+            db::settle_machine(kind).await?;
             rows.extend(store::large_log(kind, &plan, which).await?);
         }
         if runs(5) {
+            db::settle_machine(kind).await?;
             rows.extend(http::mutations(kind, &plan).await?);
         }
         if runs(6) || runs(8) {
+            db::settle_machine(kind).await?;
             let b = http::board(kind, &plan, runs(6), runs(8)).await?;
             rows.extend(b.rows);
             scale.extend(b.scale);

@@ -546,19 +546,22 @@ impl Raw {
     }
 
     /// `VACUUM ANALYZE` on PostgreSQL (what autovacuum would do by itself a little later),
-    /// a WAL checkpoint on SQLite; run after seeding so neither happens mid-measurement.
+    /// a WAL checkpoint on SQLite, then [`crate::db::settle_machine`]; run after seeding so
+    /// none of it happens mid-measurement.
     pub async fn settle(&self) -> anyhow::Result<()> {
-        match self {
+        let kind = match self {
             Raw::Postgres(p) => {
                 sqlx::query("VACUUM ANALYZE").execute(p).await?;
+                BackendKind::Postgres
             }
             Raw::Sqlite(p) => {
                 sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                     .execute(p)
                     .await?;
+                BackendKind::Sqlite
             }
-        }
-        Ok(())
+        };
+        crate::db::settle_machine(kind).await
     }
 }
 

@@ -10,13 +10,16 @@ use std::time::{Duration, Instant};
 use styr_eventstore::BackendKind;
 
 /// What a timed run saw: operations, the events they carried, how long it took, and the
-/// latency of every operation.
+/// latency of every operation (or, from an outside load generator, its p50 and p99).
 #[derive(Debug, Clone, Default)]
 pub struct Measured {
     pub ops: u64,
     pub events: u64,
     pub elapsed: Duration,
     pub latencies: Vec<Duration>,
+    /// p50 and p99 as reported by a load generator that keeps its own histogram (wrk);
+    /// used when `latencies` is empty.
+    pub reported: Option<(Duration, Duration)>,
     /// Operations that failed (HTTP errors, GraphQL errors); they are not in `ops`.
     pub errors: u64,
     pub first_error: Option<String>,
@@ -42,11 +45,11 @@ impl Measured {
     }
 
     pub fn p50(&self) -> Option<Duration> {
-        self.percentile(50.0)
+        self.percentile(50.0).or(self.reported.map(|r| r.0))
     }
 
     pub fn p99(&self) -> Option<Duration> {
-        self.percentile(99.0)
+        self.percentile(99.0).or(self.reported.map(|r| r.1))
     }
 
     /// One run of `f` timed as a single operation carrying `events`.
