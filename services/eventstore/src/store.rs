@@ -179,16 +179,21 @@ const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Pool settings for PostgreSQL. sqlx by default pings every connection before handing it
 /// out: a round trip before every query, a third of those of a status report (mutations over
-/// HTTP went from 1,660 to 1,930 a second without it). A connection is pinged only when it
-/// may have been cut while nobody used it:
+/// HTTP went from 1,660 to 1,930 a second without it). Instead, a connection is checked only
+/// when it may have died while nobody used it:
 ///
-/// - it has been idle for [`PING_WHEN_IDLE_FOR`] (a database restart cuts idle connections),
-/// - or a tokio runtime that opened connections of this pool ended in that time: its
-///   connections' sockets died with it (a store shared by tests on their own runtimes, a
-///   restarted worker), and the ping finds and replaces them.
+/// - a tokio runtime that opened connections of this pool ended since the connection went idle:
+///   the connection is closed and a new one opened. Its socket may belong to that runtime,
+///   whose I/O driver is gone, and a ping cannot tell: tokio tries a read or write on the
+///   socket directly while its last readiness says it can, so a ping answered quickly passes,
+///   and the next query that has to wait fails ("the Tokio context is being shut down"). This
+///   happens to a store shared by tests on their own runtimes, or when a worker restarts.
+/// - it has been idle for [`PING_WHEN_IDLE_FOR`]: it is pinged (a database restart cuts idle
+///   connections, and a cut connection fails its ping).
 ///
-/// A connection cut while in use fails its query, which reaches the caller as `Unavailable`
-/// (safe to retry), and is discarded.
+/// A connection cut while in use (the database restarted, or its runtime ended) fails its query,
+/// which reaches the caller as `Unavailable` (safe to retry); sqlx pings it when it is released
+/// and discards it if the ping fails.
 pub(crate) fn pg_pool_options() -> PgPoolOptions {
     let runtimes = Arc::new(RuntimeWatch::new());
     let on_connect = runtimes.clone();
@@ -199,13 +204,13 @@ pub(crate) fn pg_pool_options() -> PgPoolOptions {
             Box::pin(async { Ok(()) })
         })
         .before_acquire(move |conn, meta| {
-            let ping = meta.idle_for >= PING_WHEN_IDLE_FOR
-                || runtimes.one_ended_within(PING_WHEN_IDLE_FOR);
+            let keep = !runtimes.one_ended_in_the_last(meta.idle_for);
+            let ping = keep && meta.idle_for >= PING_WHEN_IDLE_FOR;
             Box::pin(async move {
                 if ping {
                     sqlx::Connection::ping(conn).await?;
                 }
-                Ok(true)
+                Ok(keep)
             })
         })
 }
@@ -214,8 +219,8 @@ pub(crate) fn pg_pool_options() -> PgPoolOptions {
 struct RuntimeWatch {
     watched: std::sync::Mutex<HashSet<tokio::runtime::Id>>,
     since: Instant,
-    /// Milliseconds from `since` to the last end seen, plus one; 0: none yet.
-    last_end_ms: std::sync::atomic::AtomicU64,
+    /// Microseconds from `since` to the last end seen, plus one; 0: none yet.
+    last_end_us: std::sync::atomic::AtomicU64,
 }
 
 impl RuntimeWatch {
@@ -223,12 +228,12 @@ impl RuntimeWatch {
         Self {
             watched: Default::default(),
             since: Instant::now(),
-            last_end_ms: Default::default(),
+            last_end_us: Default::default(),
         }
     }
 
-    fn now_ms(&self) -> u64 {
-        self.since.elapsed().as_millis() as u64 + 1
+    fn now_us(&self) -> u64 {
+        self.since.elapsed().as_micros() as u64 + 1
     }
 
     /// Starts watching the current runtime unless it is watched already: a task that never
@@ -249,9 +254,9 @@ impl RuntimeWatch {
         impl Drop for Ended {
             fn drop(&mut self) {
                 if let Some(watch) = self.0.upgrade() {
-                    let now = watch.now_ms();
+                    let now = watch.now_us();
                     watch
-                        .last_end_ms
+                        .last_end_us
                         .store(now, std::sync::atomic::Ordering::Relaxed);
                     if let Ok(mut watched) = watch.watched.lock() {
                         watched.remove(&self.1);
@@ -266,9 +271,12 @@ impl RuntimeWatch {
         });
     }
 
-    fn one_ended_within(&self, window: Duration) -> bool {
-        let last = self.last_end_ms.load(std::sync::atomic::Ordering::Relaxed);
-        last != 0 && self.now_ms().saturating_sub(last) <= window.as_millis() as u64
+    /// Whether a watched runtime ended within `window` from now (a millisecond more, so that
+    /// an end and an idle start read off different clocks a moment apart count as overlapping).
+    fn one_ended_in_the_last(&self, window: Duration) -> bool {
+        let last = self.last_end_us.load(std::sync::atomic::Ordering::Relaxed);
+        let window = window.as_micros() as u64 + 1_000;
+        last != 0 && self.now_us().saturating_sub(last) <= window
     }
 }
 
@@ -984,6 +992,28 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_idle_across_the_end_of_a_runtime_that_opened_connections_is_replaced() {
+        // Given a pool's watch that saw a runtime open a connection, and that runtime ended
+        let watch = Arc::new(RuntimeWatch::new());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async { watch.watch_current() });
+        let idle_since_before_the_end = Instant::now();
+        std::thread::sleep(Duration::from_millis(5));
+        drop(runtime);
+        std::thread::sleep(Duration::from_millis(5));
+
+        // Then a connection idle since before the end is not kept
+        assert!(watch.one_ended_in_the_last(idle_since_before_the_end.elapsed()));
+        // And one that went idle after it (it was released, and so checked, since) is kept
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(!watch.one_ended_in_the_last(Duration::from_micros(100)));
+        // And a watch that saw no runtime end keeps everything
+        assert!(!RuntimeWatch::new().one_ended_in_the_last(Duration::from_secs(3600)));
+    }
 
     #[test]
     fn redacts_passwords_only() {
