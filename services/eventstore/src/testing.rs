@@ -2,7 +2,7 @@
 //! sharing state. PostgreSQL tests never skip: if the server cannot be reached they fail with
 //! a message saying which URL was tried.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::Connection;
@@ -180,6 +180,40 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// A directory of its own under the system's temporary directory, removed with everything in
+/// it when dropped: the working directory of a test that runs the `styr` binary. Derefs to
+/// its path.
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    /// A new, empty directory named `<label>-<uuid>`.
+    pub fn new(label: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{label}-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("create a scratch directory");
+        Self(dir)
+    }
+}
+
+impl std::ops::Deref for ScratchDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for ScratchDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl TestDatabase {

@@ -2,12 +2,12 @@
 //! refuses, each with one line on stderr and exit code 2.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use chrono::{Duration, Utc};
 use sha2::{Digest, Sha256};
-use styr_eventstore::testing::TestDatabase;
+use styr_eventstore::testing::{ScratchDir, TestDatabase};
 use styr_eventstore::{EventStore, StoreOptions};
 use styr_workflow::domain::allocation_letter::{
     AllocationLetter, BudgetLine, LetterCommand, letter_stream_id,
@@ -29,10 +29,8 @@ fn styr(database_url: &str, workdir: &Path) -> Command {
     cmd
 }
 
-fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("styr-cli-export-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch_dir() -> ScratchDir {
+    ScratchDir::new("styr-cli-export")
 }
 
 fn stderr_of(out: &Output) -> String {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sqlx::Connection;
-use styr_eventstore::testing::TestDatabase;
+use styr_eventstore::testing::{ScratchDir, TestDatabase};
 use styr_eventstore::{
     Actor, BackendKind, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreOptions,
     StreamAppend, StreamId,
@@ -30,10 +30,8 @@ fn styr(db: Option<&TestDatabase>, workdir: &std::path::Path) -> Command {
     cmd
 }
 
-fn scratch_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("styr-cli-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch_dir() -> ScratchDir {
+    ScratchDir::new("styr-cli")
 }
 
 fn stderr_of(out: &Output) -> String {

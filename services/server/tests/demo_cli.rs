@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output, Stdio};
 
-use styr_eventstore::testing::TestDatabase;
+use styr_eventstore::testing::{ScratchDir, TestDatabase};
 
 const SECRET: &str = "demo-cli-test-secret-0123456789abcdefghij";
 
@@ -39,8 +39,7 @@ fn verified_events(out: &Output) -> u64 {
 #[test]
 fn demo_loads_the_2024_year_into_an_empty_sqlite_database_then_verifies() {
     let db = TestDatabase::sqlite();
-    let dir = std::env::temp_dir().join(format!("styr-demo-cli-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = ScratchDir::new("styr-demo-cli");
 
     // --database-url names the database; the configured one (./data/styr.db) is not touched.
     let out = styr(None, &dir)

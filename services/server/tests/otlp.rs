@@ -14,7 +14,7 @@ use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use prost::Message;
-use styr_eventstore::testing::TestDatabase;
+use styr_eventstore::testing::{ScratchDir, TestDatabase};
 
 const SECRET: &str = "otlp-test-secret-0123456789abcdefghijkl";
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -108,10 +108,9 @@ fn serve_connection(stream: TcpStream, log: &Mutex<Vec<Received>>) {
     }
 }
 
-/// `styr` with a clean environment: only what the test sets, in a scratch working directory.
-fn styr(db: &TestDatabase) -> Command {
-    let dir = std::env::temp_dir().join(format!("styr-otlp-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// `styr` with a clean environment: only what the test sets, in the scratch working directory
+/// `dir`.
+fn styr(db: &TestDatabase, dir: &ScratchDir) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_styr"));
     cmd.current_dir(dir)
         .env_clear()
@@ -248,7 +247,8 @@ fn from_hex(hex: &str) -> Vec<u8> {
 fn serve_exports_request_and_graphql_spans_to_the_collector_and_flushes_on_sigterm() {
     let collector = FakeCollector::start();
     let db = TestDatabase::sqlite();
-    let mut cmd = styr(&db);
+    let dir = ScratchDir::new("styr-otlp");
+    let mut cmd = styr(&db, &dir);
     cmd.env("STYR_OTLP_ENDPOINT", collector.url())
         .env("STYR_OTLP_SERVICE_NAME", "styr-otlp-test")
         // Nothing leaves on the batch timer during the test: what arrives was sent on stop.
@@ -367,7 +367,8 @@ fn serve_exports_request_and_graphql_spans_to_the_collector_and_flushes_on_sigte
 fn without_an_endpoint_nothing_is_exported() {
     let collector = FakeCollector::start();
     let db = TestDatabase::sqlite();
-    let mut cmd = styr(&db);
+    let dir = ScratchDir::new("styr-otlp");
+    let mut cmd = styr(&db, &dir);
     // The SDK's own variable does not switch export on; only STYR_OTLP_ENDPOINT does.
     cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url());
     let server = Server::start(cmd);
@@ -381,12 +382,13 @@ fn without_an_endpoint_nothing_is_exported() {
 #[test]
 fn an_endpoint_that_is_not_an_http_url_is_refused_naming_the_setting() {
     let db = TestDatabase::sqlite();
+    let dir = ScratchDir::new("styr-otlp");
     for endpoint in [
         "collector:4318",
         "grpc://collector:4317",
         "http://user:hunter2@collector:4318",
     ] {
-        let out = styr(&db)
+        let out = styr(&db, &dir)
             .env("STYR_OTLP_ENDPOINT", endpoint)
             .arg("serve")
             .output()
@@ -401,7 +403,7 @@ fn an_endpoint_that_is_not_an_http_url_is_refused_naming_the_setting() {
         );
         assert!(!err.contains("hunter2"), "credentials never printed: {err}");
     }
-    let out = styr(&db)
+    let out = styr(&db, &dir)
         .env("STYR_OTLP_ENDPOINT", "grpc://collector:4317")
         .arg("serve")
         .output()
