@@ -47,7 +47,6 @@ pub fn limit_error(limit: &str, message: impl Into<String>) -> ServerError {
     error
 }
 
-/// The schema extension that enforces [`Limits`] beyond async-graphql's built-in ones.
 /// The alias and introspection limits, checked on the parsed document before it is
 /// validated or run.
 pub(crate) fn check_document(
